@@ -1,0 +1,109 @@
+"""Settings, read once from the environment. Nothing else in the bot reads os.environ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.claude.catalog import DEFAULT_MODELS
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Claude, an AI assistant made by Anthropic, answering in a Slack workspace. "
+    "Each Slack thread is one conversation. Messages from people other than the one asking may "
+    "appear as context, attributed to their authors. Answer clearly and concisely, in the "
+    "language of the question. Use Markdown sparingly: short paragraphs, lists, `code` and fenced "
+    "code blocks render well in Slack; tables and deep nesting do not. If you are unsure, say so."
+)
+
+README_SETTINGS = "see README.md, section Settings"
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with; see README.md for the table."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr = Field(alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    anthropic_api_key: SecretStr = Field(alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
+    claude_max_retries: int = Field(2, ge=0, le=10, alias="BOT_CLAUDE_MAX_RETRIES")
+    claude_timeout_seconds: float = Field(120.0, gt=0, alias="BOT_CLAUDE_TIMEOUT_SECONDS")
+
+    model_haiku: str = Field(DEFAULT_MODELS["haiku"], alias="CLAUDE_MODEL_HAIKU")
+    model_sonnet: str = Field(DEFAULT_MODELS["sonnet"], alias="CLAUDE_MODEL_SONNET")
+    model_opus: str = Field(DEFAULT_MODELS["opus"], alias="CLAUDE_MODEL_OPUS")
+    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, alias="BOT_SYSTEM_PROMPT")
+    max_tokens: int = Field(4096, ge=1, le=128_000, alias="BOT_MAX_TOKENS")
+
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    data_dir: Path = Field(Path(".data"), alias="BOT_DATA_DIR")
+    history_ttl_days: float = Field(30, gt=0, alias="BOT_HISTORY_TTL_DAYS")
+
+    edit_interval_seconds: float = Field(1.0, ge=0, alias="BOT_EDIT_INTERVAL_SECONDS")
+    edit_policy: Literal["time", "every_delta", "every_20_deltas"] = Field(
+        "time", alias="BOT_EDIT_POLICY"
+    )
+    message_chars: int = Field(3500, ge=500, le=12_000, alias="BOT_MESSAGE_CHARS")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="BOT_LOG_LEVEL")
+    log_format: Literal["auto", "json", "console"] = Field("auto", alias="BOT_LOG_FORMAT")
+    log_message_bodies: bool = Field(False, alias="BOT_LOG_MESSAGE_BODIES")
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp- (Socket Mode)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def history_ttl_seconds(self) -> int:
+        """The thread history's time to live in Redis, in whole seconds."""
+        return int(self.history_ttl_days * 86_400)
+
+    @property
+    def models_by_tier(self) -> dict[str, str]:
+        """The model id configured for each tier."""
+        return {"haiku": self.model_haiku, "sonnet": self.model_sonnet, "opus": self.model_opus}
+
+
+class SettingsError(Exception):
+    """The environment does not hold a usable configuration; the message is one clear line."""
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment, or raise SettingsError naming the variable."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming the environment variable, never echoing its value."""
+    lines = []
+    for error in exc.errors():
+        variable = ".".join(str(part) for part in error["loc"]) or "settings"
+        if error["type"] == "missing":
+            lines.append(f"{variable} is not set ({README_SETTINGS}).")
+        else:
+            lines.append(f"{variable} is invalid: {error['msg']} ({README_SETTINGS}).")
+    return "\n".join(lines)

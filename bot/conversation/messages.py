@@ -1,0 +1,115 @@
+"""Values the core works with: questions, thread context, the stream of an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+# A message in Claude's Messages API format: {"role": "user"|"assistant", "content": [...]}.
+ChatMessage = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ThreadKey:
+    """Identifies one conversation: a Slack thread (or a DM's top level) in one workspace."""
+
+    team: str
+    channel: str
+    thread_ts: str
+
+    def __str__(self) -> str:
+        return f"{self.team}:{self.channel}:{self.thread_ts}"
+
+
+@dataclass(frozen=True)
+class ContextMessage:
+    """A message someone else posted in the thread since the bot's last turn."""
+
+    ts: str
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One user turn addressed to the bot, already stripped of Slack specifics."""
+
+    key: ThreadKey
+    user: str
+    text: str
+    ts: str
+    is_direct_message: bool
+    reply_thread_ts: str | None  # where the answer goes; None = top level of a DM
+    event_id: str = ""
+
+
+@dataclass
+class ThreadState:
+    """What the store holds for a thread."""
+
+    history: list[ChatMessage] = field(default_factory=list)
+    last_seen_ts: str | None = None  # newest Slack message already folded into the history
+    tier: str | None = None
+
+
+class StopReason(StrEnum):
+    """Why the model stopped, in the terms the core cares about."""
+
+    END = "end_turn"
+    MAX_TOKENS = "max_tokens"
+    REFUSAL = "refusal"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one model call, as the API reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        """All tokens written to the cache, whatever their TTL."""
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every token of the prompt: uncached, written and read."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of answer text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerDone:
+    """The model finished; the full assistant message to store, and what it cost."""
+
+    message: ChatMessage
+    stop_reason: StopReason
+    usage: Usage
+    model: str
+    request_id: str | None = None
+
+
+AnswerEvent = TextDelta | AnswerDone
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A model call, in Claude's terms, built by the core and sent by an adapter."""
+
+    model: str
+    system: str
+    messages: list[ChatMessage]
+    max_tokens: int
+    metadata_user: str | None = None

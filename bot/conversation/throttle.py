@@ -1,0 +1,120 @@
+"""How often a streaming answer is shown: coalescing edits by time (or, for baselines, by count)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.conversation.ports import Clock
+
+Publish = Callable[[str], Awaitable[None]]
+
+
+class MonotonicClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        """Seconds on the monotonic clock."""
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep on the event loop."""
+        await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class EditPolicy:
+    """When interim text is published.
+
+    "time": at most one publish per interval, the latest text, the first one at once.
+    "every_n": inline after every n-th delta, in order (the naive baselines).
+    """
+
+    kind: Literal["time", "every_n"]
+    interval: float = 1.0
+    every: int = 1
+
+    @classmethod
+    def from_setting(cls, name: str, interval: float) -> EditPolicy:
+        """The policy a BOT_EDIT_POLICY value names."""
+        if name == "every_delta":
+            return cls("every_n", every=1)
+        if name == "every_20_deltas":
+            return cls("every_n", every=20)
+        return cls("time", interval=interval)
+
+
+def next_publish_at(last_published: float | None, interval: float) -> float:
+    """When the next interim publish may happen (pure)."""
+    return float("-inf") if last_published is None else last_published + interval
+
+
+class Coalescer:
+    """Publishes the latest text of a stream per the policy, never two publishes at once."""
+
+    def __init__(self, publish: Publish, clock: Clock, policy: EditPolicy) -> None:
+        self._publish = publish
+        self._clock = clock
+        self._policy = policy
+        self._latest = ""
+        self._published = ""
+        self._deltas = 0
+        self._last_at: float | None = None
+        self._dirty = asyncio.Event()
+        self._closing = False
+        self._in_flight = False
+        self._worker: asyncio.Task[None] | None = None
+
+    @property
+    def published_text(self) -> str:
+        """The text most recently published."""
+        return self._published
+
+    async def push(self, text: str) -> None:
+        """Take the full text so far (called on every delta)."""
+        self._latest = text
+        self._deltas += 1
+        if self._policy.kind == "every_n":
+            if self._deltas % self._policy.every == 0:
+                await self._send(text)
+            return
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run(), name="coalescer")
+        self._dirty.set()
+
+    async def close(self) -> None:
+        """Stop publishing interim text; waits for an edit in flight, drops a pending one."""
+        self._closing = True
+        if self._worker is None:
+            return
+        if self._in_flight:
+            self._dirty.set()
+        else:
+            self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+
+    async def _run(self) -> None:
+        while True:
+            await self._dirty.wait()
+            if self._closing:
+                return
+            wait = next_publish_at(self._last_at, self._policy.interval) - self._clock.now()
+            if wait > 0:
+                await self._clock.sleep(wait)
+            self._dirty.clear()
+            if self._latest != self._published:
+                await self._send(self._latest)
+
+    async def _send(self, text: str) -> None:
+        self._last_at = self._clock.now()
+        self._published = text
+        self._in_flight = True
+        try:
+            await self._publish(text)
+        finally:
+            self._in_flight = False

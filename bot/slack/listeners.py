@@ -1,0 +1,115 @@
+"""Bolt listeners: ack at once, drop what is not for the bot, answer each message once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from redis.exceptions import RedisError
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversation.messages import Question
+from bot.conversation.ports import Clock
+from bot.conversation.turn import TurnDeps, answer_question
+from bot.slack.inbound import Ignored, message_mark, question_from_event
+from bot.slack.people import PeopleDirectory
+from bot.slack.reply import SlackReplySink
+
+log = structlog.get_logger("bot.slack.events")
+
+
+class Marks(Protocol):
+    """Claims a mark once across every replica."""
+
+    async def claim(self, mark: str) -> bool:
+        """True for the first claim of this mark."""
+        ...
+
+
+class TaskTracker:
+    """Keeps a reference to every running answer, so none is garbage-collected or forgotten."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run work in the background."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def running(self) -> int:
+        """Answers in flight."""
+        return len(self._tasks)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Wait for the answers in flight, up to grace_seconds."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+
+
+@dataclass
+class EventHandler:
+    """Turns Slack events into answered questions."""
+
+    turn: TurnDeps
+    marks: Marks
+    people: PeopleDirectory
+    client: AsyncWebClient
+    clock: Clock
+    bot_user_id: str
+    message_chars: int
+    tasks: TaskTracker
+
+    async def on_event(self, body: dict[str, Any]) -> None:
+        """Bolt listener for app_mention and message events (Bolt has already acked)."""
+        event = body.get("event") or {}
+        event_id = str(body.get("event_id") or "")
+        question = question_from_event(
+            event,
+            team_id=str(body.get("team_id") or ""),
+            bot_user_id=self.bot_user_id,
+            event_id=event_id,
+        )
+        if isinstance(question, Ignored):
+            log.debug("event.ignored", reason=question.reason, event_id=event_id)
+            return
+        if not await self._first_delivery(question):
+            log.info("event.duplicate", event_id=event_id)
+            return
+        self.tasks.spawn(self._answer(question), name=f"answer:{question.key}")
+
+    async def _first_delivery(self, question: Question) -> bool:
+        try:
+            return await self.marks.claim(message_mark(question))
+        except RedisError:
+            return True  # the turn itself will tell the user the store is unreachable
+
+    async def _answer(self, question: Question) -> None:
+        structlog.contextvars.bind_contextvars(thread=str(question.key), event_id=question.event_id)
+        sink = SlackReplySink(
+            self.client,
+            channel=question.key.channel,
+            thread_ts=question.reply_thread_ts,
+            message_chars=self.message_chars,
+            clock=self.clock,
+        )
+        try:
+            author = await self.people.author(question.key.team, question.user)
+            outcome = await answer_question(question, author, sink, self.turn)
+            log.info("turn.done", answered=outcome.answered, failure=outcome.failure)
+        except Exception:
+            log.exception("turn.crashed")
+            await sink.finish(":warning: Something went wrong on my side. Try again in a moment.")
+
+
+def register(app: AsyncApp, handler: EventHandler) -> None:
+    """Attach the listeners to the Bolt app."""
+    listener: Callable[..., Coroutine[Any, Any, None]] = handler.on_event
+    app.event("app_mention")(listener)
+    app.event("message")(listener)

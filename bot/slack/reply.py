@@ -1,0 +1,151 @@
+"""The ReplySink for Slack: a placeholder message edited in place, continued in new messages.
+
+Interim edits are best effort: while Slack rate-limits (HTTP 429) they are skipped until
+Retry-After has passed. The final text always lands: it waits out Retry-After and retries.
+Text goes as `markdown_text`, so Slack renders Claude's Markdown itself (never raw `**`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.conversation.errors import ReplyUnavailable
+from bot.conversation.ports import Clock
+from bot.conversation.split import balance_fences, split_message
+
+log = structlog.get_logger("bot.slack.reply")
+
+FINAL_ATTEMPTS = 8
+DEFAULT_RETRY_AFTER = 1.0
+# The channel is gone or closed to the bot: nothing can be shown there.
+UNREACHABLE = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "access_denied"}
+)
+
+
+# The message can no longer be edited: post the text as a new message instead.
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+class RateLimited(Exception):
+    """Slack answered 429; retry after the given seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after}s")
+        self.retry_after = retry_after
+
+
+class SlackReplySink:
+    """Shows one answer in a thread (or a DM's top level)."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        message_chars: int,
+        clock: Clock,
+    ) -> None:
+        self._client = client
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._limit = message_chars
+        self._clock = clock
+        self._messages: list[tuple[str, str]] = []  # (ts, text shown)
+        self._blocked_until = 0.0
+
+    @property
+    def message_ts(self) -> list[str]:
+        """The ts of every message this answer uses, in order."""
+        return [ts for ts, _ in self._messages]
+
+    async def start(self, status: str) -> None:
+        """Post the placeholder; raises ReplyUnavailable when the channel is closed to the bot."""
+        try:
+            ts = await self._post(status)
+        except SlackApiError as exc:
+            raise ReplyUnavailable(str(exc.response.get("error"))) from None
+        self._messages.append((ts, status))
+
+    async def show(self, text: str) -> None:
+        """Best-effort interim edit (skipped while rate-limited)."""
+        if self._clock.now() < self._blocked_until:
+            return
+        try:
+            await self._render(text, final=False)
+        except RateLimited as limited:
+            self._blocked_until = self._clock.now() + limited.retry_after
+        except SlackApiError as exc:
+            log.warning("slack.interim_edit_failed", error=exc.response.get("error"))
+
+    async def finish(self, text: str) -> None:
+        """The final text, waiting out rate limits; never leaves a stale placeholder."""
+        for _ in range(FINAL_ATTEMPTS):
+            wait = self._blocked_until - self._clock.now()
+            if wait > 0:
+                await self._clock.sleep(wait)
+            try:
+                await self._render(text, final=True)
+                return
+            except RateLimited as limited:
+                self._blocked_until = self._clock.now() + limited.retry_after
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                log.warning("slack.final_edit_failed", error=error)
+                if error in UNREACHABLE:
+                    return
+                self._blocked_until = self._clock.now() + DEFAULT_RETRY_AFTER
+        log.error("slack.final_edit_gave_up", attempts=FINAL_ATTEMPTS)
+
+    async def _render(self, text: str, *, final: bool) -> None:
+        parts = split_message(text, self._limit)
+        if not final:
+            parts[-1] = balance_fences(parts[-1])
+        for index, part in enumerate(parts):
+            if index < len(self._messages):
+                ts, shown = self._messages[index]
+                if shown != part:
+                    self._messages[index] = (await self._replace(ts, part), part)
+            else:
+                self._messages.append((await self._post(part), part))
+
+    async def _post(self, text: str) -> str:
+        response = await self._call(
+            self._client.chat_postMessage,
+            channel=self._channel,
+            thread_ts=self._thread_ts,
+            markdown_text=text,
+        )
+        return str(response["ts"])
+
+    async def _replace(self, ts: str, text: str) -> str:
+        """Edit the message; if it was deleted meanwhile, post the text anew. Returns its ts."""
+        try:
+            await self._call(
+                self._client.chat_update, channel=self._channel, ts=ts, markdown_text=text
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") not in GONE:
+                raise
+            return await self._post(text)
+        return ts
+
+    @staticmethod
+    async def _call(
+        method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            response = await method(**kwargs)
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                retry_after = exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)
+                raise RateLimited(float(retry_after)) from None
+            raise
+        return response.data if isinstance(response.data, dict) else {}

@@ -1,0 +1,22 @@
+"""Redis key layout: one versioned prefix, the thread key as a cluster hash tag."""
+
+from __future__ import annotations
+
+from bot.conversation.messages import ThreadKey
+
+PREFIX = "csb:v1"
+
+
+def thread_key(key: ThreadKey, part: str) -> str:
+    """csb:v1:{T:C:thread_ts}:<part> (history, meta, lock)."""
+    return f"{PREFIX}:{{{key}}}:{part}"
+
+
+def event_key(event_id: str) -> str:
+    """Marks a Slack event (or message) as taken, so a retry is answered once."""
+    return f"{PREFIX}:event:{event_id}"
+
+
+def user_name_key(team: str, user: str) -> str:
+    """A cached display name."""
+    return f"{PREFIX}:user:{team}:{user}"

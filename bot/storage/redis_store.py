@@ -1,0 +1,85 @@
+"""Threads, dedupe marks and small caches in Redis (redis.asyncio)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from bot.conversation.errors import StorageUnavailable
+from bot.conversation.messages import ChatMessage, ThreadKey, ThreadState
+from bot.storage.keys import event_key, thread_key, user_name_key
+
+EVENT_MARK_TTL_SECONDS = 24 * 3600
+USER_NAME_TTL_SECONDS = 24 * 3600
+
+
+class RedisThreadStore:
+    """ThreadStore over Redis: a list of JSON messages and a meta hash per thread."""
+
+    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+
+    async def load(self, key: ThreadKey) -> ThreadState:
+        """The thread's history and meta; empty for a thread the bot has not answered in."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.lrange(thread_key(key, "history"), 0, -1)
+                pipe.hgetall(thread_key(key, "meta"))
+                raw_history, meta = await pipe.execute()
+        except RedisError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        return ThreadState(
+            history=[json.loads(item) for item in raw_history],
+            last_seen_ts=_text(meta.get(b"last_seen_ts")),
+            tier=_text(meta.get(b"tier")),
+        )
+
+    async def append_turn(
+        self, key: ThreadKey, user: ChatMessage, assistant: ChatMessage, *, last_seen_ts: str
+    ) -> None:
+        """Both messages and the meta in one transaction; the TTL refreshed."""
+        history, meta = thread_key(key, "history"), thread_key(key, "meta")
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(history, _dump(user), _dump(assistant))
+                pipe.hset(meta, mapping={"last_seen_ts": last_seen_ts})
+                pipe.expire(history, self._ttl)
+                pipe.expire(meta, self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+
+class RedisMarks:
+    """Dedupe marks and the display-name cache."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    async def claim(self, mark: str) -> bool:
+        """True for the first caller with this mark (SET NX EX), across processes and replicas."""
+        return bool(await self._redis.set(event_key(mark), "1", nx=True, ex=EVENT_MARK_TTL_SECONDS))
+
+    async def cached_name(self, team: str, user: str) -> str | None:
+        """A display name cached earlier, if any (None too when Redis is unreachable)."""
+        try:
+            return _text(await self._redis.get(user_name_key(team, user)))
+        except RedisError:
+            return None
+
+    async def cache_name(self, team: str, user: str, name: str) -> None:
+        """Remember a display name for a day (best effort)."""
+        with contextlib.suppress(RedisError):
+            await self._redis.set(user_name_key(team, user), name, ex=USER_NAME_TTL_SECONDS)
+
+
+def _dump(message: ChatMessage) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value

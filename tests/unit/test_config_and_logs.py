@@ -1,0 +1,69 @@
+"""Settings validation messages and the log scrubber."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import structlog
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import REDACTED, configure_logging, scrub
+
+GOOD = {
+    "SLACK_BOT_TOKEN": "xoxb-1-2-abc",
+    "SLACK_APP_TOKEN": "xapp-1-A-abc",
+    "ANTHROPIC_API_KEY": "sk-ant-test",
+}
+
+
+def test_missing_token_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A missing SLACK_BOT_TOKEN stops with a line naming it and pointing to the README."""
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value) == "SLACK_BOT_TOKEN is not set (see README.md, section Settings)."
+
+
+def test_wrong_token_kind_is_explained_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user token where the bot token belongs is refused, and the value is not printed."""
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-secret-user-token")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "SLACK_BOT_TOKEN is invalid" in str(raised.value)
+    assert "xoxp-secret" not in str(raised.value)
+
+
+def test_settings_defaults() -> None:
+    """Defaults: Sonnet 5.5, 30-day history, 1 s edits, Slack's public API."""
+    settings = Settings(**GOOD)  # type: ignore[arg-type]
+    assert settings.model_sonnet == "claude-sonnet-5-5"
+    assert settings.history_ttl_seconds == 30 * 86_400
+    assert settings.edit_interval_seconds == 1.0
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert "xoxb" not in repr(settings)
+
+
+def test_scrub_removes_token_shapes_and_known_secrets() -> None:
+    """Token-shaped strings and configured secrets are replaced, nested values included."""
+    line = {"a": "Authorization: Bearer xoxb-123-abc", "b": ["key sk-ant-api03-zzz"], "c": "pw9"}
+    cleaned = scrub(line, secrets=["pw9"])
+    assert "xoxb" not in json.dumps(cleaned)
+    assert "sk-ant" not in json.dumps(cleaned)
+    assert cleaned["c"] == REDACTED
+
+
+def test_library_log_lines_are_scrubbed(capsys: pytest.CaptureFixture[str]) -> None:
+    """A third-party logger's message with a token comes out redacted, as JSON."""
+    configure_logging("INFO", "json", secrets=["hunter2"])
+    logging.getLogger("someone.else").warning("sent xapp-1-A-secret and hunter2")
+    structlog.get_logger("bot").info("event", token="xoxb-9-9-secret")
+    err = capsys.readouterr().err
+    assert "secret" not in err
+    assert "hunter2" not in err
+    assert all(json.loads(line) for line in err.strip().splitlines())

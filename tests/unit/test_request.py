@@ -1,0 +1,64 @@
+"""Building Claude requests: cache breakpoints, caps and metadata."""
+
+from __future__ import annotations
+
+from bot.claude.catalog import CATALOG
+from bot.claude.request import build_messages_call, count_breakpoints, hashed_user_id
+from bot.conversation.messages import ChatRequest
+
+SONNET = CATALOG["claude-sonnet-5-5"]
+
+
+def _request(messages: list[dict[str, object]], system: str = "Be brief.") -> ChatRequest:
+    return ChatRequest(
+        model=SONNET.model_id,
+        system=system,
+        messages=messages,
+        max_tokens=999_999,
+        metadata_user="U1",
+    )
+
+
+def _turns(n: int, size: int) -> list[dict[str, object]]:
+    turns: list[dict[str, object]] = []
+    for i in range(n):
+        turns.append({"role": "user", "content": [{"type": "text", "text": f"q{i} " + "x" * size}]})
+        turns.append({"role": "assistant", "content": [{"type": "text", "text": f"a{i}"}]})
+    turns.append({"role": "user", "content": [{"type": "text", "text": "last"}]})
+    return turns
+
+
+def test_short_prompt_gets_no_breakpoint() -> None:
+    """Below the model's minimum cacheable length, no cache_control is sent."""
+    call = build_messages_call(_request(_turns(1, 10)), SONNET)
+    assert count_breakpoints(call) == 0
+
+
+def test_long_history_gets_a_moving_breakpoint_on_the_last_block() -> None:
+    """A history past the minimum gets one breakpoint on the newest turn's last block."""
+    messages = _turns(5, 3000)
+    call = build_messages_call(_request(messages), SONNET)
+    assert count_breakpoints(call) == 1
+    assert call["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in messages[-1]["content"][-1], "stored history is not mutated"
+    assert call["messages"][:-1] == messages[:-1], "the prefix is byte-identical to the history"
+
+
+def test_long_system_prompt_gets_its_own_breakpoint() -> None:
+    """A system prompt past the minimum is cached on its own too (two breakpoints, within 4)."""
+    call = build_messages_call(_request(_turns(1, 10), system="s" * 20_000), SONNET)
+    assert call["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert count_breakpoints(call) == 2
+
+
+def test_max_tokens_capped_at_the_models_output_limit() -> None:
+    """max_tokens never exceeds what the model can produce."""
+    call = build_messages_call(_request(_turns(0, 0)), SONNET)
+    assert call["max_tokens"] == SONNET.max_output
+
+
+def test_user_id_is_hashed() -> None:
+    """Only an opaque hash of the Slack user id goes to Anthropic as metadata."""
+    call = build_messages_call(_request(_turns(0, 0)), SONNET)
+    assert call["metadata"] == {"user_id": hashed_user_id("U1")}
+    assert "U1" not in call["metadata"]["user_id"]

@@ -1,0 +1,114 @@
+"""The coalescing policy for streamed edits, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.conversation.throttle import Coalescer, EditPolicy, next_publish_at
+
+
+class FakeClock:
+    """A clock that only moves when a sleeper asks it to."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+        await asyncio.sleep(0)
+
+
+async def _settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+def test_next_publish_at() -> None:
+    """The first publish is due at once; later ones one interval after the last."""
+    assert next_publish_at(None, 1.0) == float("-inf")
+    assert next_publish_at(5.0, 1.0) == 6.0
+
+
+async def test_first_text_is_published_at_once_then_coalesced() -> None:
+    """The first delta shows at once; a burst of deltas becomes one edit with the latest text."""
+    clock = FakeClock()
+    published: list[tuple[float, str]] = []
+
+    async def publish(text: str) -> None:
+        published.append((clock.now(), text))
+
+    coalescer = Coalescer(publish, clock, EditPolicy("time", interval=1.0))
+    await coalescer.push("a")
+    await _settle()
+    for text in ("ab", "abc", "abcd"):
+        await coalescer.push(text)
+    await _settle()
+    await coalescer.close()
+    assert published == [(0.0, "a"), (1.0, "abcd")]
+
+
+async def test_close_drops_a_pending_edit() -> None:
+    """Closing while an edit waits for its turn cancels it (the final text comes next anyway)."""
+    published: list[str] = []
+
+    async def publish(text: str) -> None:
+        published.append(text)
+
+    never = asyncio.Event()
+
+    class StuckClock(FakeClock):
+        async def sleep(self, seconds: float) -> None:
+            await never.wait()
+
+    coalescer = Coalescer(publish, StuckClock(), EditPolicy("time", interval=1.0))
+    await coalescer.push("a")
+    await _settle()
+    await coalescer.push("ab")
+    await _settle()
+    await asyncio.wait_for(coalescer.close(), 1)
+    assert published == ["a"]
+
+
+async def test_close_waits_for_an_edit_in_flight() -> None:
+    """An edit already being sent finishes before close returns (so the final edit is last)."""
+    clock = FakeClock()
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def publish(text: str) -> None:
+        await release.wait()
+        finished.append(text)
+
+    coalescer = Coalescer(publish, clock, EditPolicy("time", interval=1.0))
+    await coalescer.push("a")
+    await _settle()
+    closing = asyncio.create_task(coalescer.close())
+    await _settle()
+    assert not closing.done()
+    release.set()
+    await asyncio.wait_for(closing, 1)
+    assert finished == ["a"]
+
+
+async def test_every_n_policy_publishes_inline_in_order() -> None:
+    """The baseline policy publishes every n-th delta, in order, without coalescing."""
+    published: list[str] = []
+
+    async def publish(text: str) -> None:
+        published.append(text)
+
+    coalescer = Coalescer(publish, FakeClock(), EditPolicy("every_n", every=2))
+    for text in ("a", "ab", "abc", "abcd", "abcde"):
+        await coalescer.push(text)
+    await coalescer.close()
+    assert published == ["ab", "abcd"]
+
+
+def test_policy_from_setting() -> None:
+    """BOT_EDIT_POLICY names map to policies."""
+    assert EditPolicy.from_setting("time", 0.5) == EditPolicy("time", interval=0.5)
+    assert EditPolicy.from_setting("every_delta", 1.0) == EditPolicy("every_n", every=1)
+    assert EditPolicy.from_setting("every_20_deltas", 1.0) == EditPolicy("every_n", every=20)
