@@ -1,17 +1,23 @@
-"""python -m bot: read the settings, start the bot, exit with one clear line on a bad setup."""
+"""python -m bot: read the settings, start the bot, exit with one clear line on a bad setup.
+
+`python -m bot healthcheck [--data-dir DIR]` exits 0 when the running bot's heartbeat is fresh.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from bot.config import SettingsError, load_settings
+from bot.health import HEARTBEAT_FILE, is_healthy
 from bot.logs import configure_logging
 from bot.wiring import StartupError, run
 
 
-def main() -> None:
-    """Entry point of `python -m bot` and the `claude-slack-bot` console script."""
+def serve() -> None:
+    """Run the bot until SIGTERM/SIGINT."""
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -31,6 +37,18 @@ def main() -> None:
         sys.exit(f"claude-slack-bot: {exc}")
     except KeyboardInterrupt:
         pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `python -m bot` and the `claude-slack-bot` console script."""
+    parser = argparse.ArgumentParser(prog="claude-slack-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    health = commands.add_parser("healthcheck", help="exit 0 when the running bot is connected")
+    health.add_argument("--data-dir", type=Path, default=Path(".data"))
+    args = parser.parse_args(argv)
+    if args.command == "healthcheck":
+        sys.exit(0 if is_healthy(args.data_dir / HEARTBEAT_FILE) else 1)
+    serve()
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     model_sonnet: str = Field(DEFAULT_MODELS["sonnet"], alias="CLAUDE_MODEL_SONNET")
     model_opus: str = Field(DEFAULT_MODELS["opus"], alias="CLAUDE_MODEL_OPUS")
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, alias="BOT_SYSTEM_PROMPT")
-    max_tokens: int = Field(4096, ge=1, le=128_000, alias="BOT_MAX_TOKENS")
+    max_tokens: int = Field(8192, ge=1, le=128_000, alias="BOT_MAX_TOKENS")
 
     redis_url: str | None = Field(None, alias="REDIS_URL")
     data_dir: Path = Field(Path(".data"), alias="BOT_DATA_DIR")

@@ -50,6 +50,15 @@ class SecretScrubber:
         return event_dict
 
 
+class QuietLibraries(logging.Filter):
+    """Drops library records below WARNING, whatever level a library set on its own logger.
+
+    Slack's and HTTP clients' debug lines carry whole payloads (message text)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(QUIET_LIBRARIES)
+
+
 def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
     """Route structlog and the standard library's logging through one scrubbed renderer."""
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
@@ -77,8 +86,7 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    handler.addFilter(QuietLibraries())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

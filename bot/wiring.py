@@ -21,6 +21,7 @@ from bot.claude.client import AnthropicChatModel
 from bot.config import Settings
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.turn import TurnDeps, TurnSettings
+from bot.health import HEARTBEAT_FILE, beat_while_connected
 from bot.slack.listeners import EventHandler, TaskTracker, register
 from bot.slack.people import PeopleDirectory
 from bot.slack.thread_reader import SlackThreadReader
@@ -142,8 +143,12 @@ async def run(settings: Settings) -> None:
         )
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]
+        heartbeat = asyncio.create_task(
+            beat_while_connected(settings.data_dir / HEARTBEAT_FILE, handler.client.is_connected)
+        )
         log.info("bot.ready", team=identity.team_id, bot_user=identity.bot_user_id)
         await wait_for_stop_signal()
+        heartbeat.cancel()
         log.info("bot.stopping", answers_in_flight=tasks.running)
         await handler.disconnect_async()  # type: ignore[no-untyped-call]
         await tasks.drain(SHUTDOWN_GRACE_SECONDS)

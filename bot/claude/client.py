@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+import httpx2
 import structlog
 
 from bot.claude.catalog import Tier, lookup
@@ -57,9 +58,10 @@ class AnthropicChatModel:
                 request_id = stream.request_id
         except anthropic.APIStatusError as exc:
             raise map_status_error(exc, request.model) from None
-        except anthropic.APITimeoutError:
+        except (anthropic.APITimeoutError, httpx2.TimeoutException):
+            # a read timeout in the middle of a stream surfaces as the HTTP library's own error
             raise ChatFailure(FailureKind.TIMEOUT, model=request.model) from None
-        except anthropic.APIConnectionError:
+        except (anthropic.APIConnectionError, httpx2.TransportError):
             raise ChatFailure(FailureKind.CONNECTION, model=request.model) from None
         usage = usage_from(final.usage)
         cost = call_cost_usd(model, usage) if known else None

@@ -47,7 +47,7 @@ class PeopleDirectory:
         profile = (response.get("user") or {}).get("profile") or {}
         member = response.get("user") or {}
         name = str(
-            profile.get("display_name") or profile.get("real_name") or member.get("name") or ""
+            profile.get("real_name") or profile.get("display_name") or member.get("name") or ""
         )
         await self._cache.cache_name(team, user, name)
         return name or None

@@ -1,0 +1,24 @@
+# claude-slack-bot: a slim image running as a non-root user; data (embedded Redis) in /data.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+RUN python -m pip install --no-cache-dir --upgrade pip \
+ && python -m pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    BOT_DATA_DIR=/data \
+    BOT_LOG_FORMAT=json
+RUN groupadd --system --gid 10001 bot \
+ && useradd --system --uid 10001 --gid bot --home-dir /nonexistent --shell /usr/sbin/nologin bot \
+ && mkdir -p /data && chown bot:bot /data
+COPY --from=build /wheels /wheels
+RUN python -m pip install --no-cache-dir /wheels/* && rm -rf /wheels
+USER bot:bot
+VOLUME ["/data"]
+# Healthy while the Socket Mode connection is up (a heartbeat file in /data, no port needed).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["claude-slack-bot", "healthcheck", "--data-dir", "/data"]
+ENTRYPOINT ["claude-slack-bot"]

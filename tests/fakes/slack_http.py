@@ -1,0 +1,189 @@
+"""The Web API front door: parse the request, authenticate, rate-limit, check scopes and
+arguments against Slack's method spec, run the handler, record the call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from .slack_models import ApiCall, JsonDict, RateLimiter, SlackError, retry_after_header
+from .slack_specs import MethodSpec, argument_problems, missing_required, missing_scope
+from .slack_state import Workspace
+from .slack_web_common import Call, Handler
+
+log = logging.getLogger("fake_slack")
+
+# A required argument that another one may stand in for (the SDK's ChatStream sends chunks).
+ALTERNATIVE_ARGS = {("chat.appendStream", "markdown_text"): "chunks"}
+# Slack answers some missing required arguments with a specific code.
+REQUIRED_ERRORS = {
+    "channel": "channel_not_found",
+    "channel_id": "channel_not_found",
+    "user": "user_not_found",
+    "file": "file_not_found",
+}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+BASE_HEADERS = {
+    "x-slack-backend": "r",
+    "x-content-type-options": "nosniff",
+    "cache-control": "private, no-cache, no-store, must-revalidate",
+    "access-control-allow-origin": "*",
+    "referrer-policy": "no-referrer",
+}
+
+
+def _upload_marker(value: object) -> str:
+    return f"<file {getattr(value, 'filename', 'upload')}>"
+
+
+def _ok(ws: Workspace, call: Call) -> JsonDict:
+    return {"ok": True}
+
+
+class WebApi:
+    """`POST|GET /api/<method>` for every method that has a spec file."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        specs: Mapping[str, MethodSpec],
+        handlers: Mapping[str, Handler],
+        limiter: RateLimiter,
+    ) -> None:
+        self.ws = ws
+        self.specs = specs
+        self.handlers = handlers
+        self.limiter = limiter
+        self.calls: list[ApiCall] = []
+        self.rate_limited: list[ApiCall] = []
+        self._granted_header = ",".join(sorted(ws.granted))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        now = time.monotonic()
+        method = request.match_info["method"]
+        args, json_keys = await self._read_args(request, self.specs.get(method))
+        token = self._token(request, args)
+        status, body, headers = self.dispatch(method, args, token, json_keys, now)
+        call = ApiCall(method, args, now, status, body)
+        self.calls.append(call)
+        if status == 429:
+            self.rate_limited.append(call)
+        return web.Response(
+            status=status,
+            text=json.dumps(body),
+            content_type="application/json",
+            charset="utf-8",
+            headers=headers,
+        )
+
+    # ---- request parsing ---------------------------------------------------------------
+    async def _read_args(
+        self, request: web.Request, spec: MethodSpec | None
+    ) -> tuple[JsonDict, frozenset[str]]:
+        args: JsonDict = dict(request.query)
+        if not request.can_read_body:
+            return args, frozenset()
+        if request.content_type == "application/json":
+            body = self._json_body(await request.read(), spec, request.match_info["method"])
+            args.update(body)
+            return args, frozenset(body)
+        if request.content_type in FORM_TYPES:
+            form = await request.post()
+            for key, value in form.items():
+                args[key] = value if isinstance(value, str) else _upload_marker(value)
+            return args, frozenset()
+        self.ws.violation(
+            f"{request.match_info['method']}: unsupported body {request.content_type}"
+        )
+        return args, frozenset()
+
+    def _json_body(self, raw: bytes, spec: MethodSpec | None, method: str) -> JsonDict:
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self.ws.violation(f"{method}: JSON body is not an object")
+            return {}
+        if "token" in body:
+            self.ws.violation(f"{method}: token in a JSON body is ignored; use Authorization")
+            body.pop("token")
+        if spec is not None and not spec.json_input and body:
+            self.ws.violation(
+                f"{method}: does not accept JSON bodies; Slack ignored {sorted(body)}"
+            )
+            return {}
+        return body
+
+    @staticmethod
+    def _token(request: web.Request, args: JsonDict) -> str | None:
+        arg_token = args.pop("token", None)
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and auth[7:].strip():
+            return auth[7:].strip()
+        return arg_token if isinstance(arg_token, str) and arg_token else None
+
+    # ---- pipeline ----------------------------------------------------------------------
+    def dispatch(
+        self, method: str, args: JsonDict, token: str | None, json_keys: frozenset[str], now: float
+    ) -> tuple[int, JsonDict, dict[str, str]]:
+        headers = {**BASE_HEADERS, "x-slack-req-id": uuid.uuid4().hex}
+        spec = self.specs.get(method)
+        if spec is None:
+            return 200, {"ok": False, "error": "unknown_method", "req_method": method}, headers
+        headers["x-oauth-scopes"] = self._granted_header
+        headers["x-accepted-oauth-scopes"] = ",".join(spec.bot_scopes)
+        try:
+            self._authenticate(method, token)
+            wait = self.limiter.check(method, str(args.get("channel", "")), now)
+            if wait > 0:
+                headers["Retry-After"] = retry_after_header(wait)
+                return 429, {"ok": False, "error": "ratelimited"}, headers
+            self._check_scope(spec, args)
+            self._check_args(spec, args, json_keys)
+            body = self.handlers.get(method, _ok)(self.ws, Call(method, args, spec, now))
+        except SlackError as err:
+            body = err.body()
+            if method == "chat.postMessage":
+                self.limiter.refund(method, str(args.get("channel", "")))
+        except Exception as exc:  # a bug in the fake must fail the test, not hang it
+            log.exception("fake slack handler crashed on %s", method)
+            self.ws.violation(f"{method}: the fake crashed: {exc!r}")
+            return 500, {"ok": False, "error": "fatal_error"}, headers
+        return 200, body, headers
+
+    def _authenticate(self, method: str, token: str | None) -> None:
+        ids = self.ws.ids
+        if token is None:
+            raise SlackError("not_authed")
+        if token not in (ids.bot_token, ids.app_token):
+            raise SlackError("invalid_auth")
+        if (token == ids.app_token) != (method == "apps.connections.open"):
+            raise SlackError("not_allowed_token_type")
+
+    def _check_scope(self, spec: MethodSpec, args: JsonDict) -> None:
+        ref = args.get("channel") or args.get("channel_id")
+        channel = self.ws.channels.get(ref) if isinstance(ref, str) else None
+        extra = missing_scope(spec, self.ws.granted, channel.scope_family if channel else None)
+        if extra:
+            raise SlackError("missing_scope", **extra)
+
+    def _check_args(self, spec: MethodSpec, args: JsonDict, json_keys: frozenset[str]) -> None:
+        for problem in argument_problems(spec, args, json_keys):
+            self.ws.violation(problem)
+        missing = [
+            key
+            for key in missing_required(spec, args)
+            if args.get(ALTERNATIVE_ARGS.get((spec.name, key), "")) is None
+        ]
+        if missing:
+            code = REQUIRED_ERRORS.get(missing[0], "")
+            raise SlackError(
+                code if code in spec.errors else "invalid_arguments",
+                response_metadata={"messages": [f"[ERROR] missing required field: {missing[0]}"]},
+            )

@@ -1,0 +1,380 @@
+"""A strict fake of Slack (Web API + Socket Mode) for wire tests and benchmarks.
+
+Every Web API call is checked against Slack's own method specs (/work/shared/slack/methods),
+with the bot scopes of manifest.yml; Socket Mode speaks the real protocol (hello, envelopes,
+acks, disconnect). Anything tolerated that real Slack would dislike goes to `violations`.
+
+    async with FakeSlack() as slack:
+        slack.add_user("U1", "ada")
+        slack.add_im("D1", "U1")
+        client = AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .slack_events import Identity, envelope, event_callback, random_id, user_message_event
+from .slack_hooks import Hooks
+from .slack_http import WebApi
+from .slack_models import (
+    Ack,
+    ApiCall,
+    Channel,
+    Delivery,
+    EphemeralMessage,
+    JsonDict,
+    RateLimiter,
+    SlackRateLimits,
+    StoredMessage,
+    User,
+)
+from .slack_people import add_file, post_as_user, slash_command, subscription_for
+from .slack_socket import SocketHub
+from .slack_specs import load_event_scopes, load_manifest, load_specs
+from .slack_state import Workspace
+from .slack_web_chat import CHAT_HANDLERS
+from .slack_web_common import Call
+from .slack_web_misc import MISC_HANDLERS
+
+__all__ = [
+    "Ack",
+    "ApiCall",
+    "Delivery",
+    "EphemeralMessage",
+    "FakeSlack",
+    "SlackRateLimits",
+    "StoredMessage",
+]
+
+
+class FakeSlack:
+    """Slack's Web API and Socket Mode on 127.0.0.1, with a world the test sets up."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = "T0TEAM",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        app_id: str = "A0APP",
+        bot_token: str = "xoxb-fake-bot-token",  # noqa: S107
+        app_token: str = "xapp-fake-app-token",  # noqa: S107
+        scopes: set[str] | None = None,
+        rate_limits: SlackRateLimits | None = None,
+        echo_bot_messages: bool = True,
+    ) -> None:
+        manifest = load_manifest()
+        self.ids = Identity(
+            team_id,
+            "Fake Workspace",
+            "fake-workspace",
+            bot_user_id,
+            bot_id,
+            "Claude",
+            app_id,
+            bot_token,
+            app_token,
+        )
+        granted = frozenset(scopes) if scopes is not None else manifest.bot_scopes
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        weakref.finalize(self, self._sock.close)
+        self.port: int = self._sock.getsockname()[1]
+        ws = Workspace(self.ids, granted, manifest, dict(load_event_scopes()), echo_bot_messages)
+        ws.base_url = self.base_url
+        ws.sink = self._emit
+        ws.add_user(User(bot_user_id, "claude", "Claude", is_bot=True))
+        self._ws = ws
+        self._hub = SocketHub(self.ids, ws.violations)
+        handlers = {**CHAT_HANDLERS, **MISC_HANDLERS, "apps.connections.open": self._open_socket}
+        limiter = RateLimiter(rate_limits or SlackRateLimits())
+        self._api = WebApi(ws, load_specs(), handlers, limiter)
+        self._hooks = Hooks(ws)
+        self.verification_token = random_id("", 24)
+        self.envelopes: list[JsonDict] = []
+        self._payloads: dict[str, JsonDict] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Serve on 127.0.0.1 (the port is picked at construction, so api_url is known early)."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api.handle)
+        app.router.add_get("/link/", self._hub.handle)
+        app.router.add_post("/commands/{team}/{number}/{key}", self._hooks.response_url)
+        app.router.add_get("/files-pri/{slug}/{name}", self._hooks.file_download)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self._hub.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._sock.close()
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL / AsyncWebClient(base_url=...) expects (trailing slash)."""
+        return f"{self.base_url}/api/"
+
+    # ---- world setup -----------------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, real_name: str | None = None) -> None:
+        self._ws.add_user(User(user_id, name, real_name or name.title()))
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        members: set[str] | None = None,
+        is_private: bool = False,
+    ) -> None:
+        """A channel; `members` is the exact member set (default: just the bot)."""
+        chosen = set(members) if members is not None else {self.ids.bot_user_id}
+        self._ws.add_channel(
+            Channel(channel_id, name, chosen, self._created(), is_private=is_private)
+        )
+
+    def add_im(self, channel_id: str, user_id: str) -> None:
+        """The DM ("D...") between `user_id` and the bot."""
+        if not channel_id.startswith("D"):
+            raise ValueError(f"DM ids start with D, got {channel_id!r}")
+        self._ws.require_user(user_id)
+        members = {user_id, self.ids.bot_user_id}
+        self._ws.add_channel(
+            Channel(channel_id, "", members, self._created(), is_im=True, im_user=user_id)
+        )
+
+    def archive_channel(self, channel_id: str) -> None:
+        self._ws.require_channel(channel_id).is_archived = True
+
+    def add_file(self, file: JsonDict, content: bytes | str | None = None) -> JsonDict:
+        """Register a file for files.info (and url_private download); returns the stored object."""
+        return add_file(self._ws, file, content)
+
+    def expire_stream(self, ts: str) -> None:
+        """The stream at `ts` times out: later appends get message_not_in_streaming_state."""
+        channel = self._ws.find_message_channel(ts)
+        if channel is None:
+            raise ValueError(f"no message with ts {ts}")
+        channel.by_ts[ts].streaming = False
+
+    def _created(self) -> int:
+        return int(time.time())
+
+    # ---- Socket Mode -------------------------------------------------------------------------
+    def _open_socket(self, ws: Workspace, call: Call) -> JsonDict:
+        ticket = self._hub.issue_ticket()
+        url = f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={self.ids.app_id}"
+        return {"ok": True, "url": url}
+
+    @property
+    def connection_count(self) -> int:
+        """Open Socket Mode connections that got `hello` (draining ones excluded)."""
+        return self._hub.connection_count
+
+    @property
+    def connections_opened(self) -> int:
+        return self._hub.connections_opened
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        await self._hub.wait_connected(timeout)
+
+    async def send_envelope(
+        self,
+        envelope_type: str,
+        payload: JsonDict,
+        *,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        accepts_response_payload: bool = False,
+    ) -> str:
+        """Push one envelope to one connection (queued until one is open); returns its id."""
+        env = envelope(
+            envelope_type,
+            payload,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+            accepts_response_payload=accepts_response_payload,
+        )
+        self.envelopes.append(env)
+        await self._hub.push(env)
+        return str(env["envelope_id"])
+
+    async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:  # noqa: ASYNC109
+        return await self._hub.wait_ack(envelope_id, timeout)
+
+    @property
+    def pending_envelopes(self) -> list[JsonDict]:
+        """Envelopes waiting for a connection (delivered, in order, to the next one)."""
+        return self._hub.pending
+
+    @property
+    def acks(self) -> dict[str, Ack]:
+        return self._hub.acks
+
+    async def drop_connections(self) -> None:
+        """Cut every socket without a close frame; the client has to notice and reconnect."""
+        self._hub.drop_all()
+        await asyncio.sleep(0)
+
+    async def send_disconnect(
+        self, reason: str = "refresh_requested", *, close_after: float = 1.0
+    ) -> None:
+        """Slack's `disconnect` message; the sockets are closed `close_after` seconds later."""
+        await self._hub.disconnect_all(reason, close_after)
+
+    def _emit(self, event: JsonDict) -> None:
+        """Events Slack raises on its own (echoes of the bot's posts), pushed asynchronously."""
+        task = asyncio.get_running_loop().create_task(self._push_event(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _push_event(self, event: JsonDict) -> None:
+        payload = event_callback(self.ids, event, self.verification_token)
+        self._payloads[payload["event_id"]] = payload
+        env = envelope(
+            "events_api", payload, retry_attempt=0, retry_reason="", accepts_response_payload=False
+        )
+        self.envelopes.append(env)
+        await self._hub.push(env)
+
+    # ---- what users do ---------------------------------------------------------------------
+    async def user_message(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        files: list[JsonDict] | None = None,
+    ) -> Delivery:
+        """A person posts; Slack stores it and pushes the event the app subscribed to, if any."""
+        conv, msg = post_as_user(self._ws, channel, user, text, thread_ts, files)
+        subscription = subscription_for(self._ws, conv, text)
+        event_type = "app_mention" if subscription == "app_mention" else "message"
+        event = user_message_event(msg, conv, self.ids, event_type)
+        if subscription is None:
+            return Delivery(msg.ts, None, None, event)
+        payload = event_callback(self.ids, event, self.verification_token)
+        self._payloads[payload["event_id"]] = payload
+        envelope_id = await self.send_envelope("events_api", payload)
+        return Delivery(msg.ts, envelope_id, payload["event_id"], event)
+
+    async def redeliver(
+        self, delivery: Delivery, *, retry_attempt: int = 1, retry_reason: str = "timeout"
+    ) -> str:
+        """Slack's retry of an event: same payload and event_id, new envelope_id."""
+        if delivery.event_id is None:
+            raise ValueError("this message produced no event, so there is nothing to redeliver")
+        payload = self._payloads[delivery.event_id]
+        return await self.send_envelope(
+            "events_api", payload, retry_attempt=retry_attempt, retry_reason=retry_reason
+        )
+
+    async def slash_command(self, command: str, text: str, *, user: str, channel: str) -> str:
+        """A person runs one of the manifest's slash commands; returns the envelope_id."""
+        payload = slash_command(self._ws, command, text, user, channel, self.verification_token)
+        return await self.send_envelope("slash_commands", payload, accepts_response_payload=True)
+
+    # ---- observation -----------------------------------------------------------------------
+    @property
+    def calls(self) -> list[ApiCall]:
+        return self._api.calls
+
+    @property
+    def rate_limited(self) -> list[ApiCall]:
+        return self._api.rate_limited
+
+    @property
+    def violations(self) -> list[str]:
+        return self._ws.violations
+
+    @property
+    def ephemerals(self) -> list[EphemeralMessage]:
+        return self._ws.ephemerals
+
+    @property
+    def views(self) -> list[JsonDict]:
+        return self._ws.views
+
+    @property
+    def response_url_posts(self) -> list[JsonDict]:
+        return self._hooks.response_url_posts
+
+    @property
+    def statuses(self) -> list[tuple[float, str, str, str]]:
+        """assistant.threads.setStatus history: (monotonic time, channel, thread_ts, status)."""
+        return self._ws.statuses
+
+    def thread_status(self, channel: str, thread_ts: str) -> str:
+        """The status a user sees under the thread now ("" when none)."""
+        return self._ws.current_status.get((channel, thread_ts), "")
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self._api.calls if c.method == method]
+
+    def messages(self, channel: str) -> list[StoredMessage]:
+        """Every message of the channel (replies and deleted ones included), in ts order."""
+        return list(self._ws.require_channel(channel).messages)
+
+    def thread(self, channel: str, thread_ts: str) -> list[StoredMessage]:
+        """Root + replies, in order (deleted ones included, flagged)."""
+        return self._ws.thread(self._ws.require_channel(channel), thread_ts)
+
+    def bot_replies(self, channel: str, thread_ts: str | None) -> list[StoredMessage]:
+        """Live bot messages in the thread (not its root); None -> top-level bot messages."""
+        conv = self._ws.require_channel(channel)
+        if thread_ts is None:
+            pool = [m for m in conv.messages if m.thread_ts is None]
+        else:
+            pool = conv.replies.get(thread_ts, [])
+        return [m for m in pool if m.bot_id == self.ids.bot_id and not m.deleted]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Poll `predicate` every ~10 ms; TimeoutError says what the fake saw meanwhile."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() >= deadline:
+                raise TimeoutError(self._timeout_report(predicate, timeout))
+            await asyncio.sleep(0.01)
+
+    def _timeout_report(self, predicate: Callable[[], Any], timeout: float) -> str:
+        name = getattr(predicate, "__qualname__", repr(predicate))
+        recent = [
+            f"{c.method}->{c.status}:{c.response.get('error', 'ok')}" for c in self.calls[-8:]
+        ]
+        return (
+            f"condition {name} still false after {timeout}s; last calls: {recent or 'none'}; "
+            f"violations: {self.violations[-5:] or 'none'}; connections: {self.connection_count}"
+        )

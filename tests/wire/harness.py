@@ -1,0 +1,130 @@
+"""Runs the real `python -m bot` process against the fake Slack and fake Claude."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.claude_server import FakeClaude
+from tests.fakes.slack_server import FakeSlack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class BotProcess:
+    """One bot process; its stderr (JSON logs) goes to a file the test can read."""
+
+    slack: FakeSlack
+    claude: FakeClaude
+    log_path: Path
+    redis_url: str | None = None
+    data_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: asyncio.subprocess.Process | None = None
+
+    def environment(self) -> dict[str, str]:
+        """The bot's environment: the fakes' URLs and tokens, JSON logs, nothing inherited."""
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": self.slack.ids.bot_token,
+            "SLACK_APP_TOKEN": self.slack.ids.app_token,
+            "SLACK_API_URL": self.slack.api_url,
+            "ANTHROPIC_API_KEY": self.claude.api_key,
+            "ANTHROPIC_BASE_URL": self.claude.url,
+            "BOT_LOG_FORMAT": "json",
+            "BOT_LOG_LEVEL": "DEBUG",
+            "BOT_CLAUDE_MAX_RETRIES": "1",
+        }
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        if self.data_dir:
+            env["BOT_DATA_DIR"] = str(self.data_dir)
+        env.update(self.extra_env)
+        return env
+
+    async def start(self) -> None:
+        """Start the process and wait until it is connected over Socket Mode."""
+        before = self.slack.connection_count
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                cwd=str(ROOT),
+                env=self.environment(),
+                stdout=log,
+                stderr=log,
+            )
+        deadline = asyncio.get_running_loop().time() + 30
+        while self.slack.connection_count <= before:
+            if self.process.returncode is not None:
+                raise RuntimeError(f"bot exited early:\n{self.log_text()[-3000:]}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"bot did not connect:\n{self.log_text()[-3000:]}")
+            await asyncio.sleep(0.02)
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Signal the process and wait for it to exit; returns its exit code."""
+        if self.process is None or self.process.returncode is not None:
+            return self.process.returncode if self.process and self.process.returncode else 0
+        self.process.send_signal(sig)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            return await self.process.wait()
+
+    def log_text(self) -> str:
+        """Everything the process wrote so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def wait_for_log(self, event: str, timeout: float = 10) -> dict[str, Any]:
+        """Wait for a JSON log line with this event name and return it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for line in self.log_events():
+                if line.get("event") == event:
+                    return line
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no {event!r} log line:\n{self.log_text()[-3000:]}")
+            await asyncio.sleep(0.02)
+
+    def log_events(self) -> list[dict[str, Any]]:
+        """The JSON log lines, parsed (non-JSON lines are skipped)."""
+        events = []
+        for line in self.log_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+        return events
+
+
+async def mention(
+    slack: FakeSlack, channel: str, user: str, text: str, thread_ts: str | None = None
+) -> Any:
+    """A user mentions the bot; returns the fake's Delivery."""
+    return await slack.user_message(
+        channel, user, f"<@{slack.ids.bot_user_id}> {text}", thread_ts=thread_ts
+    )
+
+
+async def wait_for_final(
+    slack: FakeSlack, channel: str, thread_ts: str | None, contains: str, timeout: float = 20
+) -> str:
+    """Wait until the bot's messages in the thread, joined, contain the text; return them."""
+
+    def joined() -> str:
+        return "\n".join(m.visible_text for m in slack.bot_replies(channel, thread_ts))
+
+    await slack.wait_for(lambda: contains in joined(), timeout=timeout)
+    return joined()

@@ -1,0 +1,219 @@
+"""The main user paths, end to end: the real bot process, fake Slack, fake Claude, real Redis."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.fakes.claude_server import FakeClaude, HttpError, MidStreamError, TextReply
+from tests.fakes.slack_server import FakeSlack, SlackRateLimits
+from tests.wire.conftest import CHANNEL, DM, OTHER_USER, USER, BotFactory
+from tests.wire.harness import BotProcess, mention, wait_for_final
+
+ANSWER = "**Paris** is the capital of France. It sits on the *Seine*."
+
+
+def _texts_of(request_body: dict[str, object]) -> str:
+    """All text of a request's messages, for asserting what Claude was sent."""
+    return repr(request_body["messages"])
+
+
+async def test_mention_streams_a_threaded_answer(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A channel mention gets a placeholder in its thread, edited at least once mid-stream, then
+    the whole answer as Markdown (markdown_text, so Slack renders it; no raw ** in text)."""
+    claude.enqueue(TextReply(ANSWER, tokens_per_second=8, chunk_chars=4))
+    delivery = await mention(slack, CHANNEL, USER, "What is the capital of France?")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, ANSWER)
+    assert final == ANSWER
+    replies = slack.bot_replies(CHANNEL, delivery.ts)
+    assert len(replies) == 1
+    shown = [text for _, text in replies[0].edits]
+    assert "Thinking" in shown[0]
+    interim = [text for text in shown[1:-1] if text and text != ANSWER]
+    assert interim, f"expected an intermediate edit, saw {shown}"
+    for call in slack.calls_to("chat.update") + slack.calls_to("chat.postMessage"):
+        assert "markdown_text" in call.args
+        assert "text" not in call.args
+    request = claude.message_requests()[0].body
+    assert request["model"] == "claude-sonnet-5-5"
+    assert "What is the capital of France?" in _texts_of(request)
+    assert f"<@{slack.ids.bot_user_id}>" not in _texts_of(request)
+
+
+async def test_follow_up_in_the_thread_carries_the_history(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A second mention in the thread sends the first question and answer to Claude again,
+    plus what someone else said in between, attributed to them."""
+    claude.enqueue(TextReply("First answer."), TextReply("Second answer."))
+    root = await mention(slack, CHANNEL, USER, "Remember the number 42.")
+    await wait_for_final(slack, CHANNEL, root.ts, "First answer.")
+    await slack.user_message(CHANNEL, OTHER_USER, "I think it should be 43", thread_ts=root.ts)
+    await mention(slack, CHANNEL, USER, "What do you think of Bob's idea?", thread_ts=root.ts)
+    await wait_for_final(slack, CHANNEL, root.ts, "Second answer.")
+    second = claude.message_requests()[1].body
+    messages = second["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert "Remember the number 42." in repr(messages[0])
+    assert "First answer." in repr(messages[1])
+    assert "I think it should be 43" in repr(messages[2])
+    assert re.search(r"Bob Stone \(<@U0BOB>\)\]: I think it should be 43", repr(messages[2]))
+
+
+async def test_history_survives_a_restart_on_the_embedded_redis(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With REDIS_URL unset the bot runs its own Redis under BOT_DATA_DIR; after a restart a
+    follow-up still carries the thread's history."""
+    claude.enqueue(TextReply("Noted: blue."), TextReply("It was blue."))
+    first = bot_factory(embedded=True)
+    await first.start()
+    root = await mention(slack, CHANNEL, USER, "My favourite colour is blue.")
+    await wait_for_final(slack, CHANNEL, root.ts, "Noted: blue.")
+    assert await first.stop() == 0
+    assert any(e.get("event") == "redis.embedded" for e in first.log_events())
+    second = bot_factory(embedded=True)
+    await second.start()
+    await mention(slack, CHANNEL, USER, "What is my favourite colour?", thread_ts=root.ts)
+    await wait_for_final(slack, CHANNEL, root.ts, "It was blue.")
+    messages = claude.message_requests()[1].body["messages"]
+    assert "My favourite colour is blue." in repr(messages[0])
+    assert "Noted: blue." in repr(messages[1])
+
+
+async def test_direct_message_is_answered_in_the_dm(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A DM needs no mention and is answered at the DM's top level; the bot's own echoed
+    messages (message.im events with bot_id) are ignored, so Claude is called once."""
+    claude.enqueue(TextReply("Hi Ana!"), TextReply("Still here."))
+    await slack.user_message(DM, USER, "hello there")
+    await wait_for_final(slack, DM, None, "Hi Ana!")
+    await slack.user_message(DM, USER, "and again")
+    await wait_for_final(slack, DM, None, "Still here.")
+    requests = claude.message_requests()
+    assert len(requests) == 2
+    assert "hello there" in _texts_of(requests[1].body)
+
+
+async def test_threaded_dm_is_answered_in_its_thread(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A DM written inside a thread gets its answer in that thread."""
+    claude.enqueue(TextReply("Top."), TextReply("In thread."))
+    root = await slack.user_message(DM, USER, "start")
+    await wait_for_final(slack, DM, None, "Top.")
+    await slack.user_message(DM, USER, "reply in thread", thread_ts=root.ts)
+    await wait_for_final(slack, DM, root.ts, "In thread.")
+
+
+async def test_slack_retry_is_answered_once(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A redelivered event (same event_id, retry_attempt 1) is acked but not answered again."""
+    claude.enqueue(TextReply("Only once.", ttft=0.5))
+    delivery = await mention(slack, CHANNEL, USER, "say it once")
+    retry = await slack.redeliver(delivery, retry_attempt=1, retry_reason="timeout")
+    await slack.wait_ack(retry)
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Only once.")
+    await slack.wait_ack(await slack.redeliver(delivery, retry_attempt=2))
+    assert len(claude.message_requests()) == 1
+    assert len(slack.bot_replies(CHANNEL, delivery.ts)) == 1
+
+
+async def test_answer_cut_at_max_tokens_says_so(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """BOT_MAX_TOKENS caps the request; an answer stopped there ends with a visible notice."""
+    await bot_factory(BOT_MAX_TOKENS="50").start()
+    claude.enqueue(TextReply("word " * 400))
+    delivery = await mention(slack, CHANNEL, USER, "go on and on")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "length limit")
+    assert final.startswith("word word")
+    assert claude.message_requests()[0].body["max_tokens"] == 50
+
+
+async def test_every_envelope_is_acked(bot: BotProcess, slack: FakeSlack) -> None:
+    """Socket Mode envelopes are acked even while the answer is still streaming."""
+    delivery = await mention(slack, CHANNEL, USER, "ack me")
+    ack = await slack.wait_ack(delivery.envelope_id)
+    assert ack.envelope_id == delivery.envelope_id
+
+
+async def test_claude_overloaded_gives_a_clear_message(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """529 from Claude (after the SDK's retry) turns the placeholder into a clear message."""
+    overloaded = HttpError(529, "overloaded_error", "Overloaded", retry_after=0.05)
+    claude.enqueue(overloaded, overloaded)
+    delivery = await mention(slack, CHANNEL, USER, "are you there?")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "overloaded")
+    assert "Try again in a minute" in final
+    assert "Thinking" not in final
+
+
+async def test_claude_bad_request_gives_a_clear_message(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A 400 is not retried; the user is told, and the log has the request id, not the text."""
+    claude.enqueue(HttpError(400, "invalid_request_error", "messages: something is off"))
+    delivery = await mention(slack, CHANNEL, USER, "secret question text")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "rejected")
+    assert "request id" in final
+    assert len(claude.message_requests()) == 1
+    failed = [e for e in bot.log_events() if e.get("event") == "turn.failed"]
+    assert failed
+    assert failed[0]["request_id"]
+
+
+async def test_mid_stream_error_keeps_the_partial_text(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """An `error` event mid-stream keeps what was shown and says the answer was interrupted;
+    the half turn is not stored, so the next turn's history has no dangling answer."""
+    claude.enqueue(MidStreamError("The first half", "overloaded_error"), TextReply("Recovered."))
+    delivery = await mention(slack, CHANNEL, USER, "long question")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "interrupted")
+    assert final.startswith("The first half")
+    await mention(slack, CHANNEL, USER, "try again", thread_ts=delivery.ts)
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Recovered.")
+    retry_messages = claude.message_requests()[1].body["messages"]
+    assert [m["role"] for m in retry_messages] == ["user"]
+    assert "long question" in repr(retry_messages)
+
+
+@pytest.mark.parametrize(
+    "slack", [SlackRateLimits(update_per_minute=20, update_burst=1)], indirect=True
+)
+async def test_rate_limited_edits_still_deliver_the_final_text(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With chat.update answering 429 most of the time, the final text still lands whole."""
+    process = bot_factory(BOT_EDIT_INTERVAL_SECONDS="0.05")
+    await process.start()
+    answer = " ".join(f"word{i}" for i in range(120))
+    claude.enqueue(TextReply(answer, tokens_per_second=100))
+    delivery = await mention(slack, CHANNEL, USER, "many words please")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "word119", timeout=30)
+    assert final == answer
+    assert slack.rate_limited, "the test should have provoked 429s"
+
+
+async def test_long_answer_continues_in_more_messages(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A 30,000-character answer arrives whole, split over several messages of the thread."""
+    await bot_factory(BOT_MAX_TOKENS="16000").start()
+    paragraphs = [f"Paragraph {i}. " + "lorem ipsum dolor sit amet " * 10 for i in range(110)]
+    answer = "\n\n".join(paragraphs)
+    assert len(answer) > 30_000
+    claude.enqueue(TextReply(answer, chunk_chars=400))
+    delivery = await mention(slack, CHANNEL, USER, "write a lot")
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Paragraph 109.", timeout=30)
+    replies = slack.bot_replies(CHANNEL, delivery.ts)
+    assert len(replies) >= 8
+    assert all(len(m.visible_text) <= 3500 for m in replies)
+    assert " ".join(m.visible_text for m in replies).split() == answer.split()

@@ -1,0 +1,77 @@
+"""Starting the bot: clear failures on bad setup; logs that never carry secrets or bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from tests.fakes.claude_server import FakeClaude, TextReply
+from tests.fakes.slack_server import FakeSlack
+from tests.wire.conftest import CHANNEL, USER, BotFactory
+from tests.wire.harness import ROOT, BotProcess, mention, wait_for_final
+
+
+async def _run_to_exit(env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=str(ROOT),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode or 0, output.decode()
+
+
+async def test_missing_token_stops_with_one_clear_line(bot_factory: BotFactory) -> None:
+    """Without SLACK_BOT_TOKEN the bot exits non-zero, naming the variable and the README."""
+    env = bot_factory().environment()
+    del env["SLACK_BOT_TOKEN"]
+    code, output = await _run_to_exit(env)
+    assert code != 0
+    assert output.strip() == (
+        "claude-slack-bot: SLACK_BOT_TOKEN is not set (see README.md, section Settings)."
+    )
+
+
+async def test_refused_token_is_reported_without_echoing_it(bot_factory: BotFactory) -> None:
+    """A bot token Slack refuses (invalid_auth) stops the bot with a line that hides the token."""
+    env = bot_factory().environment()
+    env["SLACK_BOT_TOKEN"] = "xoxb-not-the-right-one"
+    code, output = await _run_to_exit(env)
+    assert code != 0
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in output
+    assert "not-the-right-one" not in output
+
+
+async def test_logs_carry_no_tokens_and_no_message_text(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """After a full turn, no log line holds a token, the API key, the question or the answer;
+    the Claude call line has the token counts and timings an operator needs."""
+    claude.enqueue(TextReply("The sky looks blue because of Rayleigh scattering."))
+    delivery = await mention(slack, CHANNEL, USER, "why is the sky blue, confidentially?")
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Rayleigh")
+    await bot.wait_for_log("turn.done")
+    text = bot.log_text()
+    for secret in (slack.ids.bot_token, slack.ids.app_token, claude.api_key):
+        assert secret not in text
+    assert "confidentially" not in text
+    assert "Rayleigh" not in text
+    calls = [e for e in bot.log_events() if e.get("event") == "claude.call"]
+    assert len(calls) == 1
+    line = calls[0]
+    for field in (
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "ttft_ms",
+        "total_ms",
+        "cost_usd",
+        "thread",
+    ):
+        assert field in line, field
+    assert line["thread"].endswith(f":{CHANNEL}:{delivery.ts}")
