@@ -145,7 +145,7 @@ class FakeClaude:
     async def wait_for_requests(
         self,
         n: int,
-        timeout: float = 10.0,  # noqa: ASYNC109 - the signature the wire tests rely on
+        timeout: float = 10.0,
         *,
         path: str | None = None,
     ) -> None:

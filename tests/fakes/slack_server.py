@@ -207,7 +207,7 @@ class FakeSlack:
     def connections_opened(self) -> int:
         return self._hub.connections_opened
 
-    async def wait_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, timeout: float = 10.0) -> None:
         await self._hub.wait_connected(timeout)
 
     async def send_envelope(
@@ -231,7 +231,7 @@ class FakeSlack:
         await self._hub.push(env)
         return str(env["envelope_id"])
 
-    async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:  # noqa: ASYNC109
+    async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:
         return await self._hub.wait_ack(envelope_id, timeout)
 
     @property
@@ -361,7 +361,7 @@ class FakeSlack:
             pool = conv.replies.get(thread_ts, [])
         return [m for m in pool if m.bot_id == self.ids.bot_id and not m.deleted]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Poll `predicate` every ~10 ms; TimeoutError says what the fake saw meanwhile."""
         deadline = time.monotonic() + timeout
         while not predicate():
