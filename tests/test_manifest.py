@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "slack"
+from tests.paths import ROOT
+from tests.paths import SHARED as SHARED_ROOT
+
+SHARED = SHARED_ROOT / "slack"
 
 
 @pytest.fixture(scope="module")

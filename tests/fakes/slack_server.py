@@ -1,6 +1,6 @@
 """A strict fake of Slack (Web API + Socket Mode) for wire tests and benchmarks.
 
-Every Web API call is checked against Slack's own method specs (/work/shared/slack/methods),
+Every Web API call is checked against Slack's own method specs (../shared/slack/methods),
 with the bot scopes of manifest.yml; Socket Mode speaks the real protocol (hello, envelopes,
 acks, disconnect). Anything tolerated that real Slack would dislike goes to `violations`.
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
-SPECS_ROOT = Path(os.environ.get("FAKE_SLACK_SPECS_DIR", "/work/shared/slack"))
+from tests.paths import SHARED
+
+SPECS_ROOT = Path(os.environ.get("FAKE_SLACK_SPECS_DIR", SHARED / "slack"))
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 ANY = "any"
