@@ -18,6 +18,7 @@ DEFAULT_SYSTEM_PROMPT = (
     "code blocks render well in Slack; tables and deep nesting do not. If you are unsure, say so."
 )
 
+Effort = Literal["off", "low", "medium", "high", "xhigh", "max"]
 README_SETTINGS = "see README.md, section Settings"
 
 
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     model_opus: str = Field(DEFAULT_MODELS["opus"], alias="CLAUDE_MODEL_OPUS")
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, alias="BOT_SYSTEM_PROMPT")
     max_tokens: int = Field(8192, ge=1, le=128_000, alias="BOT_MAX_TOKENS")
+    thinking_haiku: Effort = Field("off", alias="BOT_THINKING_HAIKU")
+    thinking_sonnet: Effort = Field("off", alias="BOT_THINKING_SONNET")
+    thinking_opus: Effort = Field("high", alias="BOT_THINKING_OPUS")
+    show_thinking: bool = Field(False, alias="BOT_SHOW_THINKING")
 
     redis_url: str | None = Field(None, alias="REDIS_URL")
     data_dir: Path = Field(Path(".data"), alias="BOT_DATA_DIR")
@@ -78,6 +83,16 @@ class Settings(BaseSettings):
     def history_ttl_seconds(self) -> int:
         """The thread history's time to live in Redis, in whole seconds."""
         return int(self.history_ttl_days * 86_400)
+
+    @property
+    def thinking_by_tier(self) -> dict[str, str | None]:
+        """The thinking effort of each tier; None where thinking is off."""
+        efforts = {
+            "haiku": self.thinking_haiku,
+            "sonnet": self.thinking_sonnet,
+            "opus": self.thinking_opus,
+        }
+        return {tier: None if effort == "off" else effort for tier, effort in efforts.items()}
 
     @property
     def models_by_tier(self) -> dict[str, str]:

@@ -16,12 +16,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.claude.catalog import CATALOG, Tier
+from bot.claude.catalog import CATALOG, Tier, lookup
 from bot.claude.client import AnthropicChatModel
 from bot.config import Settings
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.turn import TurnDeps, TurnSettings
 from bot.health import HEARTBEAT_FILE, beat_while_connected
+from bot.slack.commands import CommandHandler, register_commands
 from bot.slack.listeners import EventHandler, TaskTracker, register
 from bot.slack.people import PeopleDirectory
 from bot.slack.thread_reader import SlackThreadReader
@@ -43,6 +44,7 @@ class SlackIdentity:
 
     team_id: str
     bot_user_id: str
+    bot_name: str
 
 
 async def connect_redis(settings: Settings, stack: AsyncExitStack) -> redis.Redis:
@@ -72,7 +74,11 @@ async def identify(client: AsyncWebClient) -> SlackIdentity:
     except SlackApiError as exc:
         error = exc.response.get("error")
         raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error}); see README.md.") from None
-    return SlackIdentity(team_id=str(response["team_id"]), bot_user_id=str(response["user_id"]))
+    return SlackIdentity(
+        team_id=str(response["team_id"]),
+        bot_user_id=str(response["user_id"]),
+        bot_name=str(response.get("user") or "Claude"),
+    )
 
 
 def turn_settings(settings: Settings) -> TurnSettings:
@@ -88,6 +94,12 @@ def turn_settings(settings: Settings) -> TurnSettings:
         models_by_tier=settings.models_by_tier,
         model_variables=variables,
         edit_policy=EditPolicy.from_setting(settings.edit_policy, settings.edit_interval_seconds),
+        thinking_by_tier=settings.thinking_by_tier,
+        display_names={
+            tier: lookup(model_id, tier)[0].display_name  # type: ignore[arg-type]
+            for tier, model_id in settings.models_by_tier.items()
+        },
+        show_thinking=settings.show_thinking,
     )
 
 
@@ -128,19 +140,18 @@ async def run(settings: Settings) -> None:
             settings=turn_settings(settings),
         )
         app = AsyncApp(client=slack, request_verification_enabled=False)
-        register(
-            app,
-            EventHandler(
-                turn=deps,
-                marks=marks,
-                people=people,
-                client=slack,
-                clock=clock,
-                bot_user_id=identity.bot_user_id,
-                message_chars=settings.message_chars,
-                tasks=tasks,
-            ),
+        events = EventHandler(
+            turn=deps,
+            marks=marks,
+            people=people,
+            client=slack,
+            clock=clock,
+            bot_user_id=identity.bot_user_id,
+            message_chars=settings.message_chars,
+            tasks=tasks,
         )
+        register(app, events)
+        register_commands(app, CommandHandler(events, slack, clock, identity.bot_name))
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]
         heartbeat = asyncio.create_task(

@@ -171,6 +171,32 @@ async def test_pacing_ttft_and_tokens_per_second(fake: FakeClaude, client: Async
     assert times[-1] - times[0] >= 0.04
 
 
+async def test_streams_sent_per_request_is_opt_in() -> None:
+    """record_streams=True keeps each stream's (time, delta text) under its request-id; off by
+    default, and the global stream_events_sent is unchanged either way."""
+    async with (
+        FakeClaude(record_streams=True) as recording,
+        FakeClaude() as plain,
+    ):
+        for server in (recording, plain):
+            server.enqueue(TextReply("first answer", chunk_chars=3), TextReply("second one"))
+            async with AsyncAnthropic(base_url=server.url, api_key=server.api_key) as sdk:
+                for _ in range(2):
+                    async with sdk.messages.stream(
+                        model=MODEL, max_tokens=50, messages=USER
+                    ) as stream:
+                        await stream.until_done()
+        ids = [r.request_id for r in recording.message_requests()]
+        assert list(recording.streams_sent) == ids
+        texts = ["".join(t for _, t in recording.streams_sent[i]) for i in ids]
+        assert texts == ["first answer", "second one"]
+        assert [t for _, t in recording.streams_sent[ids[0]]] == ["fir", "st ", "ans", "wer"]
+        times = [at for at, _ in recording.streams_sent[ids[0]]]
+        assert times == sorted(times)
+        assert plain.streams_sent == {}
+        assert "".join(t for _, t in plain.stream_events_sent) == "first answersecond one"
+
+
 async def test_max_tokens_cuts_the_text(fake: FakeClaude, client: AsyncAnthropic) -> None:
     """A text longer than max_tokens (4 chars a token) stops at max_tokens, like the model."""
     fake.enqueue(TextReply("y" * 100))

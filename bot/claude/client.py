@@ -21,6 +21,7 @@ from bot.conversation.messages import (
     ChatRequest,
     StopReason,
     TextDelta,
+    ThinkingDelta,
     Usage,
 )
 
@@ -54,6 +55,8 @@ class AnthropicChatModel:
                         if first_token_at is None:
                             first_token_at = time.monotonic()
                         yield TextDelta(event.text)
+                    elif event.type == "thinking" and event.thinking:
+                        yield ThinkingDelta(event.thinking)
                 final = await stream.get_final_message()
                 request_id = stream.request_id
         except anthropic.APIStatusError as exc:
@@ -84,6 +87,7 @@ class AnthropicChatModel:
             usage=usage,
             model=request.model,
             request_id=request_id,
+            model_display=model.display_name,
         )
 
 

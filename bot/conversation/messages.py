@@ -91,6 +91,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ThinkingDelta:
+    """A piece of the model's thinking (shown only as a status unless asked for)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class AnswerDone:
     """The model finished; the full assistant message to store, and what it cost."""
 
@@ -99,9 +106,10 @@ class AnswerDone:
     usage: Usage
     model: str
     request_id: str | None = None
+    model_display: str = ""
 
 
-AnswerEvent = TextDelta | AnswerDone
+AnswerEvent = TextDelta | ThinkingDelta | AnswerDone
 
 
 @dataclass(frozen=True)
@@ -113,3 +121,4 @@ class ChatRequest:
     messages: list[ChatMessage]
     max_tokens: int
     metadata_user: str | None = None
+    thinking_effort: str | None = None  # None: no thinking; else "low" | "medium" | "high" ...

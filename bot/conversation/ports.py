@@ -28,6 +28,10 @@ class ThreadStore(Protocol):
         """Store one user turn and its answer together, and refresh the thread's TTL."""
         ...
 
+    async def set_tier(self, key: ThreadKey, tier: str) -> None:
+        """Remember the model tier later turns of the thread use."""
+        ...
+
 
 class ChatModel(Protocol):
     """A streaming model: text deltas, then one AnswerDone; raises ChatFailure."""

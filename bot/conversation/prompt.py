@@ -1,8 +1,8 @@
-"""Turning a question and its thread context into a user turn, and an answer into final text."""
+"""Turning a question and its thread context into the user turn sent to Claude (pure)."""
 
 from __future__ import annotations
 
-from bot.conversation.messages import ChatMessage, ContextMessage, Question, StopReason
+from bot.conversation.messages import ChatMessage, ContextMessage, Question
 
 MAX_CONTEXT_MESSAGES = 50
 MAX_CONTEXT_CHARS = 20_000
@@ -10,14 +10,7 @@ EMPTY_MENTION_PROMPT = (
     "(You were mentioned without a question. Respond helpfully to the thread above: "
     "summarise it or answer what it asks.)"
 )
-CUT_NOTICE = "_(The answer reached the length limit and was cut here. Ask me to continue.)_"
-REFUSAL_NOTICE = "_(Claude declined to answer this.)_"
-EMPTY_ANSWER = "_(Claude returned an empty answer. Try rephrasing the question.)_"
-HELLO_HINT = (
-    "Hi! Ask me anything: mention me with your question, here or in a thread, "
-    "and I'll answer in the thread. Follow-up mentions in the same thread continue "
-    "the conversation."
-)
+CONTEXT_INTRO = "Messages other people posted in this thread since your last reply:"
 
 
 def select_context(messages: list[ContextMessage]) -> tuple[list[ContextMessage], int]:
@@ -36,10 +29,7 @@ def select_context(messages: list[ContextMessage]) -> tuple[list[ContextMessage]
 def render_context(messages: list[ContextMessage]) -> str:
     """Other people's thread messages as a block of text, attributed to their authors."""
     kept, left_out = select_context(messages)
-    lines = [
-        "<thread_context>",
-        "Messages other people posted in this thread since your last reply:",
-    ]
+    lines = ["<thread_context>", CONTEXT_INTRO]
     if left_out:
         lines.append(f"({left_out} older messages left out)")
     lines.extend(f"[{message.author}]: {message.text}" for message in kept)
@@ -56,20 +46,3 @@ def build_user_message(
     if context:
         body = f"{render_context(context)}\n\n{body}"
     return {"role": "user", "content": [{"type": "text", "text": body}]}
-
-
-def final_text(answer: str, stop_reason: StopReason) -> str:
-    """What the answer message finally says, with a notice when the model stopped early."""
-    if stop_reason is StopReason.REFUSAL:
-        return f"{answer}\n\n{REFUSAL_NOTICE}".strip()
-    if not answer.strip():
-        return EMPTY_ANSWER
-    if stop_reason is StopReason.MAX_TOKENS:
-        return f"{answer}\n\n{CUT_NOTICE}"
-    return answer
-
-
-def failure_text(partial: str, notice: str) -> str:
-    """The final message after a failure: what had streamed, then the notice."""
-    warning = f":warning: {notice}"
-    return f"{partial}\n\n{warning}" if partial.strip() else warning

@@ -6,6 +6,17 @@ from dataclasses import dataclass
 
 import structlog
 
+from bot.conversation.display import (
+    HELLO_HINT,
+    THINKING,
+    failure_text,
+    final_text,
+    footer,
+    live_text,
+    switched_text,
+    thinking_status,
+    with_footer,
+)
 from bot.conversation.errors import (
     ChatFailure,
     FailureKind,
@@ -20,16 +31,17 @@ from bot.conversation.messages import (
     ContextMessage,
     Question,
     TextDelta,
+    ThinkingDelta,
     ThreadState,
 )
 from bot.conversation.ports import ChatModel, Clock, ReplySink, ThreadReader, ThreadStore
-from bot.conversation.prompt import HELLO_HINT, build_user_message, failure_text, final_text
+from bot.conversation.prompt import build_user_message
+from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
 from bot.conversation.throttle import Coalescer, EditPolicy
 
 log = structlog.get_logger("bot.turn")
 
-THINKING = "_Thinking…_"
-DEFAULT_TIER = "sonnet"
+__all__ = ["THINKING", "TurnDeps", "TurnOutcome", "TurnSettings", "answer_question"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,9 @@ class TurnSettings:
     models_by_tier: dict[str, str]
     model_variables: dict[str, str]
     edit_policy: EditPolicy
+    thinking_by_tier: dict[str, str | None]
+    display_names: dict[str, str]
+    show_thinking: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,12 +75,33 @@ class TurnOutcome:
 
     answered: bool
     failure: FailureKind | None = None
+    tier: str | None = None
+
+
+@dataclass
+class Attempt:
+    """One model call's result: the text shown so far, and how it ended."""
+
+    text: str = ""
+    thinking: str = ""
+    done: AnswerDone | None = None
+    failure: ChatFailure | None = None
 
 
 async def answer_question(
-    question: Question, author: str, sink: ReplySink, deps: TurnDeps
+    question: Question,
+    author: str,
+    sink: ReplySink,
+    deps: TurnDeps,
+    *,
+    tier: str | None = None,
 ) -> TurnOutcome:
-    """Show a placeholder, ask the model with the thread's history, stream, store the turn."""
+    """Show a placeholder, ask the model with the thread's history, stream, store the turn.
+
+    `tier` is given by a slash command and becomes the thread's tier; otherwise the thread's
+    stored tier (or Sonnet) answers. "switch to <tier>" changes the tier without an answer.
+    """
+    started = deps.clock.now()
     try:
         await sink.start(THINKING)
     except ReplyUnavailable as exc:
@@ -73,6 +109,14 @@ async def answer_question(
         return TurnOutcome(answered=False)
     try:
         state = await deps.store.load(question.key)
+        switch = parse_switch(question.text)
+        if switch is not None:
+            await deps.store.set_tier(question.key, switch)
+            names = deps.settings.display_names
+            await sink.finish(switched_text(switch, names.get(switch, switch)))
+            return TurnOutcome(answered=False, tier=switch)
+        if tier is not None and tier != state.tier:
+            await deps.store.set_tier(question.key, tier)
         context = await _read_context(question, state, deps.reader)
     except StorageUnavailable:
         return await _fail(sink, "", ChatFailure(FailureKind.STORAGE), deps.settings)
@@ -80,15 +124,8 @@ async def answer_question(
         await sink.finish(HELLO_HINT)
         return TurnOutcome(answered=False)
     user_turn = build_user_message(question, author, context)
-    tier = state.tier or DEFAULT_TIER
-    request = ChatRequest(
-        model=deps.settings.models_by_tier[tier],
-        system=deps.settings.system_prompt,
-        messages=[*state.history, user_turn],
-        max_tokens=deps.settings.max_tokens,
-        metadata_user=question.user,
-    )
-    return await _stream_answer(question, request, user_turn, sink, deps)
+    chosen = tier or state.tier or DEFAULT_TIER
+    return await _answer(question, state, user_turn, chosen, started, sink, deps)
 
 
 async def _read_context(
@@ -98,52 +135,114 @@ async def _read_context(
     if question.is_direct_message:
         return []
     if state.last_seen_ts is None and question.key.thread_ts == question.ts:
-        return []  # a new thread rooted at this very mention has nothing before it
+        return []  # a new thread rooted at this very message has nothing before it
     return await reader.messages_between(question.key, state.last_seen_ts, question.ts)
 
 
-async def _stream_answer(
+async def _answer(
     question: Question,
-    request: ChatRequest,
+    state: ThreadState,
     user_turn: ChatMessage,
+    chosen: str,
+    started: float,
     sink: ReplySink,
     deps: TurnDeps,
 ) -> TurnOutcome:
+    """Try the chosen tier, falling back while it is overloaded before any text was shown."""
+    chain = fallback_chain(chosen)
+    for index, tier in enumerate(chain):
+        request = _request(question, state, user_turn, tier, deps.settings)
+        attempt = await _stream(request, started, sink, deps)
+        failure = attempt.failure
+        can_fall_back = index + 1 < len(chain) and not attempt.text
+        if failure is not None and failure.kind is FailureKind.OVERLOADED and can_fall_back:
+            log.warning("turn.fallback", overloaded=tier, next=chain[index + 1])
+            continue
+        if failure is not None or attempt.done is None:
+            return await _fail(sink, attempt.text, failure or _no_final(), deps.settings)
+        return await _complete(question, user_turn, attempt, chosen, tier, started, sink, deps)
+    raise AssertionError("unreachable: the last tier always returns")
+
+
+def _no_final() -> ChatFailure:
+    return ChatFailure(FailureKind.INTERRUPTED, "stream ended without a final message")
+
+
+def _request(
+    question: Question,
+    state: ThreadState,
+    user_turn: ChatMessage,
+    tier: str,
+    settings: TurnSettings,
+) -> ChatRequest:
+    return ChatRequest(
+        model=settings.models_by_tier[tier],
+        system=settings.system_prompt,
+        messages=[*state.history, user_turn],
+        max_tokens=settings.max_tokens,
+        metadata_user=question.user,
+        thinking_effort=settings.thinking_by_tier.get(tier),
+    )
+
+
+async def _stream(request: ChatRequest, started: float, sink: ReplySink, deps: TurnDeps) -> Attempt:
+    """One streamed model call shown through the coalescer."""
     coalescer = Coalescer(sink.show, deps.clock, deps.settings.edit_policy)
-    text = ""
-    done: AnswerDone | None = None
+    show_thinking = deps.settings.show_thinking
+    attempt = Attempt()
     try:
         async for event in deps.model.stream(request):
             if isinstance(event, TextDelta):
-                text += event.text
-                await coalescer.push(text)
+                attempt.text += event.text
+            elif isinstance(event, ThinkingDelta):
+                attempt.thinking += event.text
             else:
-                done = event
-        if done is None:
-            raise ChatFailure(FailureKind.INTERRUPTED, "stream ended without a final message")
+                attempt.done = event
+                continue
+            status = thinking_status(deps.clock.now() - started)
+            await coalescer.push(live_text(attempt.text, attempt.thinking, status, show_thinking))
     except ChatFailure as failure:
-        await coalescer.close()
-        return await _fail(sink, text, failure, deps.settings)
+        attempt.failure = failure
     await coalescer.close()
+    return attempt
+
+
+async def _complete(
+    question: Question,
+    user_turn: ChatMessage,
+    attempt: Attempt,
+    asked_tier: str,
+    tier: str,
+    started: float,
+    sink: ReplySink,
+    deps: TurnDeps,
+) -> TurnOutcome:
+    """Store the turn, then show the final text with its footer."""
+    done = attempt.done
+    if done is None:
+        raise ValueError("a completed attempt has its final message")
     try:
         await deps.store.append_turn(
-            question.key, user_turn, _storable(done.message), last_seen_ts=question.ts
+            question.key, user_turn, _storable(done), last_seen_ts=question.ts
         )
     except StorageUnavailable:
         log.warning("turn.not_stored", reason="storage unavailable")
-        await sink.finish(
-            failure_text(text, "I couldn't save this turn, so a follow-up may not remember it.")
-        )
-        return TurnOutcome(answered=True, failure=FailureKind.STORAGE)
-    await sink.finish(final_text(text, done.stop_reason))
-    return TurnOutcome(answered=True)
+        notice = "I couldn't save this turn, so a follow-up may not remember it."
+        await sink.finish(failure_text(attempt.text, notice))
+        return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
+    body = final_text(attempt.text, done.stop_reason)
+    if deps.settings.show_thinking and attempt.thinking.strip():
+        body = live_text(body, attempt.thinking, "", show_thinking=True)
+    line = footer(done.model_display or done.model, deps.clock.now() - started, asked_tier, tier)
+    await sink.finish(with_footer(body, line))
+    return TurnOutcome(answered=True, tier=tier)
 
 
-def _storable(message: ChatMessage) -> ChatMessage:
-    """An assistant message the API will accept back: never an empty content list."""
-    if message.get("content"):
-        return message
-    return {"role": "assistant", "content": [{"type": "text", "text": "(no answer)"}]}
+def _storable(done: AnswerDone) -> ChatMessage:
+    """The assistant message as stored: never empty, tagged with the model that wrote it
+    (thinking blocks are only valid for that model; the request builder strips the tag)."""
+    content = done.message.get("content") or [{"type": "text", "text": "(no answer)"}]
+    return {"role": "assistant", "content": content, "model": done.model}
 
 
 async def _fail(

@@ -82,7 +82,7 @@ class EventHandler:
         if not await self._first_delivery(question):
             log.info("event.duplicate", event_id=event_id)
             return
-        self.tasks.spawn(self._answer(question), name=f"answer:{question.key}")
+        self.spawn_answer(question)
 
     async def _first_delivery(self, question: Question) -> bool:
         try:
@@ -90,8 +90,14 @@ class EventHandler:
         except RedisError:
             return True  # the turn itself will tell the user the store is unreachable
 
-    async def _answer(self, question: Question) -> None:
-        structlog.contextvars.bind_contextvars(thread=str(question.key), event_id=question.event_id)
+    def spawn_answer(self, question: Question, tier: str | None = None) -> None:
+        """Answer in the background (the envelope is already acked)."""
+        self.tasks.spawn(self._answer(question, tier), name=f"answer:{question.key}")
+
+    async def _answer(self, question: Question, tier: str | None) -> None:
+        structlog.contextvars.bind_contextvars(
+            thread=str(question.key), event_id=question.event_id, tier=tier
+        )
         sink = SlackReplySink(
             self.client,
             channel=question.key.channel,
@@ -101,8 +107,10 @@ class EventHandler:
         )
         try:
             author = await self.people.author(question.key.team, question.user)
-            outcome = await answer_question(question, author, sink, self.turn)
-            log.info("turn.done", answered=outcome.answered, failure=outcome.failure)
+            outcome = await answer_question(question, author, sink, self.turn, tier=tier)
+            log.info(
+                "turn.done", answered=outcome.answered, failure=outcome.failure, tier=outcome.tier
+            )
         except Exception:
             log.exception("turn.crashed")
             await sink.finish(":warning: Something went wrong on my side. Try again in a moment.")

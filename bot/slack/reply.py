@@ -67,12 +67,10 @@ class SlackReplySink:
         return [ts for ts, _ in self._messages]
 
     async def start(self, status: str) -> None:
-        """Post the placeholder; raises ReplyUnavailable when the channel is closed to the bot."""
-        try:
-            ts = await self._post(status)
-        except SlackApiError as exc:
-            raise ReplyUnavailable(str(exc.response.get("error"))) from None
-        self._messages.append((ts, status))
+        """Post the placeholder (waiting out rate limits); ReplyUnavailable when it can't be."""
+        error = await self._until_landed(status)
+        if error is not None:
+            raise ReplyUnavailable(error)
 
     async def show(self, text: str) -> None:
         """Best-effort interim edit (skipped while rate-limited)."""
@@ -87,22 +85,27 @@ class SlackReplySink:
 
     async def finish(self, text: str) -> None:
         """The final text, waiting out rate limits; never leaves a stale placeholder."""
+        await self._until_landed(text)
+
+    async def _until_landed(self, text: str) -> str | None:
+        """Show text as final, waiting out rate limits; the Slack error when it can't land."""
         for _ in range(FINAL_ATTEMPTS):
             wait = self._blocked_until - self._clock.now()
             if wait > 0:
                 await self._clock.sleep(wait)
             try:
                 await self._render(text, final=True)
-                return
+                return None
             except RateLimited as limited:
                 self._blocked_until = self._clock.now() + limited.retry_after
             except SlackApiError as exc:
-                error = exc.response.get("error")
+                error = str(exc.response.get("error"))
                 log.warning("slack.final_edit_failed", error=error)
                 if error in UNREACHABLE:
-                    return
+                    return error
                 self._blocked_until = self._clock.now() + DEFAULT_RETRY_AFTER
         log.error("slack.final_edit_gave_up", attempts=FINAL_ATTEMPTS)
+        return "gave_up"
 
     async def _render(self, text: str, *, final: bool) -> None:
         parts = split_message(text, self._limit)
@@ -141,11 +144,30 @@ class SlackReplySink:
     async def _call(
         method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
     ) -> dict[str, Any]:
+        return await call_slack(method, **kwargs)
+
+
+async def call_slack(
+    method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
+) -> dict[str, Any]:
+    """Call a Web API method; a 429 becomes RateLimited with Slack's Retry-After."""
+    try:
+        response = await method(**kwargs)
+    except SlackApiError as exc:
+        if exc.response.status_code == 429:
+            retry_after = exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)
+            raise RateLimited(float(retry_after)) from None
+        raise
+    return response.data if isinstance(response.data, dict) else {}
+
+
+async def call_waiting_out_limits(
+    clock: Clock, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
+) -> dict[str, Any]:
+    """Call a method that must happen (not an interim edit), waiting out 429s a few times."""
+    for _ in range(FINAL_ATTEMPTS - 1):
         try:
-            response = await method(**kwargs)
-        except SlackApiError as exc:
-            if exc.response.status_code == 429:
-                retry_after = exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)
-                raise RateLimited(float(retry_after)) from None
-            raise
-        return response.data if isinstance(response.data, dict) else {}
+            return await call_slack(method, **kwargs)
+        except RateLimited as limited:
+            await clock.sleep(limited.retry_after)
+    return await call_slack(method, **kwargs)

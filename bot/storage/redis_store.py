@@ -53,6 +53,17 @@ class RedisThreadStore:
         except RedisError as exc:
             raise StorageUnavailable(str(exc)) from exc
 
+    async def set_tier(self, key: ThreadKey, tier: str) -> None:
+        """Remember the thread's tier (with the thread's TTL)."""
+        meta = thread_key(key, "meta")
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(meta, mapping={"tier": tier})
+                pipe.expire(meta, self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
 
 class RedisMarks:
     """Dedupe marks and the display-name cache."""

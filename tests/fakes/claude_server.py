@@ -87,6 +87,7 @@ class FakeClaude:
         default: Responder | None = None,
         known_models: set[str] | None = None,
         clock: Callable[[], float] | None = None,
+        record_streams: bool = False,
     ) -> None:
         self.api_key = api_key
         self.known_models = known_models
@@ -94,6 +95,9 @@ class FakeClaude:
         self.cache = PromptCacheModel(clock or time.monotonic)
         self.requests: list[RecordedRequest] = []
         self.stream_events_sent: list[tuple[float, str]] = []
+        # opt-in (record_streams=True): the same, per streamed request, keyed by its request-id
+        self.record_streams = record_streams
+        self.streams_sent: dict[str, list[tuple[float, str]]] = {}
         self._default: Responder = default or echo_reply
         self._script = ScriptQueue()
         self._runner: web.AppRunner | None = None
@@ -272,20 +276,25 @@ class FakeClaude:
             }
         )
         await response.prepare(request)
-        await self._write_steps(response, rendered.steps)
+        await self._write_steps(response, rendered.steps, request_id)
         await response.write_eof()
         return response
 
-    async def _write_steps(self, response: web.StreamResponse, steps: list[Step]) -> None:
+    async def _write_steps(
+        self, response: web.StreamResponse, steps: list[Step], request_id: str
+    ) -> None:
         started = time.monotonic()
         pending: list[bytes] = []
         texts: list[str] = []
+        per_request = self.streams_sent.setdefault(request_id, []) if self.record_streams else None
 
         async def flush() -> None:
             if pending:
                 await response.write(b"".join(pending))
                 now = time.monotonic()
                 self.stream_events_sent.extend((now, t) for t in texts)
+                if per_request is not None:
+                    per_request.extend((now, t) for t in texts)
                 pending.clear()
                 texts.clear()
 

@@ -62,3 +62,52 @@ def test_user_id_is_hashed() -> None:
     call = build_messages_call(_request(_turns(0, 0)), SONNET)
     assert call["metadata"] == {"user_id": hashed_user_id("U1")}
     assert "U1" not in call["metadata"]["user_id"]
+
+
+def test_adaptive_thinking_with_effort_on_newest_models() -> None:
+    """Opus 5.5 thinks adaptively with the effort in output_config."""
+    opus = CATALOG["claude-opus-5-5"]
+    request = ChatRequest(opus.model_id, "s", _turns(0, 0), 8000, thinking_effort="high")
+    call = build_messages_call(request, opus)
+    assert call["thinking"] == {"type": "adaptive"}
+    assert call["output_config"] == {"effort": "high"}
+
+
+def test_budget_thinking_on_older_models_stays_below_max_tokens() -> None:
+    """Sonnet 4.6 gets an enabled budget of at least 1024 and below max_tokens, or none."""
+    sonnet46 = CATALOG["claude-sonnet-4-6"]
+    call = build_messages_call(
+        ChatRequest(sonnet46.model_id, "s", _turns(0, 0), 8000, thinking_effort="high"), sonnet46
+    )
+    assert call["thinking"] == {"type": "enabled", "budget_tokens": 7999}
+    tiny = build_messages_call(
+        ChatRequest(sonnet46.model_id, "s", _turns(0, 0), 500, thinking_effort="high"), sonnet46
+    )
+    assert "thinking" not in tiny
+
+
+def test_no_thinking_parameter_when_off() -> None:
+    """Thinking off sends no thinking parameter at all (Sonnet 5.5 rejects type disabled)."""
+    call = build_messages_call(_request(_turns(0, 0)), SONNET)
+    assert "thinking" not in call
+    assert "output_config" not in call
+
+
+def test_thinking_blocks_of_another_model_are_dropped() -> None:
+    """A stored answer's thinking is sent back only to the model that wrote it."""
+    answer = {
+        "role": "assistant",
+        "model": "claude-opus-5-5",
+        "content": [
+            {"type": "thinking", "thinking": "t", "signature": "sig"},
+            {"type": "text", "text": "a"},
+        ],
+    }
+    messages = [{"role": "user", "content": "q"}, answer, {"role": "user", "content": "q2"}]
+    to_sonnet = build_messages_call(_request(messages), SONNET)["messages"][1]
+    assert to_sonnet == {"role": "assistant", "content": [{"type": "text", "text": "a"}]}
+    opus = CATALOG["claude-opus-5-5"]
+    to_opus = build_messages_call(ChatRequest(opus.model_id, "s", messages, 100), opus)["messages"][
+        1
+    ]
+    assert to_opus == {"role": "assistant", "content": answer["content"]}

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from bot.conversation.display import CUT_NOTICE, HELLO_HINT
 from bot.conversation.errors import ChatFailure, FailureKind, ReplyUnavailable
 from bot.conversation.messages import (
     AnswerDone,
@@ -20,7 +21,6 @@ from bot.conversation.messages import (
     ThreadState,
     Usage,
 )
-from bot.conversation.prompt import CUT_NOTICE, HELLO_HINT
 from bot.conversation.throttle import EditPolicy
 from bot.conversation.turn import THINKING, TurnDeps, TurnSettings, answer_question
 
@@ -41,6 +41,9 @@ class MemoryStore:
         state = self.threads.setdefault(key, ThreadState())
         state.history += [user, assistant]
         state.last_seen_ts = last_seen_ts
+
+    async def set_tier(self, key: ThreadKey, tier: str) -> None:
+        self.threads.setdefault(key, ThreadState()).tier = tier
 
 
 @dataclass
@@ -115,6 +118,8 @@ def _deps(model: ScriptedModel, store: MemoryStore, reader: StaticReader | None 
             models_by_tier={"haiku": "h", "sonnet": "s", "opus": "o"},
             model_variables={"s": "CLAUDE_MODEL_SONNET"},
             edit_policy=EditPolicy("time", interval=0.0),
+            thinking_by_tier={"haiku": None, "sonnet": None, "opus": "high"},
+            display_names={"haiku": "Haiku X", "sonnet": "Sonnet X", "opus": "Opus X"},
         ),
     )
 
@@ -129,7 +134,7 @@ async def test_answer_streams_then_stores_the_turn() -> None:
     outcome = await answer_question(_question(), "Ana (<@U1>)", sink, _deps(model, store))
     assert outcome.answered
     assert sink.events[0] == ("start", THINKING)
-    assert sink.events[-1] == ("finish", "Hello")
+    assert sink.events[-1][1].startswith("Hello\n\n_s · ")
     assert any(kind == "show" for kind, _ in sink.events)
     state = store.threads[KEY]
     assert [m["role"] for m in state.history] == ["user", "assistant"]
@@ -156,7 +161,7 @@ async def test_cut_answer_says_so() -> None:
     sink = RecordingSink()
     model = ScriptedModel(["partial"], stop=StopReason.MAX_TOKENS)
     await answer_question(_question(), "A", sink, _deps(model, MemoryStore()))
-    assert sink.events[-1] == ("finish", f"partial\n\n{CUT_NOTICE}")
+    assert sink.events[-1][1].startswith(f"partial\n\n{CUT_NOTICE}\n\n_s · ")
 
 
 async def test_failure_keeps_partial_text_and_stores_nothing() -> None:
@@ -195,3 +200,58 @@ async def test_unreachable_channel_ends_quietly() -> None:
     )
     assert not outcome.answered
     assert model.requests == []
+
+
+async def test_footer_names_the_model_and_is_not_stored() -> None:
+    """The final message ends with a footer naming the model; the stored answer has no footer."""
+    store, sink = MemoryStore(), RecordingSink()
+    await answer_question(_question(), "A", sink, _deps(ScriptedModel(["Hi"]), store))
+    assert sink.events[-1][1].startswith("Hi\n\n_s · ")
+    assert store.threads[KEY].history[1]["content"] == [{"type": "text", "text": "Hi"}]
+
+
+async def test_switch_message_changes_the_tier_without_calling_the_model() -> None:
+    """ "switch to opus" sets the thread's tier and says so; the next turn uses Opus."""
+    store, sink = MemoryStore(), RecordingSink()
+    model = ScriptedModel(["x"])
+    await answer_question(_question("switch to opus"), "A", sink, _deps(model, store))
+    assert model.requests == []
+    assert "Opus" in sink.events[-1][1]
+    await answer_question(_question("now answer", "2.0"), "A", sink, _deps(model, store))
+    assert model.requests[0].model == "o"
+    assert model.requests[0].thinking_effort == "high"
+
+
+@dataclass
+class OverloadedThen(ScriptedModel):
+    overloaded_models: tuple[str, ...] = ()
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+        if request.model in self.overloaded_models:
+            self.requests.append(request)
+            raise ChatFailure(FailureKind.OVERLOADED, model=request.model)
+        async for event in super().stream(request):
+            yield event
+
+
+async def test_overloaded_opus_falls_back_to_sonnet_and_says_so() -> None:
+    """Opus overloaded before any text: Sonnet answers, and the footer tells the user."""
+    store, sink = MemoryStore(), RecordingSink()
+    model = OverloadedThen(["From Sonnet"], overloaded_models=("o",))
+    outcome = await answer_question(_question(), "A", sink, _deps(model, store), tier="opus")
+    assert [r.model for r in model.requests] == ["o", "s"]
+    assert outcome.tier == "sonnet"
+    assert "Opus was overloaded — answered by" in sink.events[-1][1]
+    assert store.threads[KEY].tier == "opus", "the thread keeps the tier the user chose"
+
+
+async def test_every_tier_overloaded_ends_with_the_overloaded_message() -> None:
+    """When the whole chain is overloaded, the user gets the overloaded message."""
+    sink = RecordingSink()
+    model = OverloadedThen([], overloaded_models=("o", "s", "h"))
+    outcome = await answer_question(
+        _question(), "A", sink, _deps(model, MemoryStore()), tier="opus"
+    )
+    assert [r.model for r in model.requests] == ["o", "s", "h"]
+    assert outcome.failure is FailureKind.OVERLOADED
+    assert "overloaded" in sink.events[-1][1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -121,10 +122,27 @@ async def mention(
 async def wait_for_final(
     slack: FakeSlack, channel: str, thread_ts: str | None, contains: str, timeout: float = 20
 ) -> str:
-    """Wait until the bot's messages in the thread, joined, contain the text; return them."""
+    """Wait until the bot's answer in the thread is final (its last message ends the way only a
+    final message does) and contains the text; return the answer's messages, joined."""
 
     def joined() -> str:
         return "\n".join(m.visible_text for m in slack.bot_replies(channel, thread_ts))
 
-    await slack.wait_for(lambda: contains in joined(), timeout=timeout)
+    def done() -> bool:
+        replies = slack.bot_replies(channel, thread_ts)
+        text = joined()
+        return bool(replies) and contains in text and is_final(replies[-1].visible_text)
+
+    await slack.wait_for(done, timeout=timeout)
     return joined()
+
+
+FINAL_ENDINGS = re.compile(
+    r"(· \d+\.\d s_|:warning: [^\n]*"
+    r"|My next answers here will use it\.|continue the conversation\.)$"
+)
+
+
+def is_final(text: str) -> bool:
+    """True for text only a finished answer shows: the footer, a warning, or a fixed reply."""
+    return bool(FINAL_ENDINGS.search(text.strip()))

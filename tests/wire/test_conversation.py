@@ -27,12 +27,12 @@ async def test_mention_streams_a_threaded_answer(
     claude.enqueue(TextReply(ANSWER, tokens_per_second=8, chunk_chars=4))
     delivery = await mention(slack, CHANNEL, USER, "What is the capital of France?")
     final = await wait_for_final(slack, CHANNEL, delivery.ts, ANSWER)
-    assert final == ANSWER
+    assert final.startswith(ANSWER + "\n\n_Sonnet 5.5 · ")
     replies = slack.bot_replies(CHANNEL, delivery.ts)
     assert len(replies) == 1
     shown = [text for _, text in replies[0].edits]
     assert "Thinking" in shown[0]
-    interim = [text for text in shown[1:-1] if text and text != ANSWER]
+    interim = [text for text in shown[1:-1] if text and not text.startswith(ANSWER)]
     assert interim, f"expected an intermediate edit, saw {shown}"
     for call in slack.calls_to("chat.update") + slack.calls_to("chat.postMessage"):
         assert "markdown_text" in call.args
@@ -146,9 +146,10 @@ async def test_every_envelope_is_acked(bot: BotProcess, slack: FakeSlack) -> Non
 async def test_claude_overloaded_gives_a_clear_message(
     bot: BotProcess, slack: FakeSlack, claude: FakeClaude
 ) -> None:
-    """529 from Claude (after the SDK's retry) turns the placeholder into a clear message."""
+    """529 from Claude on every tier of the fallback chain (Sonnet, then Haiku), after the SDK's
+    retry, turns the placeholder into a clear message."""
     overloaded = HttpError(529, "overloaded_error", "Overloaded", retry_after=0.05)
-    claude.enqueue(overloaded, overloaded)
+    claude.enqueue(overloaded, overloaded, overloaded, overloaded)
     delivery = await mention(slack, CHANNEL, USER, "are you there?")
     final = await wait_for_final(slack, CHANNEL, delivery.ts, "overloaded")
     assert "Try again in a minute" in final
@@ -198,7 +199,7 @@ async def test_rate_limited_edits_still_deliver_the_final_text(
     claude.enqueue(TextReply(answer, tokens_per_second=100))
     delivery = await mention(slack, CHANNEL, USER, "many words please")
     final = await wait_for_final(slack, CHANNEL, delivery.ts, "word119", timeout=30)
-    assert final == answer
+    assert final.startswith(answer + "\n\n_Sonnet")
     assert slack.rate_limited, "the test should have provoked 429s"
 
 
@@ -216,4 +217,6 @@ async def test_long_answer_continues_in_more_messages(
     replies = slack.bot_replies(CHANNEL, delivery.ts)
     assert len(replies) >= 8
     assert all(len(m.visible_text) <= 3500 for m in replies)
-    assert " ".join(m.visible_text for m in replies).split() == answer.split()
+    words = " ".join(m.visible_text for m in replies).split()
+    assert words[: len(answer.split())] == answer.split()
+    assert words[len(answer.split())].startswith("_Sonnet")

@@ -1,0 +1,76 @@
+"""What a user sees of an answer: live text, thinking status, notices and the footer (pure)."""
+
+from __future__ import annotations
+
+from bot.conversation.messages import StopReason
+from bot.conversation.routing import tier_label
+
+THINKING = "_Thinking…_"
+CUT_NOTICE = "_(The answer reached the length limit and was cut here. Ask me to continue.)_"
+REFUSAL_NOTICE = "_(Claude declined to answer this.)_"
+EMPTY_ANSWER = "_(Claude returned an empty answer. Try rephrasing the question.)_"
+HELLO_HINT = (
+    "Hi! Ask me anything: mention me with your question, here or in a thread, "
+    "and I'll answer in the thread. Follow-up mentions in the same thread continue "
+    "the conversation."
+)
+THINKING_SHOWN_CHARS = 1500
+
+
+def thinking_status(elapsed_seconds: float) -> str:
+    """The live status while the model thinks, with elapsed seconds."""
+    return f"_Thinking… {elapsed_seconds:.0f} s_"
+
+
+def quoted_thinking(thinking: str) -> str:
+    """The model's thinking as a quoted block (BOT_SHOW_THINKING), capped in length."""
+    text = thinking.strip()
+    if len(text) > THINKING_SHOWN_CHARS:
+        text = text[:THINKING_SHOWN_CHARS].rstrip() + " …"
+    lines = ["> _Thinking:_", *(f"> {line}" if line else ">" for line in text.split("\n"))]
+    return "\n".join(lines)
+
+
+def live_text(answer: str, thinking: str, status: str, show_thinking: bool) -> str:
+    """The message while streaming: thinking status (or thinking) until text arrives, then text."""
+    shown = quoted_thinking(thinking) if show_thinking and thinking.strip() else ""
+    body = answer if answer else status
+    return f"{shown}\n\n{body}" if shown else body
+
+
+def final_text(answer: str, stop_reason: StopReason) -> str:
+    """What the answer says finally, with a notice when the model stopped early."""
+    if stop_reason is StopReason.REFUSAL:
+        return f"{answer}\n\n{REFUSAL_NOTICE}".strip()
+    if not answer.strip():
+        return EMPTY_ANSWER
+    if stop_reason is StopReason.MAX_TOKENS:
+        return f"{answer}\n\n{CUT_NOTICE}"
+    return answer
+
+
+def failure_text(partial: str, notice: str) -> str:
+    """The final message after a failure: what had streamed, then the notice."""
+    warning = f":warning: {notice}"
+    return f"{partial}\n\n{warning}" if partial.strip() else warning
+
+
+def footer(model_display: str, seconds: float, asked_tier: str, answered_tier: str) -> str:
+    """One line naming the model that answered and how long it took."""
+    line = f"{model_display} · {seconds:.1f} s"
+    if asked_tier != answered_tier:
+        line = f"{tier_label(asked_tier)} was overloaded — answered by {line}"
+    return f"_{line}_"
+
+
+def with_footer(text: str, footer_line: str) -> str:
+    """The final text with the footer line under it."""
+    return f"{text}\n\n{footer_line}"
+
+
+def switched_text(tier: str, model_display: str) -> str:
+    """The reply to "switch to <tier>"."""
+    return (
+        f"Switched this thread to *{tier_label(tier)}* (`{model_display}`). "
+        "My next answers here will use it."
+    )
