@@ -124,7 +124,7 @@ async def run(settings: Settings) -> None:
         claude = anthropic.AsyncAnthropic(
             api_key=settings.anthropic_api_key.get_secret_value(),
             base_url=settings.anthropic_base_url,
-            max_retries=settings.claude_max_retries,
+            max_retries=0,  # AnthropicChatModel retries, and never a spend limit
             timeout=settings.claude_timeout_seconds,
         )
         stack.push_async_callback(claude.close)
@@ -134,7 +134,9 @@ async def run(settings: Settings) -> None:
         tasks = TaskTracker()
         deps = TurnDeps(
             store=RedisThreadStore(redis_client, settings.history_ttl_seconds),
-            model=AnthropicChatModel(claude, warn_unknown_models(settings)),
+            model=AnthropicChatModel(
+                claude, warn_unknown_models(settings), settings.claude_max_retries
+            ),
             reader=SlackThreadReader(slack, people, identity.bot_user_id),
             clock=clock,
             settings=turn_settings(settings),

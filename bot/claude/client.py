@@ -9,10 +9,13 @@ from typing import Any
 import anthropic
 import httpx2
 import structlog
+from anthropic.lib.streaming import AsyncMessageStream
+from tenacity import AsyncRetrying
 
 from bot.claude.catalog import Tier, lookup
 from bot.claude.cost import call_cost_usd
 from bot.claude.request import build_messages_call
+from bot.claude.retry import is_spend_limit, retry_policy
 from bot.conversation.errors import ChatFailure, FailureKind
 from bot.conversation.messages import (
     AnswerDone,
@@ -38,9 +41,12 @@ _STOP_REASONS = {
 class AnthropicChatModel:
     """Streams answers from Claude through anthropic.AsyncAnthropic."""
 
-    def __init__(self, client: anthropic.AsyncAnthropic, tiers: dict[str, Tier]) -> None:
-        self._client = client
+    def __init__(
+        self, client: anthropic.AsyncAnthropic, tiers: dict[str, Tier], max_retries: int
+    ) -> None:
+        self._client = client  # built with max_retries=0: retries are ours (see retry.py)
         self._tiers = tiers  # model id -> tier, for ids the catalog does not know
+        self._max_retries = max_retries
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
         """Yield text deltas, then AnswerDone; raise ChatFailure on any API error."""
@@ -49,7 +55,7 @@ class AnthropicChatModel:
         started = time.monotonic()
         first_token_at: float | None = None
         try:
-            async with self._client.messages.stream(**call) as stream:
+            async with await self._open(call) as stream:
                 async for event in stream:
                     if event.type == "text" and event.text:
                         if first_token_at is None:
@@ -89,6 +95,13 @@ class AnthropicChatModel:
             request_id=request_id,
             model_display=model.display_name,
         )
+
+    async def _open(self, call: dict[str, Any]) -> AsyncMessageStream[Any]:
+        """Open the stream, retrying what is worth retrying before any text has streamed."""
+        async for attempt in AsyncRetrying(**retry_policy(self._max_retries)):  # type: ignore[arg-type]
+            with attempt:
+                return await self._client.messages.stream(**call).__aenter__()
+        raise AssertionError("unreachable: tenacity reraises the last failure")
 
 
 def usage_from(usage: anthropic.types.Usage) -> Usage:
@@ -131,7 +144,11 @@ def storable_blocks(content: list[Any]) -> list[ChatMessage]:
 def map_status_error(exc: anthropic.APIStatusError, model: str) -> ChatFailure:
     """The core's failure for an API error (after the SDK's own retries)."""
     status = exc.status_code
-    kind = _failure_kind(status, exc.type, exc.api_message or "", exc.response.headers)
+    kind = (
+        FailureKind.SPEND_LIMIT
+        if is_spend_limit(exc)
+        else _failure_kind(status, exc.type, exc.api_message or "")
+    )
     return ChatFailure(
         kind,
         f"{exc.type or 'error'}: {exc.api_message or ''}".strip(),
@@ -141,14 +158,13 @@ def map_status_error(exc: anthropic.APIStatusError, model: str) -> ChatFailure:
     )
 
 
-def _failure_kind(status: int, error_type: str | None, message: str, headers: Any) -> FailureKind:
+def _failure_kind(status: int, error_type: str | None, message: str) -> FailureKind:
     if status == 200:
         return FailureKind.INTERRUPTED  # an `error` event in the middle of the stream
     if status == 529 or error_type == "overloaded_error":
         return FailureKind.OVERLOADED
     if status == 429:
-        spend = "spend" in message.lower() or "retry-after" not in headers
-        return FailureKind.SPEND_LIMIT if spend else FailureKind.RATE_LIMITED
+        return FailureKind.RATE_LIMITED
     if status in (401, 403):
         return FailureKind.AUTH
     if status == 404:

@@ -162,3 +162,25 @@ async def test_commands_not_yet_enabled_say_so(bot: BotProcess, slack: FakeSlack
         )
         assert ack.payload is not None
         assert "not set up" in ack.payload["text"]
+
+
+async def test_spend_limit_is_reported_and_not_retried(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A 429 spend limit (no retry-after) is not retried and is explained as a spend limit."""
+    claude.enqueue(HttpError(429, "rate_limit_error", "You have reached your API spend limit"))
+    delivery = await mention(slack, CHANNEL, USER, "costly question")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "spend limit")
+    assert "Claude Console" in final
+    assert len(claude.message_requests()) == 1
+
+
+async def test_rate_limit_is_retried_after_the_servers_delay(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A 429 with retry-after is waited out and retried; the user just gets the answer."""
+    claude.enqueue(HttpError(429, "rate_limit_error", "slow down", retry_after=0.1))
+    claude.enqueue(TextReply("After a pause."))
+    delivery = await mention(slack, CHANNEL, USER, "patience")
+    await wait_for_final(slack, CHANNEL, delivery.ts, "After a pause.")
+    assert len(claude.message_requests()) == 2
