@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".data"), alias="BOT_DATA_DIR")
     history_ttl_days: float = Field(30, gt=0, alias="BOT_HISTORY_TTL_DAYS")
 
+    slack_updates_per_minute: float = Field(50, gt=0, alias="BOT_SLACK_UPDATES_PER_MINUTE")
+    slack_update_burst: int = Field(5, ge=1, alias="BOT_SLACK_UPDATE_BURST")
+    lock_ttl_seconds: float = Field(30, gt=0, alias="BOT_LOCK_TTL_SECONDS")
+    heartbeat_seconds: float = Field(30, gt=0, alias="BOT_HEARTBEAT_SECONDS")
+    shutdown_grace_seconds: float = Field(20, ge=0, alias="BOT_SHUTDOWN_GRACE_SECONDS")
+    turn_deadline_seconds: float = Field(600, gt=0, alias="BOT_TURN_DEADLINE_SECONDS")
+    claude_stall_seconds: float = Field(90, gt=0, alias="BOT_CLAUDE_STALL_SECONDS")
     edit_interval_seconds: float = Field(1.0, ge=0, alias="BOT_EDIT_INTERVAL_SECONDS")
     edit_policy: Literal["time", "every_delta", "every_20_deltas"] = Field(
         "time", alias="BOT_EDIT_POLICY"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -19,19 +20,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.claude.catalog import CATALOG, Tier, lookup
 from bot.claude.client import AnthropicChatModel
 from bot.config import Settings
+from bot.conversation.display import failure_text, is_status
+from bot.conversation.ordering import INTERRUPTED
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.turn import TurnDeps, TurnSettings
 from bot.health import HEARTBEAT_FILE, beat_while_connected
 from bot.slack.commands import CommandHandler, register_commands
 from bot.slack.listeners import EventHandler, TaskTracker, register
 from bot.slack.people import PeopleDirectory
+from bot.slack.reply import RateLimited, call_waiting_out_limits
 from bot.slack.thread_reader import SlackThreadReader
+from bot.storage.budget import SharedEditBudget
 from bot.storage.embedded import EmbeddedRedis
+from bot.storage.inflight import InflightAnswer, InflightJournal
+from bot.storage.locks import ThreadLocks
 from bot.storage.redis_store import RedisMarks, RedisThreadStore
 
 log = structlog.get_logger("bot")
-
-SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 class StartupError(Exception):
@@ -113,6 +118,62 @@ def warn_unknown_models(settings: Settings) -> dict[str, Tier]:
     return tiers
 
 
+def build_claude(settings: Settings, stack: AsyncExitStack) -> AnthropicChatModel:
+    """The Claude adapter over the official SDK (its own retries off: ours apply)."""
+    claude = anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        max_retries=0,  # AnthropicChatModel retries, and never a spend limit
+        timeout=settings.claude_timeout_seconds,
+    )
+    stack.push_async_callback(claude.close)
+    return AnthropicChatModel(
+        claude,
+        warn_unknown_models(settings),
+        settings.claude_max_retries,
+        stall_seconds=settings.claude_stall_seconds,
+    )
+
+
+def build_events(
+    settings: Settings,
+    redis_client: redis.Redis,
+    slack: AsyncWebClient,
+    identity: SlackIdentity,
+    model: AnthropicChatModel,
+    journal: InflightJournal,
+) -> EventHandler:
+    """The event handler with everything a turn needs."""
+    clock = MonotonicClock()
+    marks = RedisMarks(redis_client)
+    people = PeopleDirectory(slack, marks)
+    deps = TurnDeps(
+        store=RedisThreadStore(redis_client, settings.history_ttl_seconds),
+        model=model,
+        reader=SlackThreadReader(slack, people, identity.bot_user_id),
+        clock=clock,
+        settings=turn_settings(settings),
+    )
+    return EventHandler(
+        turn=deps,
+        marks=marks,
+        people=people,
+        client=slack,
+        clock=clock,
+        bot_user_id=identity.bot_user_id,
+        message_chars=settings.message_chars,
+        tasks=TaskTracker(),
+        gate=ThreadLocks(redis_client, ttl_seconds=settings.lock_ttl_seconds),
+        budget=SharedEditBudget(
+            redis_client,
+            per_minute=settings.slack_updates_per_minute,
+            burst=settings.slack_update_burst,
+        ),
+        journal=journal,
+        turn_deadline_seconds=settings.turn_deadline_seconds,
+    )
+
+
 async def run(settings: Settings) -> None:
     """Start everything, serve Socket Mode until SIGTERM/SIGINT, then shut down cleanly."""
     async with AsyncExitStack() as stack:
@@ -121,51 +182,62 @@ async def run(settings: Settings) -> None:
             token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
         )
         identity = await identify(slack)
-        claude = anthropic.AsyncAnthropic(
-            api_key=settings.anthropic_api_key.get_secret_value(),
-            base_url=settings.anthropic_base_url,
-            max_retries=0,  # AnthropicChatModel retries, and never a spend limit
-            timeout=settings.claude_timeout_seconds,
-        )
-        stack.push_async_callback(claude.close)
-        clock = MonotonicClock()
-        marks = RedisMarks(redis_client)
-        people = PeopleDirectory(slack, marks)
-        tasks = TaskTracker()
-        deps = TurnDeps(
-            store=RedisThreadStore(redis_client, settings.history_ttl_seconds),
-            model=AnthropicChatModel(
-                claude, warn_unknown_models(settings), settings.claude_max_retries
-            ),
-            reader=SlackThreadReader(slack, people, identity.bot_user_id),
-            clock=clock,
-            settings=turn_settings(settings),
+        journal = InflightJournal(redis_client, heartbeat_seconds=settings.heartbeat_seconds)
+        events = build_events(
+            settings, redis_client, slack, identity, build_claude(settings, stack), journal
         )
         app = AsyncApp(client=slack, request_verification_enabled=False)
-        events = EventHandler(
-            turn=deps,
-            marks=marks,
-            people=people,
-            client=slack,
-            clock=clock,
-            bot_user_id=identity.bot_user_id,
-            message_chars=settings.message_chars,
-            tasks=tasks,
-        )
         register(app, events)
-        register_commands(app, CommandHandler(events, slack, clock, identity.bot_name))
+        register_commands(app, CommandHandler(events, slack, events.clock, identity.bot_name))
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]
-        heartbeat = asyncio.create_task(
-            beat_while_connected(settings.data_dir / HEARTBEAT_FILE, handler.client.is_connected)
-        )
+        background = [
+            asyncio.create_task(
+                beat_while_connected(
+                    settings.data_dir / HEARTBEAT_FILE, handler.client.is_connected
+                )
+            ),
+            asyncio.create_task(sweep_orphans(journal, slack, settings.heartbeat_seconds / 3)),
+        ]
         log.info("bot.ready", team=identity.team_id, bot_user=identity.bot_user_id)
         await wait_for_stop_signal()
-        heartbeat.cancel()
-        log.info("bot.stopping", answers_in_flight=tasks.running)
+        log.info("bot.stopping", answers_in_flight=events.tasks.running)
         await handler.disconnect_async()  # type: ignore[no-untyped-call]
-        await tasks.drain(SHUTDOWN_GRACE_SECONDS)
+        await events.tasks.drain(settings.shutdown_grace_seconds)
+        for task in background:
+            task.cancel()
+        with contextlib.suppress(RedisError):
+            await journal.stop()
         await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def sweep_orphans(journal: InflightJournal, slack: AsyncWebClient, every: float) -> None:
+    """Keep this replica's heartbeat, and mark answers whose replica died as interrupted."""
+    while True:
+        try:
+            await journal.beat()
+            for orphan in await journal.take_orphans():
+                await mark_interrupted(slack, orphan)
+        except RedisError as exc:
+            log.warning("sweep.redis_unavailable", error=type(exc).__name__)
+        await asyncio.sleep(every)
+
+
+async def mark_interrupted(slack: AsyncWebClient, orphan: InflightAnswer) -> None:
+    """Edit an abandoned answer's last message to say it was interrupted."""
+    partial = "" if is_status(orphan.text) else orphan.text
+    text = failure_text(partial, INTERRUPTED)
+    try:
+        await call_waiting_out_limits(
+            MonotonicClock(),
+            slack.chat_update,
+            channel=orphan.channel,
+            ts=orphan.message_ts,
+            markdown_text=text,
+        )
+        log.info("sweep.marked_interrupted", channel=orphan.channel, ts=orphan.message_ts)
+    except (SlackApiError, RateLimited) as exc:
+        log.warning("sweep.mark_failed", error=type(exc).__name__)
 
 
 async def wait_for_stop_signal() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -42,11 +43,17 @@ class AnthropicChatModel:
     """Streams answers from Claude through anthropic.AsyncAnthropic."""
 
     def __init__(
-        self, client: anthropic.AsyncAnthropic, tiers: dict[str, Tier], max_retries: int
+        self,
+        client: anthropic.AsyncAnthropic,
+        tiers: dict[str, Tier],
+        max_retries: int,
+        *,
+        stall_seconds: float = 90.0,
     ) -> None:
         self._client = client  # built with max_retries=0: retries are ours (see retry.py)
         self._tiers = tiers  # model id -> tier, for ids the catalog does not know
         self._max_retries = max_retries
+        self._stall_seconds = stall_seconds  # no event for this long: the stream is abandoned
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
         """Yield text deltas, then AnswerDone; raise ChatFailure on any API error."""
@@ -56,7 +63,7 @@ class AnthropicChatModel:
         first_token_at: float | None = None
         try:
             async with await self._open(call) as stream:
-                async for event in stream:
+                async for event in _watchdog(stream, self._stall_seconds):
                     if event.type == "text" and event.text:
                         if first_token_at is None:
                             first_token_at = time.monotonic()
@@ -67,6 +74,9 @@ class AnthropicChatModel:
                 request_id = stream.request_id
         except anthropic.APIStatusError as exc:
             raise map_status_error(exc, request.model) from None
+        except StreamStalled:
+            log.warning("claude.stream_stalled", seconds=self._stall_seconds)
+            raise ChatFailure(FailureKind.TIMEOUT, "stream stalled", model=request.model) from None
         except (anthropic.APITimeoutError, httpx2.TimeoutException):
             # a read timeout in the middle of a stream surfaces as the HTTP library's own error
             raise ChatFailure(FailureKind.TIMEOUT, model=request.model) from None
@@ -102,6 +112,22 @@ class AnthropicChatModel:
             with attempt:
                 return await self._client.messages.stream(**call).__aenter__()
         raise AssertionError("unreachable: tenacity reraises the last failure")
+
+
+class StreamStalled(Exception):
+    """No event arrived from Claude for longer than the stall limit."""
+
+
+async def _watchdog(stream: AsyncMessageStream[Any], seconds: float) -> AsyncIterator[Any]:
+    """The stream's events; StreamStalled when none arrives for `seconds`."""
+    events = stream.__aiter__()
+    while True:
+        try:
+            yield await asyncio.wait_for(events.__anext__(), seconds)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise StreamStalled from None
 
 
 def usage_from(usage: anthropic.types.Usage) -> Usage:

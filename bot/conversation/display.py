@@ -17,6 +17,11 @@ HELLO_HINT = (
 THINKING_SHOWN_CHARS = 1500
 
 
+def is_status(text: str) -> bool:
+    """True for a placeholder or thinking status rather than answer text."""
+    return not text.strip() or (text.startswith("_") and text.rstrip().endswith(("…_", " s_")))
+
+
 def thinking_status(elapsed_seconds: float) -> str:
     """The live status while the model thinks, with elapsed seconds."""
     return f"_Thinking… {elapsed_seconds:.0f} s_"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from bot.conversation.messages import (
+    AnswerDone,
     AnswerEvent,
+    Attachments,
     ChatMessage,
     ChatRequest,
     ContextMessage,
+    FileRef,
+    Question,
     ThreadKey,
     ThreadState,
 )
+from bot.conversation.usage import AnswerTiming, BudgetVerdict
 
 
 class ThreadStore(Protocol):
@@ -51,6 +56,15 @@ class ThreadReader(Protocol):
         ...
 
 
+class AttachmentReader(Protocol):
+    """Turns the files shared with a question into content blocks for the model."""
+
+    async def read(self, files: Sequence[FileRef], model_id: str) -> Attachments:
+        """Blocks for the files that could be read (in order) and a notice for each that could
+        not; never raises for a bad file."""
+        ...
+
+
 class ReplySink(Protocol):
     """Where an answer is shown while it streams: one or more chat messages."""
 
@@ -66,6 +80,11 @@ class ReplySink(Protocol):
         """Show the final text; must land, waiting out rate limits."""
         ...
 
+    @property
+    def shown(self) -> str:
+        """The text most recently shown (placeholder, status or answer so far)."""
+        ...
+
 
 class Clock(Protocol):
     """Monotonic time and sleeping, replaceable in tests."""
@@ -76,4 +95,20 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Wait this long."""
+        ...
+
+
+class UsageGuard(Protocol):
+    """Cost control around model calls: budgets before, the ledger and metrics after."""
+
+    async def check(self, question: Question) -> BudgetVerdict:
+        """Whether the question may go to the model (cheap; fails open)."""
+        ...
+
+    async def record(self, question: Question, done: AnswerDone) -> None:
+        """Account one finished model call (never raises)."""
+        ...
+
+    def timed(self, timing: AnswerTiming) -> None:
+        """Note how long an answer took to show."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,11 +14,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Question
+from bot.conversation.ordering import ThreadGate, answer_in_order
 from bot.conversation.ports import Clock
-from bot.conversation.turn import TurnDeps, answer_question
+from bot.conversation.turn import TurnDeps
 from bot.slack.inbound import Ignored, message_mark, question_from_event
 from bot.slack.people import PeopleDirectory
-from bot.slack.reply import SlackReplySink
+from bot.slack.reply import Destination, EditBudget, Journal, SlackReplySink
 
 log = structlog.get_logger("bot.slack.events")
 
@@ -48,9 +50,15 @@ class TaskTracker:
         return len(self._tasks)
 
     async def drain(self, grace_seconds: float) -> None:
-        """Wait for the answers in flight, up to grace_seconds."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        """Wait for the answers in flight up to grace_seconds, then cancel the rest (each
+        cancelled answer marks its message "interrupted" before it ends)."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
 
 
 @dataclass
@@ -65,6 +73,10 @@ class EventHandler:
     bot_user_id: str
     message_chars: int
     tasks: TaskTracker
+    gate: ThreadGate
+    budget: EditBudget
+    journal: Journal | None = None
+    turn_deadline_seconds: float = 600.0
 
     async def on_event(self, body: dict[str, Any]) -> None:
         """Bolt listener for app_mention and message events (Bolt has already acked)."""
@@ -98,18 +110,36 @@ class EventHandler:
         structlog.contextvars.bind_contextvars(
             thread=str(question.key), event_id=question.event_id, tier=tier
         )
-        sink = SlackReplySink(
-            self.client,
+        destination = Destination(
+            team=question.key.team,
             channel=question.key.channel,
             thread_ts=question.reply_thread_ts,
+            answer_id=uuid.uuid4().hex,
+        )
+        sink = SlackReplySink(
+            self.client,
+            destination,
             message_chars=self.message_chars,
             clock=self.clock,
+            budget=self.budget,
+            journal=self.journal,
         )
         try:
             author = await self.people.author(question.key.team, question.user)
-            outcome = await answer_question(question, author, sink, self.turn, tier=tier)
+            outcome = await answer_in_order(
+                question,
+                author,
+                sink,
+                self.turn,
+                self.gate,
+                tier=tier,
+                deadline_seconds=self.turn_deadline_seconds,
+            )
             log.info(
-                "turn.done", answered=outcome.answered, failure=outcome.failure, tier=outcome.tier
+                "turn.done",
+                answered=bool(outcome and outcome.answered),
+                failure=outcome.failure if outcome else None,
+                tier=outcome.tier if outcome else None,
             )
         except Exception:
             log.exception("turn.crashed")

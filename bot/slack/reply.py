@@ -1,14 +1,16 @@
 """The ReplySink for Slack: a placeholder message edited in place, continued in new messages.
 
-Interim edits are best effort: while Slack rate-limits (HTTP 429) they are skipped until
-Retry-After has passed. The final text always lands: it waits out Retry-After and retries.
+Interim edits are best effort: they spend the workspace's shared chat.update budget only when a
+token is free, and are skipped while Slack rate-limits (HTTP 429) until Retry-After has passed.
+The final text always lands: it waits for a token, waits out Retry-After and retries.
 Text goes as `markdown_text`, so Slack renders Claude's Markdown itself (never raw `**`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -27,8 +29,6 @@ DEFAULT_RETRY_AFTER = 1.0
 UNREACHABLE = frozenset(
     {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "access_denied"}
 )
-
-
 # The message can no longer be edited: post the text as a new message instead.
 GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
@@ -41,25 +41,85 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+class EditBudget(Protocol):
+    """The workspace's shared chat.update budget."""
+
+    async def try_take(self, team: str) -> bool:
+        """A token for an interim edit, if one is free."""
+        ...
+
+    async def take(self, team: str) -> None:
+        """A token for a final edit (waits, bounded)."""
+        ...
+
+    async def back_off(self, team: str, seconds: float) -> None:
+        """Slack said 429: every answer in the workspace waits."""
+        ...
+
+
+class Journal(Protocol):
+    """Where an answer in progress is recorded (for recovery after a crash)."""
+
+    async def shown(self, answer_id: str, channel: str, message_ts: str, text: str) -> None:
+        """The answer's last message now shows this text."""
+        ...
+
+    async def closed(self, answer_id: str) -> None:
+        """The answer has its final text."""
+        ...
+
+
+class Unlimited:
+    """An EditBudget that never limits (tests, baselines)."""
+
+    async def try_take(self, team: str) -> bool:
+        """Always a token."""
+        return True
+
+    async def take(self, team: str) -> None:
+        """Always a token."""
+
+    async def back_off(self, team: str, seconds: float) -> None:
+        """Nothing to share."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where an answer goes."""
+
+    team: str
+    channel: str
+    thread_ts: str | None  # None: top level of a DM
+    answer_id: str = ""
+
+
 class SlackReplySink:
     """Shows one answer in a thread (or a DM's top level)."""
 
     def __init__(
         self,
         client: AsyncWebClient,
+        destination: Destination,
         *,
-        channel: str,
-        thread_ts: str | None,
         message_chars: int,
         clock: Clock,
+        budget: EditBudget | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self._client = client
-        self._channel = channel
-        self._thread_ts = thread_ts
+        self._to = destination
         self._limit = message_chars
         self._clock = clock
+        self._budget = budget or Unlimited()
+        self._journal = journal
         self._messages: list[tuple[str, str]] = []  # (ts, text shown)
         self._blocked_until = 0.0
+        self._shown = ""
+
+    @property
+    def shown(self) -> str:
+        """The latest text given to the sink (shown, or waiting for budget to be shown)."""
+        return self._shown
 
     @property
     def message_ts(self) -> list[str]:
@@ -67,25 +127,35 @@ class SlackReplySink:
         return [ts for ts, _ in self._messages]
 
     async def start(self, status: str) -> None:
-        """Post the placeholder (waiting out rate limits); ReplyUnavailable when it can't be."""
+        """Post (or re-show) the placeholder, waiting out rate limits; ReplyUnavailable when
+        the channel is closed to the bot."""
+        self._shown = status
         error = await self._until_landed(status)
         if error is not None:
             raise ReplyUnavailable(error)
+        await self._record()
 
     async def show(self, text: str) -> None:
-        """Best-effort interim edit (skipped while rate-limited)."""
+        """Best-effort interim edit (skipped while rate-limited or out of budget)."""
+        self._shown = text
         if self._clock.now() < self._blocked_until:
             return
         try:
             await self._render(text, final=False)
         except RateLimited as limited:
-            self._blocked_until = self._clock.now() + limited.retry_after
+            await self._rate_limited(limited)
+            return
         except SlackApiError as exc:
             log.warning("slack.interim_edit_failed", error=exc.response.get("error"))
+            return
+        await self._record()
 
     async def finish(self, text: str) -> None:
         """The final text, waiting out rate limits; never leaves a stale placeholder."""
+        self._shown = text
         await self._until_landed(text)
+        if self._journal is not None:
+            await self._journal.closed(self._to.answer_id)
 
     async def _until_landed(self, text: str) -> str | None:
         """Show text as final, waiting out rate limits; the Slack error when it can't land."""
@@ -97,7 +167,7 @@ class SlackReplySink:
                 await self._render(text, final=True)
                 return None
             except RateLimited as limited:
-                self._blocked_until = self._clock.now() + limited.retry_after
+                await self._rate_limited(limited)
             except SlackApiError as exc:
                 error = str(exc.response.get("error"))
                 log.warning("slack.final_edit_failed", error=error)
@@ -107,23 +177,37 @@ class SlackReplySink:
         log.error("slack.final_edit_gave_up", attempts=FINAL_ATTEMPTS)
         return "gave_up"
 
+    async def _rate_limited(self, limited: RateLimited) -> None:
+        self._blocked_until = self._clock.now() + limited.retry_after
+        await self._budget.back_off(self._to.team, limited.retry_after)
+
     async def _render(self, text: str, *, final: bool) -> None:
         parts = split_message(text, self._limit)
         if not final:
             parts[-1] = balance_fences(parts[-1])
+        shown = self._messages
+        edits = [i for i, part in enumerate(parts[: len(shown)]) if shown[i][1] != part]
+        if edits and not final and not await self._budget.try_take(self._to.team):
+            return  # no budget now: the next interim edit (or the final one) carries this text
         for index, part in enumerate(parts):
-            if index < len(self._messages):
-                ts, shown = self._messages[index]
-                if shown != part:
-                    self._messages[index] = (await self._replace(ts, part), part)
-            else:
+            if index in edits:
+                if final:
+                    await self._budget.take(self._to.team)
+                ts = self._messages[index][0]
+                self._messages[index] = (await self._replace(ts, part), part)
+            elif index >= len(self._messages):
                 self._messages.append((await self._post(part), part))
 
+    async def _record(self) -> None:
+        if self._journal is not None and self._messages:
+            ts, text = self._messages[-1]
+            await self._journal.shown(self._to.answer_id, self._to.channel, ts, text)
+
     async def _post(self, text: str) -> str:
-        response = await self._call(
+        response = await call_slack(
             self._client.chat_postMessage,
-            channel=self._channel,
-            thread_ts=self._thread_ts,
+            channel=self._to.channel,
+            thread_ts=self._to.thread_ts,
             markdown_text=text,
         )
         return str(response["ts"])
@@ -131,20 +215,14 @@ class SlackReplySink:
     async def _replace(self, ts: str, text: str) -> str:
         """Edit the message; if it was deleted meanwhile, post the text anew. Returns its ts."""
         try:
-            await self._call(
-                self._client.chat_update, channel=self._channel, ts=ts, markdown_text=text
+            await call_slack(
+                self._client.chat_update, channel=self._to.channel, ts=ts, markdown_text=text
             )
         except SlackApiError as exc:
             if exc.response.get("error") not in GONE:
                 raise
             return await self._post(text)
         return ts
-
-    @staticmethod
-    async def _call(
-        method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
-    ) -> dict[str, Any]:
-        return await call_slack(method, **kwargs)
 
 
 async def call_slack(

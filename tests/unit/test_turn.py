@@ -82,6 +82,10 @@ class RecordingSink:
     async def show(self, text: str) -> None:
         self.events.append(("show", text))
 
+    @property
+    def shown(self) -> str:
+        return self.events[-1][1] if self.events else ""
+
     async def finish(self, text: str) -> None:
         self.events.append(("finish", text))
 

@@ -1,0 +1,102 @@
+"""One chat.update budget per workspace, shared by every answer and every replica (Redis).
+
+Slack's chat.update is Tier 3: about 50 calls a minute per workspace for the whole app. A token
+bucket in Redis keeps all concurrent answers inside it: interim edits only spend tokens above a
+reserve (they are skipped otherwise, and the next edit carries the newer text), final edits wait
+for a token. After a 429 every replica backs off until Slack's Retry-After has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as redis
+import structlog
+from redis.exceptions import RedisError
+
+from bot.storage.keys import PREFIX
+
+log = structlog.get_logger("bot.storage.budget")
+
+# KEYS: bucket. ARGV: rate per second, capacity, reserve (tokens kept for final edits).
+# Returns the seconds to wait, "0" when a token was taken.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, capacity, reserve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'blocked')
+local tokens = tonumber(b[1]) or capacity
+local ts = tonumber(b[2]) or now
+local blocked = tonumber(b[3]) or 0
+tokens = math.min(capacity, tokens + (now - ts) * rate)
+local wait = 0
+if now < blocked then
+  wait = blocked - now
+elseif tokens - 1 < reserve then
+  wait = (1 + reserve - tokens) / rate
+else
+  tokens = tokens - 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], 3600)
+return tostring(wait)
+"""
+# KEYS: bucket. ARGV: seconds to block everyone.
+_BLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('HSET', KEYS[1], 'blocked', tostring(now + tonumber(ARGV[1])), 'tokens', '0')
+redis.call('EXPIRE', KEYS[1], 3600)
+return 1
+"""
+
+FINAL_WAIT_LIMIT_SECONDS = 30.0
+
+
+class SharedEditBudget:
+    """EditBudget over Redis, per workspace."""
+
+    def __init__(
+        self, client: redis.Redis, *, per_minute: float, burst: int, reserve: int = 2
+    ) -> None:
+        self._rate = per_minute / 60.0
+        self._burst = max(burst, reserve + 1)
+        self._reserve = reserve
+        self._take_script = client.register_script(_TAKE)
+        self._block_script = client.register_script(_BLOCK)
+
+    async def try_take(self, team: str) -> bool:
+        """A token for an interim edit, only if one is free above the finals' reserve."""
+        return await self._wait_for(team, self._reserve) == 0
+
+    async def take(self, team: str) -> None:
+        """A token for a final edit, waiting for one (bounded: the edit goes out regardless)."""
+        waited = 0.0
+        while waited < FINAL_WAIT_LIMIT_SECONDS:
+            wait = await self._wait_for(team, 0)
+            if wait == 0:
+                return
+            step = min(wait, FINAL_WAIT_LIMIT_SECONDS - waited)
+            await asyncio.sleep(step)
+            waited += step
+        log.warning("budget.final_edit_waited_out", seconds=waited)
+
+    async def back_off(self, team: str, seconds: float) -> None:
+        """Slack said 429: no replica edits in this workspace until Retry-After has passed."""
+        try:
+            await self._block_script(keys=[_bucket(team)], args=[seconds])
+        except RedisError:
+            log.warning("budget.unavailable")
+
+    async def _wait_for(self, team: str, reserve: int) -> float:
+        try:
+            raw = await self._take_script(
+                keys=[_bucket(team)], args=[self._rate, self._burst, reserve]
+            )
+        except RedisError:
+            return 0.0  # without Redis, edits go out and Slack's 429s pace them
+        return float(raw)
+
+
+def _bucket(team: str) -> str:
+    return f"{PREFIX}:budget:{team}:chat.update"
