@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr = Field(alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    slack_file_hosts: str = Field("files.slack.com", alias="SLACK_FILE_HOSTS")
+    file_max_mb: float = Field(30, gt=0, le=500, alias="BOT_FILE_MAX_MB")
 
     anthropic_api_key: SecretStr = Field(alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
@@ -63,6 +66,8 @@ class Settings(BaseSettings):
     )
     message_chars: int = Field(3500, ge=500, le=12_000, alias="BOT_MESSAGE_CHARS")
 
+    allowed_users: str = Field("", alias="BOT_ALLOWED_USERS")
+    allowed_channels: str = Field("", alias="BOT_ALLOWED_CHANNELS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="BOT_LOG_LEVEL")
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="BOT_LOG_FORMAT")
     log_message_bodies: bool = Field(False, alias="BOT_LOG_MESSAGE_BODIES")
@@ -83,8 +88,21 @@ class Settings(BaseSettings):
 
     @field_validator("slack_api_url")
     @classmethod
-    def _api_url_slash(cls, value: str) -> str:
+    def _api_url_is_slack(cls, value: str) -> str:
+        host = urlsplit(value).hostname or ""
+        if not is_slack_host(host):
+            raise ValueError("must be Slack's API (slack.com): the bot token is only sent there")
         return value if value.endswith("/") else value + "/"
+
+    @property
+    def file_hosts(self) -> frozenset[str]:
+        """The hosts that may receive the bot token when downloading a shared file."""
+        return frozenset(h.strip().lower() for h in self.slack_file_hosts.split(",") if h.strip())
+
+    @property
+    def file_max_bytes(self) -> int:
+        """The largest shared file the bot downloads, in bytes."""
+        return int(self.file_max_mb * 1024 * 1024)
 
     @property
     def history_ttl_seconds(self) -> int:
@@ -105,6 +123,16 @@ class Settings(BaseSettings):
     def models_by_tier(self) -> dict[str, str]:
         """The model id configured for each tier."""
         return {"haiku": self.model_haiku, "sonnet": self.model_sonnet, "opus": self.model_opus}
+
+
+SLACK_DOMAINS = ("slack.com", "slack-gov.com")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def is_slack_host(host: str) -> bool:
+    """Slack's own hosts, or loopback (where tests run a fake Slack)."""
+    host = host.lower().rstrip(".")
+    return host in LOOPBACK or any(host == d or host.endswith("." + d) for d in SLACK_DOMAINS)
 
 
 class SettingsError(Exception):

@@ -19,13 +19,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.claude.catalog import CATALOG, Tier, lookup
 from bot.claude.client import AnthropicChatModel
+from bot.claude.files import AnthropicFileStore
 from bot.config import Settings
 from bot.conversation.display import failure_text, is_status
 from bot.conversation.ordering import INTERRUPTED
+from bot.conversation.ports import AttachmentReader
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.turn import TurnDeps, TurnSettings
 from bot.health import HEARTBEAT_FILE, beat_while_connected
+from bot.slack.access import AccessPolicy, parse_ids
 from bot.slack.commands import CommandHandler, register_commands
+from bot.slack.files import SlackFileSource
 from bot.slack.listeners import EventHandler, TaskTracker, register
 from bot.slack.people import PeopleDirectory
 from bot.slack.reply import RateLimited, call_waiting_out_limits
@@ -35,6 +39,8 @@ from bot.storage.embedded import EmbeddedRedis
 from bot.storage.inflight import InflightAnswer, InflightJournal
 from bot.storage.locks import ThreadLocks
 from bot.storage.redis_store import RedisMarks, RedisThreadStore
+from bot.vision.documents import pdf_page_limit
+from bot.vision.reader import FileAttachmentReader
 
 log = structlog.get_logger("bot")
 
@@ -135,6 +141,32 @@ def build_claude(settings: Settings, stack: AsyncExitStack) -> AnthropicChatMode
     )
 
 
+def build_attachments(
+    settings: Settings, slack: AsyncWebClient, stack: AsyncExitStack
+) -> FileAttachmentReader:
+    """Shared files: downloaded from Slack's file hosts only, converted, kept by the Files API."""
+    source = SlackFileSource(
+        slack,
+        settings.slack_bot_token.get_secret_value(),
+        allowed_hosts=settings.file_hosts,
+        max_bytes=settings.file_max_bytes,
+    )
+    stack.push_async_callback(source.close)
+    files_client = anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        timeout=settings.claude_timeout_seconds,
+    )
+    stack.push_async_callback(files_client.close)
+    models = [lookup(model_id, "sonnet")[0] for model_id in settings.models_by_tier.values()]
+    return FileAttachmentReader(
+        source,
+        AnthropicFileStore(files_client),
+        max_image_edge=lambda model_id: lookup(model_id, "sonnet")[0].max_image_edge,
+        pdf_max_pages=pdf_page_limit(models),
+    )
+
+
 def build_events(
     settings: Settings,
     redis_client: redis.Redis,
@@ -142,6 +174,7 @@ def build_events(
     identity: SlackIdentity,
     model: AnthropicChatModel,
     journal: InflightJournal,
+    attachments: AttachmentReader | None = None,
 ) -> EventHandler:
     """The event handler with everything a turn needs."""
     clock = MonotonicClock()
@@ -153,6 +186,7 @@ def build_events(
         reader=SlackThreadReader(slack, people, identity.bot_user_id),
         clock=clock,
         settings=turn_settings(settings),
+        attachments=attachments,
     )
     return EventHandler(
         turn=deps,
@@ -171,6 +205,9 @@ def build_events(
         ),
         journal=journal,
         turn_deadline_seconds=settings.turn_deadline_seconds,
+        access=AccessPolicy(
+            users=parse_ids(settings.allowed_users), channels=parse_ids(settings.allowed_channels)
+        ),
     )
 
 
@@ -184,7 +221,13 @@ async def run(settings: Settings) -> None:
         identity = await identify(slack)
         journal = InflightJournal(redis_client, heartbeat_seconds=settings.heartbeat_seconds)
         events = build_events(
-            settings, redis_client, slack, identity, build_claude(settings, stack), journal
+            settings,
+            redis_client,
+            slack,
+            identity,
+            build_claude(settings, stack),
+            journal,
+            build_attachments(settings, slack, stack),
         )
         app = AsyncApp(client=slack, request_verification_enabled=False)
         register(app, events)

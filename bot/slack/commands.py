@@ -62,8 +62,14 @@ class CommandHandler:
         if not text:
             await ack(response_type="ephemeral", text=usage_hint(name))
             return
-        await ack()
         user, channel = str(command["user_id"]), str(command["channel_id"])
+        refusal = self.events.access.refusal(
+            user, channel, is_direct_message=channel.startswith("D")
+        )
+        if refusal is not None:
+            await ack(response_type="ephemeral", text=refusal)
+            return
+        await ack()
         root = f"<@{user}> asked *{tier_label(tier)}*: {escape_mrkdwn(text)}"
         try:
             posted = await call_waiting_out_limits(

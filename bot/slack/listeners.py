@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Question
 from bot.conversation.ordering import ThreadGate, answer_in_order
 from bot.conversation.ports import Clock
 from bot.conversation.turn import TurnDeps
+from bot.slack.access import AccessPolicy
 from bot.slack.inbound import Ignored, message_mark, question_from_event
 from bot.slack.people import PeopleDirectory
 from bot.slack.reply import Destination, EditBudget, Journal, SlackReplySink
@@ -77,6 +79,7 @@ class EventHandler:
     budget: EditBudget
     journal: Journal | None = None
     turn_deadline_seconds: float = 600.0
+    access: AccessPolicy = field(default_factory=AccessPolicy)
 
     async def on_event(self, body: dict[str, Any]) -> None:
         """Bolt listener for app_mention and message events (Bolt has already acked)."""
@@ -94,7 +97,26 @@ class EventHandler:
         if not await self._first_delivery(question):
             log.info("event.duplicate", event_id=event_id)
             return
+        refusal = self.access.refusal(
+            question.user, question.key.channel, is_direct_message=question.is_direct_message
+        )
+        if refusal is not None:
+            self.tasks.spawn(self._refuse(question, refusal), name="refuse")
+            return
         self.spawn_answer(question)
+
+    async def _refuse(self, question: Question, text: str) -> None:
+        """Tell only the asker, politely, that the bot is not enabled for them here."""
+        log.info("event.refused", user=question.user, channel=question.key.channel)
+        try:
+            await self.client.chat_postEphemeral(
+                channel=question.key.channel,
+                user=question.user,
+                text=text,
+                thread_ts=question.reply_thread_ts,
+            )
+        except SlackApiError as exc:
+            log.warning("slack.ephemeral_failed", error=exc.response.get("error"))
 
     async def _first_delivery(self, question: Question) -> bool:
         try:

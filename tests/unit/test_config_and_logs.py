@@ -67,3 +67,13 @@ def test_library_log_lines_are_scrubbed(capsys: pytest.CaptureFixture[str]) -> N
     assert "secret" not in err
     assert "hunter2" not in err
     assert all(json.loads(line) for line in err.strip().splitlines())
+
+
+def test_foreign_slack_api_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SLACK_API_URL outside Slack stops the bot: the token would leave Slack's hosts."""
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SLACK_API_URL", "https://slack.example.net/api/")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "SLACK_API_URL is invalid" in str(raised.value)

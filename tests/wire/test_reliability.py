@@ -163,3 +163,17 @@ async def test_other_bots_and_edits_are_ignored(
     await wait_for_final(slack, DM, None, "Hello human.")
     assert len(claude.message_requests()) == 1
     assert slack.violations == []
+
+
+async def test_users_outside_the_allowlist_get_a_polite_ephemeral_refusal(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With BOT_ALLOWED_USERS set, anyone else mentioning the bot gets an ephemeral refusal
+    (seen only by them) and Claude is not called."""
+    await bot_factory(BOT_ALLOWED_USERS="U0SOMEONE").start()
+    delivery = await mention(slack, CHANNEL, USER, "let me in")
+    await slack.wait_for(lambda: bool(slack.ephemerals))
+    assert slack.ephemerals[0].user == USER
+    assert "not enabled for you" in slack.ephemerals[0].text
+    assert slack.bot_replies(CHANNEL, delivery.ts) == []
+    assert claude.message_requests() == []
