@@ -18,7 +18,8 @@ COPY --from=build /wheels /wheels
 RUN python -m pip install --no-cache-dir /wheels/* && rm -rf /wheels
 USER bot:bot
 VOLUME ["/data"]
-# Healthy while the Socket Mode connection is up (a heartbeat file in /data, no port needed).
+# With BOT_METRICS_PORT set: the metrics server's /healthz (Slack socket connected, Redis
+# reachable). Without: healthy while the Socket Mode connection is up (a heartbeat file in /data).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["claude-slack-bot", "healthcheck", "--data-dir", "/data"]
 ENTRYPOINT ["claude-slack-bot"]

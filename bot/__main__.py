@@ -1,6 +1,7 @@
 """python -m bot: read the settings, start the bot, exit with one clear line on a bad setup.
 
-`python -m bot healthcheck [--data-dir DIR]` exits 0 when the running bot's heartbeat is fresh.
+`python -m bot healthcheck [--data-dir DIR]` exits 0 when the running bot is healthy: its
+/healthz answers 200 (metrics server on), or else its heartbeat file is fresh.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.config import SettingsError, load_settings
-from bot.health import HEARTBEAT_FILE, is_healthy
+from bot.health import HEARTBEAT_FILE, endpoint_healthy, healthz_url, is_healthy
 from bot.logs import configure_logging
 from bot.wiring import StartupError, run
 
@@ -39,6 +40,17 @@ def serve() -> None:
         pass
 
 
+def healthcheck(data_dir: Path) -> bool:
+    """The metrics server's /healthz when it is on, else the heartbeat file under data_dir."""
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return is_healthy(data_dir / HEARTBEAT_FILE)
+    if settings.metrics_port is None:
+        return is_healthy(data_dir / HEARTBEAT_FILE)
+    return endpoint_healthy(healthz_url(settings.metrics_host, settings.metrics_port))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m bot` and the `claude-slack-bot` console script."""
     parser = argparse.ArgumentParser(prog="claude-slack-bot", description=__doc__)
@@ -47,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     health.add_argument("--data-dir", type=Path, default=Path(".data"))
     args = parser.parse_args(argv)
     if args.command == "healthcheck":
-        sys.exit(0 if is_healthy(args.data_dir / HEARTBEAT_FILE) else 1)
+        sys.exit(0 if healthcheck(args.data_dir) else 1)
     serve()
 
 

@@ -72,6 +72,21 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="BOT_LOG_FORMAT")
     log_message_bodies: bool = Field(False, alias="BOT_LOG_MESSAGE_BODIES")
 
+    budget_user_daily_usd: float | None = Field(None, gt=0, alias="BOT_BUDGET_USER_DAILY_USD")
+    budget_channel_monthly_usd: float | None = Field(
+        None, gt=0, alias="BOT_BUDGET_CHANNEL_MONTHLY_USD"
+    )
+    admin_users: str = Field("", alias="BOT_ADMIN_USERS")
+    metrics_port: int | None = Field(None, ge=1, le=65_535, alias="BOT_METRICS_PORT")
+    metrics_host: str = Field("127.0.0.1", alias="BOT_METRICS_HOST")
+
+    @field_validator(
+        "budget_user_daily_usd", "budget_channel_monthly_usd", "metrics_port", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
@@ -123,6 +138,11 @@ class Settings(BaseSettings):
     def models_by_tier(self) -> dict[str, str]:
         """The model id configured for each tier."""
         return {"haiku": self.model_haiku, "sonnet": self.model_sonnet, "opus": self.model_opus}
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """Slack user ids of the bot's admins (no budget; /claude-usage shows them everyone)."""
+        return frozenset(u.strip() for u in self.admin_users.split(",") if u.strip())
 
 
 SLACK_DOMAINS = ("slack.com", "slack-gov.com")

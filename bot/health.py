@@ -1,12 +1,15 @@
 """A heartbeat file, fresh while Slack is connected; `python -m bot healthcheck` reads it.
 
 No port needs to be opened for a container health check: the bot is healthy when the file is fresh.
+When the metrics server is on (BOT_METRICS_PORT), the health check asks its /healthz instead,
+which also checks that Redis is reachable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -35,3 +38,20 @@ def is_healthy(
     except (OSError, ValueError):
         return False
     return (time.time() if now is None else now) - written < stale_after
+
+
+def healthz_url(host: str, port: int) -> str:
+    """The metrics server's /healthz, reached locally when it listens on every interface."""
+    local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104  # compared, not bound
+    return f"http://[{local}]:{port}/healthz" if ":" in local else f"http://{local}:{port}/healthz"
+
+
+def endpoint_healthy(url: str, timeout: float = 5.0) -> bool:
+    """True when GET url answers 200 (a 503 or no answer is unhealthy)."""
+    if not url.startswith("http://"):
+        return False
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  # http only
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False

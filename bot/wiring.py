@@ -17,13 +17,15 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.accounting import Accounting
 from bot.claude.catalog import CATALOG, Tier, lookup
 from bot.claude.client import AnthropicChatModel
 from bot.claude.files import AnthropicFileStore
 from bot.config import Settings
 from bot.conversation.display import failure_text, is_status
+from bot.conversation.metering import Unmetered
 from bot.conversation.ordering import INTERRUPTED
-from bot.conversation.ports import AttachmentReader
+from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.turn import TurnDeps, TurnSettings
 from bot.health import HEARTBEAT_FILE, beat_while_connected
@@ -172,9 +174,10 @@ def build_events(
     redis_client: redis.Redis,
     slack: AsyncWebClient,
     identity: SlackIdentity,
-    model: AnthropicChatModel,
+    model: ChatModel,
     journal: InflightJournal,
     attachments: AttachmentReader | None = None,
+    usage: UsageGuard | None = None,
 ) -> EventHandler:
     """The event handler with everything a turn needs."""
     clock = MonotonicClock()
@@ -187,6 +190,7 @@ def build_events(
         clock=clock,
         settings=turn_settings(settings),
         attachments=attachments,
+        usage=usage or Unmetered(),
     )
     return EventHandler(
         turn=deps,
@@ -220,20 +224,33 @@ async def run(settings: Settings) -> None:
         )
         identity = await identify(slack)
         journal = InflightJournal(redis_client, heartbeat_seconds=settings.heartbeat_seconds)
+        accounting = Accounting.build(settings, redis_client)
+        accounting.count_rate_limits(slack)
         events = build_events(
             settings,
             redis_client,
             slack,
             identity,
-            build_claude(settings, stack),
+            accounting.meter(build_claude(settings, stack)),
             journal,
             build_attachments(settings, slack, stack),
+            accounting.guard,
         )
         app = AsyncApp(client=slack, request_verification_enabled=False)
         register(app, events)
-        register_commands(app, CommandHandler(events, slack, events.clock, identity.bot_name))
+        register_commands(
+            app,
+            CommandHandler(events, slack, events.clock, identity.bot_name, accounting.reporter),
+        )
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]
+        await accounting.serve(
+            settings,
+            stack,
+            slack_connected=handler.client.is_connected,
+            client=redis_client,
+            in_flight=lambda: events.tasks.running,
+        )
         background = [
             asyncio.create_task(
                 beat_while_connected(

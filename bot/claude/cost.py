@@ -19,3 +19,10 @@ def call_cost_usd(model: ModelInfo, usage: Usage) -> float:
         + usage.output_tokens * prices.output
     )
     return total / PER_MILLION
+
+
+def uncached_cost_usd(model: ModelInfo, usage: Usage) -> float:
+    """USD the same call would cost without the prompt cache: every prompt token at the input
+    price (the baseline cache savings are measured against)."""
+    prices = model.prices_for(usage.prompt_tokens)
+    return (usage.prompt_tokens * prices.input + usage.output_tokens * prices.output) / PER_MILLION

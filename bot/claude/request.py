@@ -1,8 +1,13 @@
 """Building the Messages API call from a ChatRequest (pure): the cache breakpoints live here.
 
 The prefix (system prompt, then the history in its stored form) is byte-stable from turn to turn.
-Breakpoints: one on the system prompt when it alone is long enough to cache, one moving with the
-newest turn. Below the model's minimum cacheable length no breakpoint is set at all.
+Breakpoints, each only where the prefix up to it reaches the model's minimum cacheable length:
+- the system prompt, so every thread shares it;
+- the end of the previous turn's request (its user message), where that request wrote its cache
+  entry: the lookup hits exactly, however many blocks the new turn adds (the API looks back only
+  20 blocks from a breakpoint);
+- the newest turn's last block, which writes the entry the next turn reads.
+That is at most 3 of the API's 4, all with the default 5-minute TTL.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 from typing import Any
 
 from bot.claude.catalog import ModelInfo
+from bot.claude.media import FILES_BETA, keep_newest_images, uses_files_api
 from bot.conversation.messages import ChatMessage, ChatRequest
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
@@ -68,16 +74,38 @@ def thinking_params(effort: str | None, model: ModelInfo, max_tokens: int) -> di
     return {"thinking": {"type": "enabled", "budget_tokens": budget}}
 
 
+def previous_request_end(messages: list[ChatMessage]) -> int | None:
+    """The index of the message the previous turn's request ended with: the user message
+    before the last answer (None on a thread's first turn)."""
+    if len(messages) >= 3 and messages[-2]["role"] == "assistant":
+        return len(messages) - 3 if messages[-3]["role"] == "user" else None
+    return None
+
+
+def message_breakpoints(
+    system_tokens: int, messages: list[ChatMessage], min_tokens: int
+) -> list[int]:
+    """Indexes of the messages whose last block gets a breakpoint (prefix long enough)."""
+    candidates = [previous_request_end(messages), len(messages) - 1 if messages else None]
+    chosen: list[int] = []
+    for index in candidates:
+        if index is None or index in chosen:
+            continue
+        if system_tokens + estimate_tokens(messages[: index + 1]) >= min_tokens:
+            chosen.append(index)
+    return chosen
+
+
 def build_messages_call(request: ChatRequest, model: ModelInfo) -> dict[str, Any]:
     """Keyword arguments for client.messages.stream(...)."""
     system: list[dict[str, Any]] = [{"type": "text", "text": request.system}]
     messages = [api_message(message, request.model) for message in request.messages]
+    messages = keep_newest_images(messages)
     system_tokens = estimate_tokens(request.system)
-    total_tokens = system_tokens + estimate_tokens(messages)
     if system_tokens >= model.min_cacheable_tokens:
         system[0]["cache_control"] = dict(EPHEMERAL)
-    if total_tokens >= model.min_cacheable_tokens and messages:
-        messages[-1] = with_breakpoint_on_last_block(messages[-1])
+    for index in message_breakpoints(system_tokens, messages, model.min_cacheable_tokens):
+        messages[index] = with_breakpoint_on_last_block(messages[index])
     max_tokens = min(request.max_tokens, model.max_output)
     call: dict[str, Any] = {
         "model": request.model,
@@ -88,6 +116,8 @@ def build_messages_call(request: ChatRequest, model: ModelInfo) -> dict[str, Any
     }
     if request.metadata_user:
         call["metadata"] = {"user_id": hashed_user_id(request.metadata_user)}
+    if uses_files_api(messages):
+        call["extra_headers"] = {"anthropic-beta": FILES_BETA}
     return call
 
 

@@ -32,6 +32,28 @@ class ContextMessage:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file shared with a question, as the chat service describes it (not yet downloaded)."""
+
+    id: str
+    name: str = ""
+    mimetype: str = ""
+    filetype: str = ""  # the chat service's short type: "png", "pdf", "python", "zip" ...
+    size: int | None = None
+    url: str | None = None  # the download URL; None until resolved (e.g. a Slack Connect stub)
+    unavailable: str | None = None  # why the file cannot be had at all (deleted, plan limit)
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """The files of a question, ready for Claude: content blocks, and one notice per file that
+    could not be used (said to the user in the final message and, briefly, to Claude)."""
+
+    blocks: tuple[ChatMessage, ...] = ()
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Question:
     """One user turn addressed to the bot, already stripped of Slack specifics."""
 
@@ -42,6 +64,8 @@ class Question:
     is_direct_message: bool
     reply_thread_ts: str | None  # where the answer goes; None = top level of a DM
     event_id: str = ""
+    files: tuple[FileRef, ...] = ()
+    feature: str = "mention"  # for the usage ledger: mention, dm, ask-<tier>, ask-code, vision
 
 
 @dataclass

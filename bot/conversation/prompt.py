@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.conversation.messages import ChatMessage, ContextMessage, Question
+from bot.conversation.attachments import notes_for_model
+from bot.conversation.messages import Attachments, ChatMessage, ContextMessage, Question
 
 MAX_CONTEXT_MESSAGES = 50
 MAX_CONTEXT_CHARS = 20_000
@@ -11,6 +12,11 @@ EMPTY_MENTION_PROMPT = (
     "summarise it or answer what it asks.)"
 )
 CONTEXT_INTRO = "Messages other people posted in this thread since your last reply:"
+FILES_ONLY_PROMPT = (
+    "(The files above were shared with you without a question. Say briefly what they are and "
+    "offer to help with them.)"
+)
+NO_ATTACHMENTS = Attachments()
 
 
 def select_context(messages: list[ContextMessage]) -> tuple[list[ContextMessage], int]:
@@ -38,11 +44,19 @@ def render_context(messages: list[ContextMessage]) -> str:
 
 
 def build_user_message(
-    question: Question, author: str, context: list[ContextMessage]
+    question: Question,
+    author: str,
+    context: list[ContextMessage],
+    attachments: Attachments = NO_ATTACHMENTS,
 ) -> ChatMessage:
-    """The user turn sent to Claude and stored in the history (byte-stable once stored)."""
-    text = question.text.strip() or EMPTY_MENTION_PROMPT
+    """The user turn sent to Claude and stored in the history (byte-stable once stored).
+    Attachment blocks come first (Claude reads images and documents best before the text)."""
+    empty = FILES_ONLY_PROMPT if attachments.blocks else EMPTY_MENTION_PROMPT
+    text = question.text.strip() or empty
     body = text if question.is_direct_message else f"[{author}]: {text}"
     if context:
         body = f"{render_context(context)}\n\n{body}"
-    return {"role": "user", "content": [{"type": "text", "text": body}]}
+    if attachments.notices:
+        body = f"{body}\n\n{notes_for_model(attachments.notices)}"
+    blocks = [dict(block) for block in attachments.blocks]
+    return {"role": "user", "content": [*blocks, {"type": "text", "text": body}]}

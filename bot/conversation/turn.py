@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
+from bot.conversation.attachments import NoticeSink, reading_status
 from bot.conversation.display import (
     HELLO_HINT,
     THINKING,
@@ -26,6 +27,7 @@ from bot.conversation.errors import (
 )
 from bot.conversation.messages import (
     AnswerDone,
+    Attachments,
     ChatMessage,
     ChatRequest,
     ContextMessage,
@@ -34,8 +36,17 @@ from bot.conversation.messages import (
     ThinkingDelta,
     ThreadState,
 )
-from bot.conversation.ports import ChatModel, Clock, ReplySink, ThreadReader, ThreadStore
-from bot.conversation.prompt import build_user_message
+from bot.conversation.metering import TimedSink, Unmetered, WarningSink
+from bot.conversation.ports import (
+    AttachmentReader,
+    ChatModel,
+    Clock,
+    ReplySink,
+    ThreadReader,
+    ThreadStore,
+    UsageGuard,
+)
+from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
 from bot.conversation.throttle import Coalescer, EditPolicy
 
@@ -67,6 +78,8 @@ class TurnDeps:
     reader: ThreadReader
     clock: Clock
     settings: TurnSettings
+    attachments: AttachmentReader | None = None  # None: shared files are not read
+    usage: UsageGuard = field(default_factory=Unmetered)  # budgets, ledger, metrics
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,18 @@ async def answer_question(
     *,
     tier: str | None = None,
 ) -> TurnOutcome:
+    """Answer the question (see _turn) and report how long the answer took to show."""
+    timed = TimedSink(sink, deps.clock)
+    outcome = await _turn(question, author, timed, deps, tier)
+    timing = timed.timing(question.feature)
+    if outcome.answered and timing is not None:
+        deps.usage.timed(timing)
+    return outcome
+
+
+async def _turn(
+    question: Question, author: str, sink: ReplySink, deps: TurnDeps, tier: str | None
+) -> TurnOutcome:
     """Show a placeholder, ask the model with the thread's history, stream, store the turn.
 
     `tier` is given by a slash command and becomes the thread's tier; otherwise the thread's
@@ -103,7 +128,7 @@ async def answer_question(
     """
     started = deps.clock.now()
     try:
-        await sink.start(THINKING)
+        await sink.start(reading_status(question.files) or THINKING)
     except ReplyUnavailable as exc:
         log.warning("turn.cannot_reply", reason=str(exc))
         return TurnOutcome(answered=False)
@@ -120,12 +145,32 @@ async def answer_question(
         context = await _read_context(question, state, deps.reader)
     except StorageUnavailable:
         return await _fail(sink, "", ChatFailure(FailureKind.STORAGE), deps.settings)
-    if not question.text.strip() and not context:
+    verdict = await deps.usage.check(question)
+    if not verdict.allowed:
+        log.info("turn.over_budget", user=question.user, feature=question.feature)
+        await sink.finish(verdict.message)
+        return TurnOutcome(answered=False)
+    if verdict.warning:
+        sink = WarningSink(sink, verdict.warning)
+    chosen = tier or state.tier or DEFAULT_TIER
+    attachments = await _read_files(question, chosen, deps)
+    if attachments.notices:
+        sink = NoticeSink(sink, attachments.notices)
+    if not question.text.strip() and not context and not attachments.blocks:
         await sink.finish(HELLO_HINT)
         return TurnOutcome(answered=False)
-    user_turn = build_user_message(question, author, context)
-    chosen = tier or state.tier or DEFAULT_TIER
+    user_turn = build_user_message(question, author, context, attachments)
     return await _answer(question, state, user_turn, chosen, started, sink, deps)
+
+
+async def _read_files(question: Question, tier: str, deps: TurnDeps) -> Attachments:
+    """The question's files as content blocks for the tier's model, and notices."""
+    if not question.files:
+        return NO_ATTACHMENTS
+    if deps.attachments is None:
+        return Attachments(notices=("I can't read shared files in this setup.",))
+    model_id = deps.settings.models_by_tier.get(tier, "")
+    return await deps.attachments.read(question.files, model_id)
 
 
 async def _read_context(
@@ -153,6 +198,8 @@ async def _answer(
     for index, tier in enumerate(chain):
         request = _request(question, state, user_turn, tier, deps.settings)
         attempt = await _stream(request, started, sink, deps)
+        if attempt.done is not None:
+            await deps.usage.record(question, attempt.done)
         failure = attempt.failure
         can_fall_back = index + 1 < len(chain) and not attempt.text
         if failure is not None and failure.kind is FailureKind.OVERLOADED and can_fall_back:

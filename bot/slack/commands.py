@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,14 +17,18 @@ from bot.conversation.ports import Clock
 from bot.conversation.routing import tier_label
 from bot.slack.listeners import EventHandler
 from bot.slack.reply import RateLimited, call_waiting_out_limits
+from bot.slack.usage_blocks import usage_blocks, usage_text
+from bot.usage.report import UsageReporter
 
 log = structlog.get_logger("bot.slack.commands")
 
 ASK_COMMANDS = {"/ask-haiku": "haiku", "/ask-sonnet": "sonnet", "/ask-opus": "opus"}
 NOT_YET = {
     "/ask-code": "Questions about code repositories are not set up on this bot yet.",
-    "/claude-usage": "Usage reports are not set up on this bot yet.",
 }
+USAGE_COMMAND = "/claude-usage"
+USAGE_OFF = "Usage reports are not set up on this bot yet."
+USAGE_UNAVAILABLE = "I can't read the usage numbers right now. Try again in a minute."
 CANNOT_POST = {
     "not_in_channel": "I'm not in this channel. Invite me with `/invite @{bot}` and ask again.",
     "channel_not_found": (
@@ -53,6 +58,7 @@ class CommandHandler:
     client: AsyncWebClient
     clock: Clock
     bot_name: str
+    usage: UsageReporter | None = None  # None: /claude-usage says it is not set up
 
     async def on_ask(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """/ask-<tier> <question>: post the question as a thread root, answer in its thread."""
@@ -89,6 +95,7 @@ class CommandHandler:
             ts=ts,
             is_direct_message=False,
             reply_thread_ts=ts,
+            feature=name.lstrip("/"),
         )
         self.events.spawn_answer(question, tier=tier)
 
@@ -97,9 +104,26 @@ class CommandHandler:
         await ack(response_type="ephemeral", text=NOT_YET[str(command.get("command", ""))])
 
 
+    async def on_usage(self, ack: Ack, command: dict[str, Any]) -> None:
+        """/claude-usage: the caller's spend and budget (admins: the top spenders), ephemeral."""
+        if self.usage is None:
+            await ack(response_type="ephemeral", text=USAGE_OFF)
+            return
+        team = str(command.get("team_id") or "")
+        user, channel = str(command["user_id"]), str(command["channel_id"])
+        try:
+            report = await self.usage.report(team, user, channel)
+        except RedisError as exc:
+            log.warning("command.usage_unavailable", error=type(exc).__name__)
+            await ack(response_type="ephemeral", text=USAGE_UNAVAILABLE)
+            return
+        await ack(response_type="ephemeral", text=usage_text(report), blocks=usage_blocks(report))
+
+
 def register_commands(app: AsyncApp, handler: CommandHandler) -> None:
     """Attach the slash command listeners."""
     for name in ASK_COMMANDS:
         app.command(name)(handler.on_ask)
     for name in NOT_YET:
         app.command(name)(handler.on_not_yet)
+    app.command(USAGE_COMMAND)(handler.on_usage)

@@ -6,11 +6,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversation.messages import Question, ThreadKey
+from bot.conversation.messages import FileRef, Question, ThreadKey
 
 # Message subtypes that are still a person talking to the bot.
 ANSWERABLE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 DM_TOP_LEVEL = "dm"
+# A file object's `mode` when its content cannot be had, and what the user is told.
+UNAVAILABLE_MODES = {
+    "tombstone": "it was deleted.",
+    "hidden_by_limit": "it is hidden by this workspace's plan limits.",
+}
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,35 @@ class Ignored:
 def strip_mention(text: str, bot_user_id: str) -> str:
     """The text without the bot's own mention(s)."""
     return re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", "", text).strip()
+
+
+def file_ref_from(file: dict[str, Any]) -> FileRef | None:
+    """A FileRef from a Slack file object; a Slack Connect stub (`file_access:
+    check_file_info`) has no URL until files.info resolves it. None without an id."""
+    file_id = file.get("id")
+    if not isinstance(file_id, str) or not file_id:
+        return None
+    url = file.get("url_private_download") or file.get("url_private")
+    stub = file.get("file_access") == "check_file_info"
+    size = file.get("size")
+    return FileRef(
+        id=file_id,
+        name=str(file.get("name") or file.get("title") or ""),
+        mimetype=str(file.get("mimetype") or ""),
+        filetype=str(file.get("filetype") or ""),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        url=url if isinstance(url, str) and url and not stub else None,
+        unavailable=UNAVAILABLE_MODES.get(str(file.get("mode") or "")),
+    )
+
+
+def files_from_event(event: dict[str, Any]) -> tuple[FileRef, ...]:
+    """The files shared with a message, in order."""
+    files = event.get("files")
+    if not isinstance(files, list):
+        return ()
+    refs = (file_ref_from(file) for file in files if isinstance(file, dict))
+    return tuple(ref for ref in refs if ref is not None)
 
 
 def question_from_event(
@@ -58,6 +92,8 @@ def question_from_event(
         is_direct_message=is_dm,
         reply_thread_ts=reply_ts,
         event_id=event_id,
+        files=files_from_event(event),
+        feature="dm" if is_dm else "mention",
     )
 
 

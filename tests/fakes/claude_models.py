@@ -43,6 +43,7 @@ class ModelRules:
     prefill: bool = True  # a final assistant turn
     system_messages: bool = False  # mid-conversation {"role": "system"} messages
     efforts: tuple[str, ...] = ALL_EFFORTS  # output_config.effort levels; () = no effort
+    context_window: int = 200_000  # 200k models take 100 images / PDF pages a request, others 600
 
 
 def _newest(
@@ -51,9 +52,11 @@ def _newest(
     *,
     forced_tool_choice: bool = True,
     system_messages: bool = False,
+    context_window: int = 200_000,
 ) -> ModelRules:
     """A model of the 4.7+ generation: sampling locked, no prefill."""
     return ModelRules(
+        context_window=context_window,
         cache_min_tokens=cache_min,
         thinking_types=thinking,
         sampling_locked=True,
@@ -70,12 +73,15 @@ _BUDGET_ONLY = frozenset({"enabled", "disabled"})
 
 #: The table. Extend here; ids with a date suffix fall back to the undated entry.
 MODEL_RULES: dict[str, ModelRules] = {
-    "claude-opus-5-5": _newest(512, _ADAPTIVE, forced_tool_choice=False, system_messages=True),
+    "claude-opus-5-5": _newest(
+        512, _ADAPTIVE, forced_tool_choice=False, system_messages=True, context_window=1_000_000
+    ),
     "claude-sonnet-5-5": _newest(
         512,
         frozenset({"adaptive", "between_tools"}),
         forced_tool_choice=False,
         system_messages=True,
+        context_window=1_000_000,
     ),
     "claude-haiku-5-5": _newest(4096, _ADAPTIVE_OFF, system_messages=True),
     "claude-opus-5": _newest(512, _ADAPTIVE_OFF, system_messages=True),

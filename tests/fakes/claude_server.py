@@ -5,9 +5,10 @@
         client = AsyncAnthropic(base_url=fake.url, api_key=fake.api_key)
 
 Endpoints: POST /v1/messages (SSE when stream is true, else a JSON Message), POST
-/v1/messages/count_tokens, GET /v1/models. Requests are validated like the real API (see
-claude_validate*.py), per-model rules live in claude_models.MODEL_RULES, usage comes from the
-prompt cache model (claude_cache.PromptCacheModel).
+/v1/messages/count_tokens, GET /v1/models, and the Files API (POST /v1/files, GET and DELETE
+/v1/files/{id}; claude_files.py). Requests are validated like the real API (see
+claude_validate*.py, and claude_media.py for image and document contents), per-model rules live in
+claude_models.MODEL_RULES, usage comes from the prompt cache model (claude_cache.PromptCacheModel).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from tests.fakes.claude_errors import (
     invalid,
     new_id,
 )
+from tests.fakes.claude_files import FileStore, StoredFile, require_files_beta
+from tests.fakes.claude_media import validate_media
 from tests.fakes.claude_models import MODEL_RULES, is_known
 from tests.fakes.claude_prompt import breakpoints, layout, total_tokens
 from tests.fakes.claude_script import (
@@ -61,6 +64,8 @@ __all__ = [
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 MODELS_PATH = "/v1/models"
+FILES_PATH = "/v1/files"
+MAX_REQUEST_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -93,6 +98,7 @@ class FakeClaude:
         self.known_models = known_models
         self.url = ""
         self.cache = PromptCacheModel(clock or time.monotonic)
+        self.files = FileStore()
         self.requests: list[RecordedRequest] = []
         self.stream_events_sent: list[tuple[float, str]] = []
         # opt-in (record_streams=True): the same, per streamed request, keyed by its request-id
@@ -112,6 +118,9 @@ class FakeClaude:
         app.router.add_post(MESSAGES_PATH, self._tracked(self._messages))
         app.router.add_post(COUNT_TOKENS_PATH, self._tracked(self._count_tokens))
         app.router.add_get(MODELS_PATH, self._tracked(self._models))
+        app.router.add_post(FILES_PATH, self._tracked(self._upload_file))
+        app.router.add_get(FILES_PATH + "/{file_id}", self._tracked(self._file_metadata))
+        app.router.add_delete(FILES_PATH + "/{file_id}", self._tracked(self._delete_file))
         app.router.add_route("*", "/{tail:.*}", self._tracked(self._not_found))
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
@@ -224,6 +233,8 @@ class FakeClaude:
     async def _read_json(self, request: web.Request) -> Any:
         if "application/json" not in request.headers.get("content-type", ""):
             raise invalid("Content-Type must be application/json")
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            raise ApiError(413, "request_too_large", DEFAULT_ERROR_MESSAGES["request_too_large"])
         try:
             return json.loads(await request.read())
         except ValueError:
@@ -240,6 +251,7 @@ class FakeClaude:
             self._check_headers(request)
             body = await self._read_json(request)
             model, rules = validate_request(body, counting=False, known_models=self.known_models)
+            validate_media(body, request.headers, self.files, rules)
             prompt = layout(model, body)
             points = breakpoints(prompt.blocks, body)
         except ApiError as err:
@@ -318,7 +330,8 @@ class FakeClaude:
         try:
             self._check_headers(request)
             body = await self._read_json(request)
-            validate_request(body, counting=True, known_models=self.known_models)
+            _, rules = validate_request(body, counting=True, known_models=self.known_models)
+            validate_media(body, request.headers, self.files, rules)
             breakpoints(layout("", body).blocks, body)
         except ApiError as err:
             self._record(request, body, err.status, at=at, request_id=request_id)
@@ -353,6 +366,43 @@ class FakeClaude:
         page["last_id"] = data[-1]["id"] if data else None
         self._record(request, None, 200, at=at, request_id=request_id)
         return web.json_response(page, headers={"request-id": request_id})
+
+    def uploaded(self) -> list[StoredFile]:
+        """Every file uploaded to the Files API, in order."""
+        return list(self.files.uploads)
+
+    async def _files_call(
+        self, request: web.Request, action: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> web.StreamResponse:
+        at, request_id = time.monotonic(), new_id("req_")
+        try:
+            self._check_headers(request)
+            payload = await action()
+        except ApiError as err:
+            self._record(request, None, err.status, at=at, request_id=request_id)
+            return self._error(err, request_id)
+        self._record(request, payload, 200, at=at, request_id=request_id)
+        return web.json_response(payload, headers={"request-id": request_id})
+
+    async def _upload_file(self, request: web.Request) -> web.StreamResponse:
+        async def upload() -> dict[str, Any]:
+            return (await self.files.upload(request)).metadata()
+
+        return await self._files_call(request, upload)
+
+    async def _file_metadata(self, request: web.Request) -> web.StreamResponse:
+        async def metadata() -> dict[str, Any]:
+            require_files_beta(request.headers)
+            return self.files.get(request.match_info["file_id"]).metadata()
+
+        return await self._files_call(request, metadata)
+
+    async def _delete_file(self, request: web.Request) -> web.StreamResponse:
+        async def delete() -> dict[str, Any]:
+            require_files_beta(request.headers)
+            return self.files.delete(request.match_info["file_id"])
+
+        return await self._files_call(request, delete)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         at, request_id = time.monotonic(), new_id("req_")

@@ -21,6 +21,7 @@ class Hooks:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.response_url_posts: list[JsonDict] = []
+        self.downloads: list[JsonDict] = []  # every file download: who asked, with what token
 
     async def response_url(self, request: web.Request) -> web.Response:
         """A slash command's response_url: at most 5 uses; in_channel posts as the app."""
@@ -87,6 +88,14 @@ class Hooks:
         """url_private: needs the bot token and files:read, else Slack's sign-in page (HTTP 200)."""
         file_id = request.match_info["slug"].rsplit("-", 1)[-1]
         auth = request.headers.get("Authorization", "")
+        self.downloads.append(
+            {
+                "host": request.host.rsplit(":", 1)[0],
+                "path": request.path,
+                "file": file_id,
+                "token_sent": self.ws.ids.bot_token in auth,
+            }
+        )
         authorized = auth == f"Bearer {self.ws.ids.bot_token}" and "files:read" in self.ws.granted
         if not authorized:
             return web.Response(text=LOGIN_PAGE, content_type="text/html", charset="utf-8")

@@ -16,8 +16,11 @@ def _digits() -> int:
     return random.randint(10**10, 10**11 - 1)
 
 
-def add_file(ws: Workspace, file: JsonDict, content: bytes | str | None) -> JsonDict:
-    """Normalise and store a file object; url_private points at the fake's own server."""
+def add_file(
+    ws: Workspace, file: JsonDict, content: bytes | str | None, url_base: str | None = None
+) -> JsonDict:
+    """Normalise and store a file object; url_private points at the fake's own server (under
+    another host name when url_base is given, e.g. to play a foreign host)."""
     stored: JsonDict = {
         "id": file.get("id") or random_id("F"),
         "created": 1700000000,
@@ -27,7 +30,7 @@ def add_file(ws: Workspace, file: JsonDict, content: bytes | str | None) -> Json
     }
     stored.update(file)
     name = str(stored["name"])
-    url = f"{ws.base_url}/files-pri/{ws.ids.team_id}-{stored['id']}/{name}"
+    url = f"{url_base or ws.base_url}/files-pri/{ws.ids.team_id}-{stored['id']}/{name}"
     stored.setdefault("title", name)
     stored.setdefault("url_private", url)
     stored.setdefault("url_private_download", url)
@@ -55,7 +58,7 @@ def post_as_user(
     if thread_ts is not None and (root is None or root.thread_ts not in (None, thread_ts)):
         raise ValueError(f"no thread root {thread_ts} in {channel} to reply to")
     conv.members.add(author.id)
-    stored_files = [add_file(ws, f, None) for f in files] if files else None
+    stored_files = [_shared_file(ws, f) for f in files] if files else None
     msg = StoredMessage(ws.next_ts(), conv.id, thread_ts, author.id, None, text=text)
     msg.blocks = rich_text_blocks(text)
     msg.files = stored_files
@@ -63,6 +66,27 @@ def post_as_user(
     ws.store(msg)
     msg.record_edit(time.monotonic())
     return conv, msg
+
+
+def connect_stub(file_id: str) -> JsonDict:
+    """A file as Slack Connect events carry it: no name, no URLs, "check files.info"."""
+    return {
+        "id": file_id,
+        "mode": "file_access",
+        "file_access": "check_file_info",
+        "created": 0,
+        "timestamp": 0,
+        "user": "",
+    }
+
+
+def _shared_file(ws: Workspace, file: JsonDict) -> JsonDict:
+    """A file attached to a message: a Slack Connect stub stays a stub (its file must exist)."""
+    if file.get("file_access") == "check_file_info":
+        if str(file.get("id")) not in ws.files:
+            raise ValueError(f"stub of unknown file {file.get('id')!r}; add_file it first")
+        return dict(file)
+    return add_file(ws, file, None)
 
 
 def subscription_for(ws: Workspace, conv: Channel, text: str) -> str | None:

@@ -37,7 +37,7 @@ from .slack_models import (
     StoredMessage,
     User,
 )
-from .slack_people import add_file, post_as_user, slash_command, subscription_for
+from .slack_people import add_file, connect_stub, post_as_user, slash_command, subscription_for
 from .slack_socket import SocketHub
 from .slack_specs import load_event_scopes, load_manifest, load_specs
 from .slack_state import Workspace
@@ -178,9 +178,23 @@ class FakeSlack:
     def archive_channel(self, channel_id: str) -> None:
         self._ws.require_channel(channel_id).is_archived = True
 
-    def add_file(self, file: JsonDict, content: bytes | str | None = None) -> JsonDict:
-        """Register a file for files.info (and url_private download); returns the stored object."""
-        return add_file(self._ws, file, content)
+    def add_file(
+        self, file: JsonDict, content: bytes | str | None = None, *, host: str | None = None
+    ) -> JsonDict:
+        """Register a file for files.info (and url_private download); returns the stored object.
+        With `host` (e.g. "localhost") its URLs name that host instead of 127.0.0.1: the same
+        server, playing a host that is not Slack's file host."""
+        url_base = f"http://{host}:{self.port}" if host else None
+        return add_file(self._ws, file, content, url_base)
+
+    @staticmethod
+    def connect_stub(file_id: str) -> JsonDict:
+        """The stub a Slack Connect event carries for a file (resolve it with files.info)."""
+        return connect_stub(file_id)
+
+    def revoke_scope(self, scope: str) -> None:
+        """Take a scope back from the bot token (e.g. files:read, to get the sign-in page)."""
+        self._ws.granted = self._ws.granted - {scope}
 
     def expire_stream(self, ts: str) -> None:
         """The stream at `ts` times out: later appends get message_not_in_streaming_state."""
@@ -331,6 +345,11 @@ class FakeSlack:
     @property
     def response_url_posts(self) -> list[JsonDict]:
         return self._hooks.response_url_posts
+
+    @property
+    def downloads(self) -> list[JsonDict]:
+        """File downloads: host asked, path, file id, whether the bot token was sent."""
+        return self._hooks.downloads
 
     @property
     def statuses(self) -> list[tuple[float, str, str, str]]:

@@ -35,20 +35,67 @@ def test_short_prompt_gets_no_breakpoint() -> None:
 
 
 def test_long_history_gets_a_moving_breakpoint_on_the_last_block() -> None:
-    """A history past the minimum gets one breakpoint on the newest turn's last block."""
+    """A history past the minimum gets a breakpoint on the newest turn's last block, and one
+    where the previous turn's request ended (its user message)."""
     messages = _turns(5, 3000)
     call = build_messages_call(_request(messages), SONNET)
-    assert count_breakpoints(call) == 1
+    assert count_breakpoints(call) == 2
     assert call["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert call["messages"][-3]["content"][-1]["cache_control"] == {"type": "ephemeral"}
     assert "cache_control" not in messages[-1]["content"][-1], "stored history is not mutated"
-    assert call["messages"][:-1] == messages[:-1], "the prefix is byte-identical to the history"
+    assert call["messages"][:-3] == messages[:-3], "the prefix is byte-identical to the history"
 
 
 def test_long_system_prompt_gets_its_own_breakpoint() -> None:
-    """A system prompt past the minimum is cached on its own too (two breakpoints, within 4)."""
+    """A system prompt past the minimum is cached on its own too (three breakpoints, within 4)."""
     call = build_messages_call(_request(_turns(1, 10), system="s" * 20_000), SONNET)
     assert call["system"][0]["cache_control"] == {"type": "ephemeral"}
-    assert count_breakpoints(call) == 2
+    assert count_breakpoints(call) == 3
+
+
+def _marked(call: dict[str, object]) -> list[str]:
+    """Paths of the message blocks carrying cache_control, e.g. "0.-1"."""
+    messages = call["messages"]
+    assert isinstance(messages, list)
+    return [
+        f"{m}.{b - len(message['content'])}"
+        for m, message in enumerate(messages)
+        for b, block in enumerate(message["content"])
+        if "cache_control" in block
+    ]
+
+
+def test_second_turn_has_a_breakpoint_where_the_first_request_ended() -> None:
+    """Turn 1 marks its user message; turn 2 marks that same block again (an exact cache hit)
+    and its own newest block, with the prefix up to the first mark byte-identical."""
+    first_user = {"role": "user", "content": [{"type": "text", "text": "q " + "x" * 4000}]}
+    first = build_messages_call(_request([first_user]), SONNET)
+    assert _marked(first) == ["0.-1"]
+    answer = {"role": "assistant", "content": [{"type": "text", "text": "a"}]}
+    second_user = {"role": "user", "content": [{"type": "text", "text": "q2"}]}
+    second = build_messages_call(_request([first_user, answer, second_user]), SONNET)
+    assert _marked(second) == ["0.-1", "2.-1"]
+    assert second["messages"][0] == first["messages"][0]
+    assert second["system"] == first["system"]
+
+
+def test_short_previous_turn_gets_no_breakpoint_of_its_own() -> None:
+    """Where the prefix up to the previous request is below the minimum, only the newest turn
+    (long enough with the new text) is marked."""
+    short = {"role": "user", "content": [{"type": "text", "text": "hi"}]}
+    answer = {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}
+    long = {"role": "user", "content": [{"type": "text", "text": "x" * 4000}]}
+    call = build_messages_call(_request([short, answer, long]), SONNET)
+    assert _marked(call) == ["2.-1"]
+
+
+def test_breakpoint_minimum_follows_the_model() -> None:
+    """Haiku 5.5 caches from 4,096 tokens: a prompt Sonnet 5.5 caches gets no mark there."""
+    haiku = CATALOG["claude-haiku-5-5"]
+    messages = _turns(1, 4000)
+    assert count_breakpoints(build_messages_call(_request(messages), SONNET)) >= 1
+    request = ChatRequest(haiku.model_id, "Be brief.", messages, 100)
+    assert count_breakpoints(build_messages_call(request, haiku)) == 0
 
 
 def test_max_tokens_capped_at_the_models_output_limit() -> None:

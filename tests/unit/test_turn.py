@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from bot.conversation.display import CUT_NOTICE, HELLO_HINT
@@ -11,9 +11,11 @@ from bot.conversation.errors import ChatFailure, FailureKind, ReplyUnavailable
 from bot.conversation.messages import (
     AnswerDone,
     AnswerEvent,
+    Attachments,
     ChatMessage,
     ChatRequest,
     ContextMessage,
+    FileRef,
     Question,
     StopReason,
     TextDelta,
@@ -110,11 +112,29 @@ class InstantClock:
         await asyncio.sleep(0)
 
 
-def _deps(model: ScriptedModel, store: MemoryStore, reader: StaticReader | None = None) -> TurnDeps:
+@dataclass
+class StaticFiles:
+    """An AttachmentReader answering with fixed attachments, recording what it was asked."""
+
+    attachments: Attachments = field(default_factory=Attachments)
+    calls: list[tuple[tuple[FileRef, ...], str]] = field(default_factory=list)
+
+    async def read(self, files: Sequence[FileRef], model_id: str) -> Attachments:
+        self.calls.append((tuple(files), model_id))
+        return self.attachments
+
+
+def _deps(
+    model: ScriptedModel,
+    store: MemoryStore,
+    reader: StaticReader | None = None,
+    files: StaticFiles | None = None,
+) -> TurnDeps:
     return TurnDeps(
         store=store,
         model=model,
         reader=reader or StaticReader(),
+        attachments=files or StaticFiles(),
         clock=InstantClock(),
         settings=TurnSettings(
             system_prompt="sys",

@@ -39,6 +39,7 @@ class BotProcess:
             "SLACK_BOT_TOKEN": self.slack.ids.bot_token,
             "SLACK_APP_TOKEN": self.slack.ids.app_token,
             "SLACK_API_URL": self.slack.api_url,
+            "SLACK_FILE_HOSTS": "127.0.0.1",  # the fake Slack; "localhost" plays a foreign host
             "ANTHROPIC_API_KEY": self.claude.api_key,
             "ANTHROPIC_BASE_URL": self.claude.url,
             "BOT_LOG_FORMAT": "json",
