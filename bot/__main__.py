@@ -40,14 +40,15 @@ def serve() -> None:
         pass
 
 
-def healthcheck(data_dir: Path) -> bool:
-    """The metrics server's /healthz when it is on, else the heartbeat file under data_dir."""
+def healthcheck(data_dir: Path | None) -> bool:
+    """The metrics server's /healthz when it is on, else the heartbeat file under data_dir
+    (default: BOT_DATA_DIR)."""
     try:
         settings = load_settings()
     except SettingsError:
-        return is_healthy(data_dir / HEARTBEAT_FILE)
+        return is_healthy((data_dir or Path(".data")) / HEARTBEAT_FILE)
     if settings.metrics_port is None:
-        return is_healthy(data_dir / HEARTBEAT_FILE)
+        return is_healthy((data_dir or settings.data_dir) / HEARTBEAT_FILE)
     return endpoint_healthy(healthz_url(settings.metrics_host, settings.metrics_port))
 
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="claude-slack-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     health = commands.add_parser("healthcheck", help="exit 0 when the running bot is connected")
-    health.add_argument("--data-dir", type=Path, default=Path(".data"))
+    health.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "healthcheck":
         sys.exit(0 if healthcheck(args.data_dir) else 1)

@@ -154,9 +154,9 @@ async def test_slash_command_where_the_bot_is_not_a_member(
 
 
 async def test_commands_not_yet_enabled_say_so(bot: BotProcess, slack: FakeSlack) -> None:
-    """/ask-code and /claude-usage are declared in the manifest; until enabled they answer
-    with a polite ephemeral line instead of Slack's 'dispatch_failed'."""
-    for command in ("/ask-code", "/claude-usage"):
+    """/ask-code is declared in the manifest; until enabled it answers with a polite ephemeral
+    line instead of Slack's 'dispatch_failed'."""
+    for command in ("/ask-code",):
         ack = await slack.wait_ack(
             await slack.slash_command(command, "x", user=USER, channel=CHANNEL)
         )

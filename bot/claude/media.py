@@ -1,0 +1,54 @@
+"""Images and documents in a request (pure): the Files API beta header and the per-request image
+limit.
+
+Claude docs ("Vision"): above 20 images in one request each image may be at most 2000 px per edge
+(8000 px otherwise); the bot sends images up to the model's edge (2576 px on the newest models),
+so a request keeps only the newest 20 images of a thread and names the older ones in text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.conversation.messages import ChatMessage
+
+FILES_BETA = "files-api-2025-04-14"
+MAX_FULL_SIZE_IMAGES = 20
+OLDER_IMAGE = "[An earlier image of this conversation, no longer shown: only the newest 20 are.]"
+
+
+def _blocks(message: ChatMessage) -> list[Any]:
+    content = message.get("content")
+    return content if isinstance(content, list) else []
+
+
+def _is_file_source(block: Any) -> bool:
+    source = block.get("source") if isinstance(block, dict) else None
+    return isinstance(source, dict) and source.get("type") == "file"
+
+
+def uses_files_api(messages: list[ChatMessage]) -> bool:
+    """True when some block references a file uploaded with the Files API."""
+    return any(_is_file_source(block) for message in messages for block in _blocks(message))
+
+
+def keep_newest_images(
+    messages: list[ChatMessage], limit: int = MAX_FULL_SIZE_IMAGES
+) -> list[ChatMessage]:
+    """The messages with all but the newest `limit` images replaced by a short text block.
+    Unchanged (the same objects) when the thread has at most `limit` images."""
+    positions = [
+        (m, b)
+        for m, message in enumerate(messages)
+        for b, block in enumerate(_blocks(message))
+        if isinstance(block, dict) and block.get("type") == "image"
+    ]
+    dropped = positions[: max(0, len(positions) - limit)]
+    if not dropped:
+        return messages
+    out = [dict(message) for message in messages]
+    for m, b in dropped:
+        content = list(out[m]["content"])
+        content[b] = {"type": "text", "text": OLDER_IMAGE}
+        out[m]["content"] = content
+    return out

@@ -1,0 +1,86 @@
+"""Cost control seen from the core: a guard that allows everything, and the sinks that time an
+answer and add the budget warning to it."""
+
+from __future__ import annotations
+
+from bot.conversation.display import is_status
+from bot.conversation.messages import AnswerDone, Question
+from bot.conversation.ports import Clock, ReplySink
+from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict
+
+
+class Unmetered:
+    """A UsageGuard with no budgets, no ledger and no metrics (tests, tools)."""
+
+    async def check(self, question: Question) -> BudgetVerdict:
+        """Everything is allowed."""
+        return ALLOWED
+
+    async def record(self, question: Question, done: AnswerDone) -> None:
+        """Nothing is recorded."""
+
+    def timed(self, timing: AnswerTiming) -> None:
+        """Nothing is measured."""
+
+
+class TimedSink:
+    """A ReplySink noting when answer text was first shown and when the final text landed."""
+
+    def __init__(self, sink: ReplySink, clock: Clock) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._started = clock.now()
+        self.first_visible: float | None = None  # seconds after the start
+        self.finished: float | None = None
+
+    @property
+    def shown(self) -> str:
+        """The text most recently shown."""
+        return self._sink.shown
+
+    async def start(self, status: str) -> None:
+        """Show the placeholder."""
+        await self._sink.start(status)
+
+    async def show(self, text: str) -> None:
+        """Show the answer so far; the first non-status text is the first visible token."""
+        await self._sink.show(text)
+        if self.first_visible is None and not is_status(text):
+            self.first_visible = self._clock.now() - self._started
+
+    async def finish(self, text: str) -> None:
+        """Show the final text."""
+        await self._sink.finish(text)
+        self.finished = self._clock.now() - self._started
+
+    def timing(self, feature: str) -> AnswerTiming | None:
+        """The answer's timing, once it finished (an answer shown only at the end: both equal)."""
+        if self.finished is None:
+            return None
+        first = self.finished if self.first_visible is None else self.first_visible
+        return AnswerTiming(feature, first, self.finished)
+
+
+class WarningSink:
+    """A ReplySink whose final text ends with a warning (the budget is nearly used up)."""
+
+    def __init__(self, sink: ReplySink, warning: str) -> None:
+        self._sink = sink
+        self._warning = warning
+
+    @property
+    def shown(self) -> str:
+        """The text most recently shown."""
+        return self._sink.shown
+
+    async def start(self, status: str) -> None:
+        """Show the placeholder."""
+        await self._sink.start(status)
+
+    async def show(self, text: str) -> None:
+        """Show the answer so far."""
+        await self._sink.show(text)
+
+    async def finish(self, text: str) -> None:
+        """Show the final text, then the warning."""
+        await self._sink.finish(f"{text}\n\n{self._warning}")

@@ -1,0 +1,1 @@
+"""Prometheus metrics (prometheus-client) and the small HTTP server with /healthz and /metrics."""

@@ -1,0 +1,1 @@
+"""Images and documents shared in Slack, turned into content blocks Claude accepts."""

@@ -1,0 +1,62 @@
+"""The benchmark's pure helpers: percentiles, ratios, and when streamed text became visible."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.metrics import (
+    percentile,
+    ratio,
+    staleness,
+    staleness_curve,
+    summarize,
+    visibility_timeline,
+)
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    """p50 of an even sample is the midpoint; p0/p100 are the extremes; empty gives None."""
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 50) == pytest.approx(2.5)
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 99) == pytest.approx(3.97)
+    assert percentile([], 50) is None
+
+
+def test_summary_and_ratio() -> None:
+    """summarize gives n, percentiles and max; scaled changes the unit; ratio avoids zero."""
+    summary = summarize([0.01, 0.02, 0.03]).scaled(1000)
+    assert summary.n == 3
+    assert summary.p50 == pytest.approx(20.0)
+    assert summary.max == pytest.approx(30.0)
+    assert summarize([]).p99 is None
+    assert ratio(1.0, 4.0) == 0.25
+    assert ratio(1.0, 0.0) is None
+    assert ratio(None, 2.0) is None
+
+
+def test_visibility_ignores_the_placeholder_and_whitespace_lost_at_a_split() -> None:
+    """Coverage counts answer characters only, across messages, never going back."""
+    answer = "Hello there world. Next part"
+    first = [(1.0, "_Thinking…_"), (2.0, "Hello there"), (4.0, "Hello there world.")]
+    second = [(4.5, "Next"), (5.0, "Next part")]
+    timeline = visibility_timeline([first, second], answer)
+    assert timeline == [(1.0, 0), (2.0, 10), (4.0, 16), (4.5, 20), (5.0, 24)]
+
+
+def test_staleness_of_each_delta() -> None:
+    """Each delta waits for the first write that shows it; text never shown is counted."""
+    deltas = [(1.0, "Hello"), (1.2, " there"), (1.4, " world"), (1.6, " !!")]
+    timeline = [(1.1, 5), (2.0, 15)]
+    delays, unseen = staleness(deltas, timeline)
+    assert delays == pytest.approx([0.1, 0.8, 0.6])
+    assert unseen == 1
+
+
+def test_staleness_curve_is_the_age_of_the_oldest_hidden_text() -> None:
+    """Zero when everything sent is visible; otherwise now minus the oldest hidden delta."""
+    deltas = [(1.0, "ab"), (1.5, "cd")]
+    timeline = [(2.0, 2), (3.0, 4)]
+    curve = staleness_curve(deltas, timeline, start=0.0, stop=3.0, step=1.0)
+    assert curve == [(0.0, 0.0), (1.0, 0.0), (2.0, 0.5), (3.0, 0.0)]
