@@ -1,0 +1,1 @@
+"""/ask-code: git checkouts, file selection, repository context, code tools and citations."""

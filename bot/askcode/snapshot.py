@@ -1,0 +1,164 @@
+"""A repository at one commit as the model may see it: selected text files, secrets redacted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bot.askcode.git import Checkout, RepoTooLarge
+from bot.askcode.secrets import redact
+from bot.askcode.select import Skip, skip_by_content, skip_by_path
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One selected file: its text (secrets redacted) and line count."""
+
+    path: str
+    text: str
+    redactions: int = 0
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The file's lines, without line endings."""
+        return self.text.splitlines()
+
+    @property
+    def line_count(self) -> int:
+        """How many lines the file has."""
+        return len(self.lines)
+
+
+@dataclass
+class Snapshot:
+    """The selected files of a repository at a commit, and what was left out and why."""
+
+    repo: str
+    commit: str
+    files: list[SourceFile]
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
+    tracked: frozenset[str] = frozenset()  # every tracked path, selected or not
+    tokens: dict[str, int] = field(default_factory=dict)  # counted contexts, by what was counted
+
+    def __post_init__(self) -> None:
+        self.by_path = {f.path: f for f in self.files}
+
+    @property
+    def short(self) -> str:
+        """The commit's short form, as people see it."""
+        return self.commit[:10]
+
+    @property
+    def redactions(self) -> int:
+        """Secret-looking values replaced, over all files."""
+        return sum(f.redactions for f in self.files)
+
+    def to_json(self) -> str:
+        """The snapshot as JSON, for the per-commit cache on disk."""
+        return json.dumps(
+            {
+                "schema": SCHEMA,
+                "repo": self.repo,
+                "commit": self.commit,
+                "files": [[f.path, f.text, f.redactions] for f in self.files],
+                "skipped": self.skipped,
+                "tracked": sorted(self.tracked),
+                "tokens": self.tokens,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> Snapshot | None:
+        """A snapshot from the cache, or None when the cache is of another schema."""
+        data: dict[str, Any] = json.loads(raw)
+        if data.get("schema") != SCHEMA:
+            return None
+        return cls(
+            repo=data["repo"],
+            commit=data["commit"],
+            files=[SourceFile(p, t, r) for p, t, r in data["files"]],
+            skipped=data["skipped"],
+            tracked=frozenset(data["tracked"]),
+            tokens=data["tokens"],
+        )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size caps of a snapshot."""
+
+    max_file_bytes: int = 256 * 1024
+    max_repo_bytes: int = 200 * 1024 * 1024  # all tracked blobs together: the hard cap
+
+
+async def build_snapshot(checkout: Checkout, commit: str, limits: Limits) -> Snapshot:
+    """Read the commit's tree, select files, read them in one batch, redact secrets."""
+    entries = await checkout.tree(commit)
+    if sum(max(e.size, 0) for e in entries) > limits.max_repo_bytes:
+        raise RepoTooLarge("the repository is larger than the size cap")
+    skipped: dict[str, list[str]] = {}
+    wanted = []
+    for entry in entries:
+        reason = skip_by_path(entry.path, entry.mode, entry.size, limits.max_file_bytes)
+        if reason is None:
+            wanted.append(entry)
+        else:
+            skipped.setdefault(reason.value, []).append(entry.path)
+    total = sum(e.size for e in wanted) + 100 * len(wanted) + 1024
+    blobs = await checkout.blobs([e.oid for e in wanted], max_bytes=total)
+    texts: list[tuple[str, str]] = []
+    for entry in wanted:
+        content = skip_by_content(blobs.get(entry.oid, b""))
+        if isinstance(content, Skip):
+            skipped.setdefault(content.value, []).append(entry.path)
+        else:
+            texts.append((entry.path, content))
+    files = await asyncio.to_thread(_redact_all, texts)
+    return Snapshot(
+        repo=checkout.spec.name,
+        commit=commit,
+        files=files,
+        skipped=skipped,
+        tracked=frozenset(e.path for e in entries),
+    )
+
+
+def _redact_all(texts: list[tuple[str, str]]) -> list[SourceFile]:
+    files = []
+    for path, text in texts:
+        clean, count = redact(path, text)
+        files.append(SourceFile(path, clean, count))
+    return files
+
+
+def skipped_summary(snapshot: Snapshot) -> str:
+    """A short line on what was left out, e.g. "left out: 3 binary, 1 secret"."""
+    counts = Counter({reason: len(paths) for reason, paths in snapshot.skipped.items()})
+    if not counts:
+        return ""
+    return "left out: " + ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+
+
+def load_cached(path: Path, commit: str) -> Snapshot | None:
+    """The cached snapshot of this commit, if any and readable."""
+    try:
+        snapshot = Snapshot.from_json(path.read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return snapshot if snapshot is not None and snapshot.commit == commit else None
+
+
+def save_cached(path: Path, snapshot: Snapshot) -> None:
+    """Write the snapshot's cache file (atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(snapshot.to_json())
+    partial.replace(path)
