@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     model_opus: str = Field(DEFAULT_MODELS["opus"], alias="CLAUDE_MODEL_OPUS")
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, alias="BOT_SYSTEM_PROMPT")
     max_tokens: int = Field(8192, ge=1, le=128_000, alias="BOT_MAX_TOKENS")
+    max_input_tokens: int = Field(150_000, ge=1000, alias="BOT_MAX_INPUT_TOKENS")
     thinking_haiku: Effort = Field("off", alias="BOT_THINKING_HAIKU")
     thinking_sonnet: Effort = Field("off", alias="BOT_THINKING_SONNET")
     thinking_opus: Effort = Field("high", alias="BOT_THINKING_OPUS")

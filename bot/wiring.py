@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounting import Accounting
-from bot.claude.catalog import CATALOG, Tier, lookup
+from bot.claude.catalog import CATALOG, ModelInfo, Tier, lookup
 from bot.claude.client import AnthropicChatModel
 from bot.claude.files import AnthropicFileStore
 from bot.config import Settings
@@ -113,7 +113,19 @@ def turn_settings(settings: Settings) -> TurnSettings:
             for tier, model_id in settings.models_by_tier.items()
         },
         show_thinking=settings.show_thinking,
+        input_budget_by_tier={
+            tier: input_budget(lookup(model_id, tier)[0], settings)  # type: ignore[arg-type]
+            for tier, model_id in settings.models_by_tier.items()
+        },
     )
+
+
+def input_budget(model: ModelInfo, settings: Settings) -> int:
+    """Tokens a request's input may use: the context window less the answer's room (and a
+    margin for the estimate), capped by BOT_MAX_INPUT_TOKENS."""
+    room = min(settings.max_tokens, model.max_output)
+    fits = int((model.context_window - room) * 0.9)
+    return min(fits, settings.max_input_tokens)
 
 
 def warn_unknown_models(settings: Settings) -> dict[str, Tier]:

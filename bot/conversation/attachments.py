@@ -114,9 +114,9 @@ def reading_status(files: Sequence[FileRef]) -> str | None:
     return f"_Reading {joined}…_"
 
 
-def notices_text(notices: Sequence[str]) -> str:
+def notices_text(notices: Sequence[str], mark: str = NOTICE_MARK) -> str:
     """The notices as shown to the user, one line each."""
-    return "\n".join(f"{NOTICE_MARK} {notice}" for notice in notices)
+    return "\n".join(f"{mark} {notice}" for notice in notices)
 
 
 def notes_for_model(notices: Sequence[str]) -> str:
@@ -129,9 +129,9 @@ class NoticeSink:
     """A ReplySink whose final text starts with the notices about files that could not be
     used, so the user learns of them whatever else happens to the answer."""
 
-    def __init__(self, sink: ReplySink, notices: Sequence[str]) -> None:
+    def __init__(self, sink: ReplySink, notices: Sequence[str], mark: str = NOTICE_MARK) -> None:
         self._sink = sink
-        self._prefix = notices_text(notices)
+        self._prefix = notices_text(notices, mark)
 
     @property
     def shown(self) -> str:

@@ -49,6 +49,7 @@ from bot.conversation.ports import (
 from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
 from bot.conversation.throttle import Coalescer, EditPolicy
+from bot.conversation.window import estimate_tokens, fit, outgrown_notice, too_long_notice
 
 log = structlog.get_logger("bot.turn")
 
@@ -67,6 +68,9 @@ class TurnSettings:
     thinking_by_tier: dict[str, str | None]
     display_names: dict[str, str]
     show_thinking: bool = False
+    # Tokens a request's input may use per tier (context window minus the answer's room, or the
+    # operator's cap); a tier missing here has no limit.
+    input_budget_by_tier: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,17 @@ async def _answer(
     """Try the chosen tier, falling back while it is overloaded before any text was shown."""
     chain = fallback_chain(chosen)
     for index, tier in enumerate(chain):
-        request = _request(question, state, user_turn, tier, deps.settings)
+        budget = deps.settings.input_budget_by_tier.get(tier)
+        window = fit(state.history, user_turn, deps.settings.system_prompt, budget)
+        if window is None:
+            tokens = estimate_tokens(user_turn)
+            log.info("turn.too_long", tokens=tokens, budget=budget)
+            await sink.finish(failure_text("", too_long_notice(tokens, budget or 0)))
+            return TurnOutcome(answered=False, failure=FailureKind.PROMPT_TOO_LONG)
+        if window.dropped and index == 0:
+            log.info("turn.history_trimmed", dropped=window.dropped)
+            sink = NoticeSink(sink, [outgrown_notice(window.dropped)], mark=":scissors:")
+        request = _request(question, window.messages, tier, deps.settings)
         attempt = await _stream(request, started, sink, deps)
         if attempt.done is not None:
             await deps.usage.record(question, attempt.done)
@@ -216,16 +230,12 @@ def _no_final() -> ChatFailure:
 
 
 def _request(
-    question: Question,
-    state: ThreadState,
-    user_turn: ChatMessage,
-    tier: str,
-    settings: TurnSettings,
+    question: Question, messages: list[ChatMessage], tier: str, settings: TurnSettings
 ) -> ChatRequest:
     return ChatRequest(
         model=settings.models_by_tier[tier],
         system=settings.system_prompt,
-        messages=[*state.history, user_turn],
+        messages=messages,
         max_tokens=settings.max_tokens,
         metadata_user=question.user,
         thinking_effort=settings.thinking_by_tier.get(tier),

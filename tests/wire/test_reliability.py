@@ -177,3 +177,34 @@ async def test_users_outside_the_allowlist_get_a_polite_ephemeral_refusal(
     assert "not enabled for you" in slack.ephemerals[0].text
     assert slack.bot_replies(CHANNEL, delivery.ts) == []
     assert claude.message_requests() == []
+
+
+async def test_a_message_over_the_input_budget_is_refused_clearly(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A paste bigger than the input budget gets a clear message; Claude is never sent it."""
+    await bot_factory(BOT_MAX_INPUT_TOKENS="1000").start()
+    delivery = await mention(slack, CHANNEL, USER, "lorem ipsum " * 2000)
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "too long for me to read")
+    assert "the limit here is 1,000" in final
+    assert claude.message_requests() == []
+
+
+async def test_a_thread_that_outgrew_the_context_drops_its_oldest_turns(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """When the history no longer fits, the oldest exchanges are left out of the request (the
+    rest stays valid: it starts with a user turn) and the answer says so."""
+    await bot_factory(BOT_MAX_INPUT_TOKENS="1000").start()
+    root = await mention(slack, CHANNEL, USER, "first " + "a" * 1200)
+    await wait_for_final(slack, CHANNEL, root.ts, "Sonnet")
+    for turn, text in enumerate(("second " + "b" * 1200, "third " + "c" * 1200), start=2):
+        await mention(slack, CHANNEL, USER, text, thread_ts=root.ts)
+        await claude.wait_for_requests(turn)
+    final = await wait_for_final(slack, CHANNEL, root.ts, "outgrew")
+    assert len(claude.message_requests()) == 3
+    last = claude.message_requests()[-1].body["messages"]
+    assert last[0]["role"] == "user"
+    assert "first" not in repr(last[0])
+    assert "third" in repr(last[-1])
+    assert ":scissors:" in final
