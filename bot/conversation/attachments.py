@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 
 from bot.conversation.messages import FileRef
 from bot.conversation.ports import ReplySink
+from bot.conversation.sinks import FramedSink
 
 SUPPORTED = (
     "I can read images (PNG, JPEG, GIF, WebP, BMP, TIFF), PDFs and text files "
@@ -125,27 +126,9 @@ def notes_for_model(notices: Sequence[str]) -> str:
     return f"(Files shared with this message that you cannot see: {joined})"
 
 
-class NoticeSink:
+class NoticeSink(FramedSink):
     """A ReplySink whose final text starts with the notices about files that could not be
     used, so the user learns of them whatever else happens to the answer."""
 
     def __init__(self, sink: ReplySink, notices: Sequence[str], mark: str = NOTICE_MARK) -> None:
-        self._sink = sink
-        self._prefix = notices_text(notices, mark)
-
-    @property
-    def shown(self) -> str:
-        """The text most recently shown."""
-        return self._sink.shown
-
-    async def start(self, status: str) -> None:
-        """Show a placeholder with a status line at once."""
-        await self._sink.start(status)
-
-    async def show(self, text: str) -> None:
-        """Show the answer so far."""
-        await self._sink.show(text)
-
-    async def finish(self, text: str) -> None:
-        """Show the final text, under the notices."""
-        await self._sink.finish(f"{self._prefix}\n\n{text}" if self._prefix else text)
+        super().__init__(sink, above=notices_text(notices, mark))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.conversation.display import is_status
 from bot.conversation.messages import AnswerDone, Question
 from bot.conversation.ports import Clock, ReplySink
+from bot.conversation.sinks import FramedSink, SinkDecorator
 from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict
 
 
@@ -23,24 +24,15 @@ class Unmetered:
         """Nothing is measured."""
 
 
-class TimedSink:
+class TimedSink(SinkDecorator):
     """A ReplySink noting when answer text was first shown and when the final text landed."""
 
     def __init__(self, sink: ReplySink, clock: Clock) -> None:
-        self._sink = sink
+        super().__init__(sink)
         self._clock = clock
         self._started = clock.now()
         self.first_visible: float | None = None  # seconds after the start
         self.finished: float | None = None
-
-    @property
-    def shown(self) -> str:
-        """The text most recently shown."""
-        return self._sink.shown
-
-    async def start(self, status: str) -> None:
-        """Show the placeholder."""
-        await self._sink.start(status)
 
     async def show(self, text: str) -> None:
         """Show the answer so far; the first non-status text is the first visible token."""
@@ -61,26 +53,8 @@ class TimedSink:
         return AnswerTiming(feature, first, self.finished)
 
 
-class WarningSink:
+class WarningSink(FramedSink):
     """A ReplySink whose final text ends with a warning (the budget is nearly used up)."""
 
     def __init__(self, sink: ReplySink, warning: str) -> None:
-        self._sink = sink
-        self._warning = warning
-
-    @property
-    def shown(self) -> str:
-        """The text most recently shown."""
-        return self._sink.shown
-
-    async def start(self, status: str) -> None:
-        """Show the placeholder."""
-        await self._sink.start(status)
-
-    async def show(self, text: str) -> None:
-        """Show the answer so far."""
-        await self._sink.show(text)
-
-    async def finish(self, text: str) -> None:
-        """Show the final text, then the warning."""
-        await self._sink.finish(f"{text}\n\n{self._warning}")
+        super().__init__(sink, below=warning)
