@@ -2,6 +2,9 @@
 
 `python -m bot healthcheck [--data-dir DIR]` exits 0 when the running bot is healthy: its
 /healthz answers 200 (metrics server on), or else its heartbeat file is fresh.
+
+`python -m bot ask-code-context <repo-path> "<question>" [--budget N] [--json]` prints what
+/ask-code would put in front of the model for that question, before any tool call.
 """
 
 from __future__ import annotations
@@ -58,10 +61,34 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command")
     health = commands.add_parser("healthcheck", help="exit 0 when the running bot is connected")
     health.add_argument("--data-dir", type=Path, default=None)
+    code = commands.add_parser(
+        "ask-code-context", help="what /ask-code would show the model for a question"
+    )
+    code.add_argument("repo_path", type=Path)
+    code.add_argument("question")
+    code.add_argument("--budget", type=int, default=100_000, help="context budget in tokens")
+    code.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if args.command == "healthcheck":
         sys.exit(0 if healthcheck(args.data_dir) else 1)
+    if args.command == "ask-code-context":
+        sys.exit(ask_code_context(args.repo_path, args.question, args.budget, args.json))
     serve()
+
+
+def ask_code_context(path: Path, question: str, budget: int, as_json: bool) -> int:
+    """Print the context report; 0, or 1 with one line when the repository can't be read."""
+    from bot.askcode.inspect import inspect_context, render  # only this command needs git
+    from bot.conversation.errors import CodeUnavailable
+
+    configure_logging("WARNING", "auto")  # logs to stderr: stdout is the report
+    try:
+        report = asyncio.run(inspect_context(path, question, budget))
+    except CodeUnavailable as exc:
+        print(f"claude-slack-bot: {exc}", file=sys.stderr)
+        return 1
+    print(render(report, as_json))
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.askcode.repos import RepoConfigError, RepoSpec, parse_repos, with_links
 from bot.claude.catalog import DEFAULT_MODELS
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -20,6 +21,14 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 Effort = Literal["off", "low", "medium", "high", "xhigh", "max"]
+# Suggested prompts of the agent/assistant surfaces: "Title: message" entries separated by "|".
+DEFAULT_PROMPTS = (
+    "Explain a concept: Explain how OAuth 2.0 works, in plain words."
+    " | Draft a message: Help me write a friendly reminder about tomorrow's deadline."
+    " | Summarise: Summarise the channel I'm looking at in five bullet points."
+    " | Brainstorm: Give me ten name ideas for an internal tool that tracks deploys."
+)
+MAX_PROMPTS = 4  # Slack shows at most four suggested prompts
 README_SETTINGS = "see README.md, section Settings"
 
 
@@ -73,6 +82,17 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="BOT_LOG_FORMAT")
     log_message_bodies: bool = Field(False, alias="BOT_LOG_MESSAGE_BODIES")
 
+    ask_code_repos: str = Field("", alias="ASK_CODE_REPOS")
+    ask_code_links: str = Field("", alias="ASK_CODE_LINKS")
+    ask_code_context_tokens: int = Field(
+        100_000, ge=1_000, le=900_000, alias="ASK_CODE_CONTEXT_TOKENS"
+    )
+    ask_code_refresh_minutes: float = Field(10, ge=0, alias="ASK_CODE_REFRESH_MINUTES")
+    ask_code_max_repo_mb: float = Field(200, gt=0, alias="ASK_CODE_MAX_REPO_MB")
+    ask_code_max_file_kb: float = Field(256, gt=0, alias="ASK_CODE_MAX_FILE_KB")
+    ask_code_git_timeout_seconds: float = Field(120, gt=0, alias="ASK_CODE_GIT_TIMEOUT_SECONDS")
+    ask_code_max_tool_rounds: int = Field(8, ge=1, le=50, alias="ASK_CODE_MAX_TOOL_ROUNDS")
+
     budget_user_daily_usd: float | None = Field(None, gt=0, alias="BOT_BUDGET_USER_DAILY_USD")
     budget_channel_monthly_usd: float | None = Field(
         None, gt=0, alias="BOT_BUDGET_CHANNEL_MONTHLY_USD"
@@ -81,12 +101,47 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(None, ge=1, le=65_535, alias="BOT_METRICS_PORT")
     metrics_host: str = Field("127.0.0.1", alias="BOT_METRICS_HOST")
 
+    native_streaming: Literal["off", "dm", "all"] = Field("dm", alias="BOT_NATIVE_STREAMING")
+    suggested_prompts: str = Field(DEFAULT_PROMPTS, alias="BOT_SUGGESTED_PROMPTS")
+
+    batch_tier: Literal["haiku", "sonnet", "opus"] = Field("haiku", alias="BOT_BATCH_TIER")
+    batch_max_rows: int = Field(10_000, ge=1, le=1_000_000, alias="BOT_BATCH_MAX_ROWS")
+    batch_max_tokens: int = Field(1024, ge=1, le=128_000, alias="BOT_BATCH_MAX_TOKENS")
+    batch_requests_per_batch: int = Field(
+        100_000, ge=1, le=100_000, alias="BOT_BATCH_REQUESTS_PER_BATCH"
+    )
+    batch_poll_seconds: float = Field(30, gt=0, alias="BOT_BATCH_POLL_SECONDS")
+    batch_poll_max_seconds: float = Field(300, gt=0, alias="BOT_BATCH_POLL_MAX_SECONDS")
+
     @field_validator(
         "budget_user_daily_usd", "budget_channel_monthly_usd", "metrics_port", mode="before"
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("suggested_prompts")
+    @classmethod
+    def _prompts_parse(cls, value: str) -> str:
+        parse_prompts(value)
+        return value
+
+    @field_validator("ask_code_repos")
+    @classmethod
+    def _repos_parse(cls, value: str) -> str:
+        try:
+            parse_repos(value)
+        except RepoConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _links_parse(self) -> Settings:
+        try:
+            with_links(parse_repos(self.ask_code_repos), self.ask_code_links)
+        except RepoConfigError as exc:
+            raise ValueError(f"ASK_CODE_LINKS: {exc}") from None
+        return self
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -136,14 +191,39 @@ class Settings(BaseSettings):
         return {tier: None if effort == "off" else effort for tier, effort in efforts.items()}
 
     @property
+    def code_repos(self) -> dict[str, RepoSpec]:
+        """The /ask-code repositories by name (empty: the feature is off)."""
+        return with_links(parse_repos(self.ask_code_repos), self.ask_code_links)
+
+    @property
     def models_by_tier(self) -> dict[str, str]:
         """The model id configured for each tier."""
         return {"haiku": self.model_haiku, "sonnet": self.model_sonnet, "opus": self.model_opus}
 
     @property
+    def prompts(self) -> tuple[tuple[str, str], ...]:
+        """The suggested prompts, as (title, message) pairs."""
+        return parse_prompts(self.suggested_prompts)
+
+    @property
     def admins(self) -> frozenset[str]:
         """Slack user ids of the bot's admins (no budget; /claude-usage shows them everyone)."""
         return frozenset(u.strip() for u in self.admin_users.split(",") if u.strip())
+
+
+def parse_prompts(value: str) -> tuple[tuple[str, str], ...]:
+    """`Title: message | …` into (title, message) pairs (an entry without a title is its own
+    title); raises ValueError past MAX_PROMPTS."""
+    prompts = []
+    for entry in value.split("|"):
+        title, sep, message = (part.strip() for part in entry.partition(":"))
+        if not sep or message.startswith("//"):  # no title (a URL's colon is not one)
+            title, message = entry.strip(), entry.strip()
+        if message:
+            prompts.append((title or message, message))
+    if len(prompts) > MAX_PROMPTS:
+        raise ValueError(f"at most {MAX_PROMPTS} prompts (Slack shows no more)")
+    return tuple(prompts)
 
 
 SLACK_DOMAINS = ("slack.com", "slack-gov.com")

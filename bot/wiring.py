@@ -18,6 +18,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounting import Accounting
+from bot.askcode.service import AskCodeService
+from bot.askcode.setup import build_ask_code
+from bot.assistant import AiSurfaces
+from bot.batch.wiring import start_batches
 from bot.claude.catalog import CATALOG, ModelInfo, Tier, lookup
 from bot.claude.client import AnthropicChatModel
 from bot.claude.files import AnthropicFileStore
@@ -33,8 +37,9 @@ from bot.slack.access import AccessPolicy, parse_ids
 from bot.slack.commands import CommandHandler, register_commands
 from bot.slack.files import SlackFileSource
 from bot.slack.listeners import EventHandler, TaskTracker, register
+from bot.slack.native_stream import update_finished
 from bot.slack.people import PeopleDirectory
-from bot.slack.reply import RateLimited, call_waiting_out_limits
+from bot.slack.reply import RateLimited
 from bot.slack.thread_reader import SlackThreadReader
 from bot.storage.budget import SharedEditBudget
 from bot.storage.embedded import EmbeddedRedis
@@ -190,6 +195,7 @@ def build_events(
     journal: InflightJournal,
     attachments: AttachmentReader | None = None,
     usage: UsageGuard | None = None,
+    code: AskCodeService | None = None,
 ) -> EventHandler:
     """The event handler with everything a turn needs."""
     clock = MonotonicClock()
@@ -203,6 +209,7 @@ def build_events(
         settings=turn_settings(settings),
         attachments=attachments,
         usage=usage or Unmetered(),
+        code=code,
     )
     return EventHandler(
         turn=deps,
@@ -247,13 +254,21 @@ async def run(settings: Settings) -> None:
             journal,
             build_attachments(settings, slack, stack),
             accounting.guard,
+            code := build_ask_code(settings, stack),
         )
         app = AsyncApp(client=slack, request_verification_enabled=False)
         register(app, events)
         register_commands(
             app,
-            CommandHandler(events, slack, events.clock, identity.bot_name, accounting.reporter),
+            CommandHandler(
+                events, slack, events.clock, identity.bot_name, accounting.reporter, code=code
+            ),
         )
+        start_batches(settings, app, slack, redis_client, events.access, stack)
+        surfaces = AiSurfaces.build(
+            settings, redis_client, slack, events, accounting.metrics, accounting.reporter
+        )
+        surfaces.attach(app, events)  # native streaming, prompts, Home tab, feedback
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]
         await accounting.serve(
@@ -300,13 +315,7 @@ async def mark_interrupted(slack: AsyncWebClient, orphan: InflightAnswer) -> Non
     partial = "" if is_status(orphan.text) else orphan.text
     text = failure_text(partial, INTERRUPTED)
     try:
-        await call_waiting_out_limits(
-            MonotonicClock(),
-            slack.chat_update,
-            channel=orphan.channel,
-            ts=orphan.message_ts,
-            markdown_text=text,
-        )
+        await update_finished(MonotonicClock(), slack, orphan.channel, orphan.message_ts, text)
         log.info("sweep.marked_interrupted", channel=orphan.channel, ts=orphan.message_ts)
     except (SlackApiError, RateLimited) as exc:
         log.warning("sweep.mark_failed", error=type(exc).__name__)

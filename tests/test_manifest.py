@@ -40,6 +40,9 @@ def test_scopes_cover_the_methods_and_events_used(manifest: dict[str, Any]) -> N
     """Each Web API method the bot calls and each event it receives is allowed by a bot scope."""
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     methods = ["chat.postMessage", "chat.update", "conversations.replies", "users.info"]
+    methods += ["chat.startStream", "chat.appendStream", "chat.stopStream", "chat.postEphemeral"]
+    methods += ["assistant.threads.setStatus", "assistant.threads.setTitle"]
+    methods += ["assistant.threads.setSuggestedPrompts", "conversations.history"]
     for method in methods:
         spec = json.loads((SHARED / "methods" / f"{method}.json").read_text())
         needed = set(spec["scope"]["bot"])
@@ -48,4 +51,17 @@ def test_scopes_cover_the_methods_and_events_used(manifest: dict[str, Any]) -> N
     for name in manifest["settings"]["event_subscriptions"]["bot_events"]:
         # events.json spells one scope with a dot (app_mentions.read); scopes use a colon
         needed = {scope.replace(".", ":") for scope in events[name]["scopes"]}
-        assert needed & scopes, f"event {name} needs one of {needed}"
+        assert not needed or needed & scopes, f"event {name} needs one of {needed}"
+
+
+def test_ai_surfaces_are_declared(manifest: dict[str, Any]) -> None:
+    """The agent experience is on with at most four prompts, the Home tab and interactivity are
+    enabled, and the AI surfaces' events are subscribed."""
+    features = manifest["features"]
+    agent = features["agent_view"]
+    assert agent["agent_description"]
+    assert 1 <= len(agent["suggested_prompts"]) <= 4
+    assert features["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert events >= {"app_home_opened", "assistant_thread_started", "app_context_changed"}

@@ -138,7 +138,8 @@ async def _communicate(
     process: asyncio.subprocess.Process, stdin: bytes | None, max_bytes: int
 ) -> tuple[bytes, bytes]:
     """stdout (capped) and stderr of a process, feeding stdin concurrently."""
-    assert process.stdout is not None and process.stderr is not None  # noqa: S101  # PIPEs above
+    assert process.stdout is not None  # noqa: S101  # both are PIPEs (see run)
+    assert process.stderr is not None  # noqa: S101
 
     async def feed() -> None:
         if stdin is not None and process.stdin is not None:
@@ -235,8 +236,19 @@ class Checkout:
         commit = (await self.git.run("rev-parse", "--verify", HEAD_REF)).decode().strip()
         await self.git.run("update-ref", f"refs/askcode/commits/{commit}", commit)
         await self._prune_pins(commit)
+        await self._check_size()
         self._stamp.touch()
         return commit
+
+    async def _check_size(self) -> None:
+        """RepoTooLarge when the objects on disk pass the cap, even after dropping what no
+        pinned commit needs any more."""
+        objects = self.git.git_dir / "objects"
+        if directory_bytes(objects) <= self._max_bytes:
+            return
+        await self.git.run("gc", "--prune=now", "--quiet")
+        if directory_bytes(objects) > self._max_bytes:
+            raise RepoTooLarge("the repository is larger than the size cap")
 
     async def _prune_pins(self, newest: str) -> None:
         out = await self.git.run(

@@ -13,7 +13,9 @@ _JS = re.compile(
     r"([A-Za-z_$][\w$]*)|^(?:export\s+)?(?:const|let)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:async\s*)?\("
 )
 _GO = re.compile(r"^func\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w*)|^type\s+([A-Za-z_]\w*)")
-_RUST = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:fn|struct|enum|trait|mod)\s+(\w+)")
+_RUST = re.compile(
+    r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:fn|struct|enum|trait|mod)\s+(\w+)"
+)
 _JAVA = re.compile(
     r"^\s*(?:public|protected|private|internal|open|abstract|final|static|data|sealed|\s)*"
     r"(?:class|interface|enum|record|object|fun)\s+([A-Za-z_]\w*)"
@@ -68,7 +70,7 @@ def definitions(source: SourceFile, limit: int = MAX_DEFINITIONS) -> list[tuple[
     for number, line in enumerate(source.lines, start=1):
         if top_level_only and line[:1].isspace() and not _is_method(line, pattern):
             continue
-        match = pattern.match(line)
+        match = pattern.match(line.lstrip() if pattern is _PY else line)
         if match is None:
             continue
         name = next((g for g in match.groups() if g), "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -24,6 +24,12 @@ class RepoSpec:
     location: str  # as configured: a local path or a git URL
     url: str  # what git fetches: https://, ssh:// or scp-like, or file:// for a local path
     protocol: str  # "https" | "ssh" | "file"
+    web: str | None = None  # the project's web page, when the location does not show it
+
+    @property
+    def link_base(self) -> str:
+        """What citation links are made from: the web page if configured, else the location."""
+        return self.web or self.location
 
     @property
     def display_location(self) -> str:
@@ -47,6 +53,22 @@ def parse_repos(value: str) -> dict[str, RepoSpec]:
             raise RepoConfigError(f"{name!r} is configured twice")
         repos[name] = repo_spec(name, location)
     return repos
+
+
+def with_links(repos: dict[str, RepoSpec], value: str) -> dict[str, RepoSpec]:
+    """`name=https://github.com/org/repo,...` (ASK_CODE_LINKS) as the repositories' web pages,
+    for locations that do not show them (a local mirror); raises RepoConfigError."""
+    linked = dict(repos)
+    for raw in value.split(","):
+        name, sep, url = (part.strip() for part in raw.partition("="))
+        if not raw.strip():
+            continue
+        if not sep or name not in linked:
+            raise RepoConfigError(f"{name!r} is not a configured repository")
+        if web_base(url) is None:
+            raise RepoConfigError(f"{name}: {url!r} is not a GitHub, GitLab or Bitbucket page")
+        linked[name] = replace(linked[name], web=url)
+    return linked
 
 
 def repo_spec(name: str, location: str) -> RepoSpec:

@@ -28,8 +28,8 @@ _LOCK = threading.Lock()
 
 
 def _plugins() -> list[dict[str, str]]:
-    classes = get_mapping_from_secret_type_to_class().values()
-    return [{"name": cls.__name__} for cls in classes if cls.__name__ not in DISABLED]
+    names = [cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()]
+    return [{"name": name} for name in names if name not in DISABLED]
 
 
 def _candidates(lines: list[str]) -> Iterator[tuple[int, str]]:

@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 class Skip(StrEnum):
     """Why a tracked file is left out."""
 
-    SECRET = "secret"  # denied by name: never read, never sent
+    SECRET = "secret"  # noqa: S105  # a reason, not a password; denied by name: never read, never sent
     BINARY = "binary"
     LOCKFILE = "lockfile"
     VENDORED = "vendored"
@@ -117,12 +117,13 @@ GENERATED_NAMES = (
     "*.bundle.js",
     "*.map",
 )
-BINARY_SUFFIXES = frozenset(
+_BINARY = (
     ".png .jpg .jpeg .gif .webp .bmp .ico .icns .tif .tiff .psd .heic .pdf .zip .gz .tgz .bz2 "
     ".xz .zst .7z .rar .jar .war .whl .egg .so .dll .dylib .exe .bin .o .a .lib .class .pyc "
     ".pyo .wasm .ttf .otf .woff .woff2 .eot .mp3 .mp4 .mov .avi .wav .flac .ogg .webm .sqlite "
-    ".db .parquet .npy .npz .pkl .pickle .pt .onnx .h5 .dmg .iso".split()
+    ".db .parquet .npy .npz .pkl .pickle .pt .onnx .h5 .dmg .iso"
 )
+BINARY_SUFFIXES = frozenset(_BINARY.split())
 GENERATED_MARKERS = (
     "@generated",
     "do not edit",

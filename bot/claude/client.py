@@ -36,6 +36,7 @@ _STOP_REASONS = {
     "stop_sequence": StopReason.END,
     "max_tokens": StopReason.MAX_TOKENS,
     "refusal": StopReason.REFUSAL,
+    "tool_use": StopReason.TOOL_USE,
 }
 
 

@@ -8,6 +8,10 @@ Breakpoints, each only where the prefix up to it reaches the model's minimum cac
   20 blocks from a breakpoint);
 - the newest turn's last block, which writes the entry the next turn reads.
 That is at most 3 of the API's 4, all with the default 5-minute TTL.
+
+A request with long-lived system blocks (an /ask-code repository) moves the system breakpoint to
+the last of them, with the 1-hour TTL: the API wants every 1-hour breakpoint before any 5-minute
+one, and the tools and the system prompt are inside that prefix anyway.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from bot.claude.media import FILES_BETA, keep_newest_images, uses_files_api
 from bot.conversation.messages import ChatMessage, ChatRequest
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
+ONE_HOUR: dict[str, str] = {"type": "ephemeral", "ttl": "1h"}
 MAX_BREAKPOINTS = 4
 
 
@@ -96,14 +101,24 @@ def message_breakpoints(
     return chosen
 
 
+def system_blocks(request: ChatRequest, model: ModelInfo) -> tuple[list[dict[str, Any]], int]:
+    """The system prompt and the long-lived blocks, the last with a breakpoint when the prefix
+    is long enough (1 hour when there are long-lived blocks); and the prefix's token estimate."""
+    texts = [request.system, *request.long_lived_system]
+    system: list[dict[str, Any]] = [{"type": "text", "text": text} for text in texts]
+    tokens = estimate_tokens(request.system)
+    if request.long_lived_system:
+        tokens = estimate_tokens([list(request.tools), texts])
+    if tokens >= model.min_cacheable_tokens:
+        system[-1]["cache_control"] = dict(ONE_HOUR if request.long_lived_system else EPHEMERAL)
+    return system, tokens
+
+
 def build_messages_call(request: ChatRequest, model: ModelInfo) -> dict[str, Any]:
     """Keyword arguments for client.messages.stream(...)."""
-    system: list[dict[str, Any]] = [{"type": "text", "text": request.system}]
+    system, system_tokens = system_blocks(request, model)
     messages = [api_message(message, request.model) for message in request.messages]
     messages = keep_newest_images(messages)
-    system_tokens = estimate_tokens(request.system)
-    if system_tokens >= model.min_cacheable_tokens:
-        system[0]["cache_control"] = dict(EPHEMERAL)
     for index in message_breakpoints(system_tokens, messages, model.min_cacheable_tokens):
         messages[index] = with_breakpoint_on_last_block(messages[index])
     max_tokens = min(request.max_tokens, model.max_output)
@@ -114,6 +129,10 @@ def build_messages_call(request: ChatRequest, model: ModelInfo) -> dict[str, Any
         "messages": messages,
         **thinking_params(request.thinking_effort, model, max_tokens),
     }
+    if request.tools:
+        call["tools"] = [dict(tool) for tool in request.tools]
+    if request.tool_choice:
+        call["tool_choice"] = {"type": request.tool_choice}
     if request.metadata_user:
         call["metadata"] = {"user_id": hashed_user_id(request.metadata_user)}
     if uses_files_api(messages):

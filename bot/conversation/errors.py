@@ -93,3 +93,8 @@ def user_message(failure: ChatFailure, model_variable: str | None = None) -> str
         where = f" Ask the bot's operator to fix {model_variable}." if model_variable else ""
         return f"The model `{failure.model}` was not found.{where}"
     return _USER_TEXT[failure.kind]
+
+
+class CodeUnavailable(Exception):
+    """A repository cannot be read (unknown, cannot be fetched, over the size cap); the message
+    is for the user."""

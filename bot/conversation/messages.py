@@ -66,6 +66,7 @@ class Question:
     event_id: str = ""
     files: tuple[FileRef, ...] = ()
     feature: str = "mention"  # for the usage ledger: mention, dm, ask-<tier>, ask-code, vision
+    code_repo: str | None = None  # /ask-code: the repository the thread is about
 
 
 @dataclass
@@ -75,6 +76,9 @@ class ThreadState:
     history: list[ChatMessage] = field(default_factory=list)
     last_seen_ts: str | None = None  # newest Slack message already folded into the history
     tier: str | None = None
+    mode: str | None = None  # "code" for an /ask-code thread
+    repo: str | None = None  # the repository of a code thread
+    commit: str | None = None  # the commit its answers read
 
 
 class StopReason(StrEnum):
@@ -83,6 +87,7 @@ class StopReason(StrEnum):
     END = "end_turn"
     MAX_TOKENS = "max_tokens"
     REFUSAL = "refusal"
+    TOOL_USE = "tool_use"  # the model called tools and waits for their results
     OTHER = "other"
 
 
@@ -146,3 +151,8 @@ class ChatRequest:
     max_tokens: int
     metadata_user: str | None = None
     thinking_effort: str | None = None  # None: no thinking; else "low" | "medium" | "high" ...
+    # Blocks after the system prompt that stay the same for an hour or more (a repository's
+    # context): the builder puts a 1-hour cache breakpoint on the last one.
+    long_lived_system: tuple[str, ...] = ()
+    tools: tuple[ChatMessage, ...] = ()  # tool definitions, in Claude's format
+    tool_choice: str | None = None  # None: the API's default ("auto"); "none": answer now

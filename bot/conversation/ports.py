@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from bot.conversation.messages import (
     AnswerDone,
@@ -28,13 +28,24 @@ class ThreadStore(Protocol):
         ...
 
     async def append_turn(
-        self, key: ThreadKey, user: ChatMessage, assistant: ChatMessage, *, last_seen_ts: str
+        self,
+        key: ThreadKey,
+        user: ChatMessage,
+        assistant: ChatMessage,
+        *,
+        last_seen_ts: str,
+        between: Sequence[ChatMessage] = (),
     ) -> None:
-        """Store one user turn and its answer together, and refresh the thread's TTL."""
+        """Store one user turn and its answer together (with the tool calls and results
+        `between` them, in order), and refresh the thread's TTL."""
         ...
 
     async def set_tier(self, key: ThreadKey, tier: str) -> None:
         """Remember the model tier later turns of the thread use."""
+        ...
+
+    async def set_code(self, key: ThreadKey, repo: str, commit: str) -> None:
+        """Mark the thread as about a repository, read at this commit."""
         ...
 
 
@@ -111,4 +122,66 @@ class UsageGuard(Protocol):
 
     def timed(self, timing: AnswerTiming) -> None:
         """Note how long an answer took to show."""
+        ...
+
+
+Progress = Callable[[str], Awaitable[None]]
+
+
+class CodeWorkspace(Protocol):
+    """One repository at one commit, ready to answer questions about."""
+
+    @property
+    def repo(self) -> str:
+        """The repository's configured name."""
+        ...
+
+    @property
+    def commit(self) -> str:
+        """The commit read (full id)."""
+        ...
+
+    @property
+    def max_tool_rounds(self) -> int:
+        """How many tool rounds one answer may take."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """How the answer names what it read, e.g. "`api` at `1a2b3c4d5e`"."""
+        ...
+
+    @property
+    def system_blocks(self) -> tuple[str, ...]:
+        """The repository's context for the system prompt (byte-stable for the commit)."""
+        ...
+
+    @property
+    def tools(self) -> tuple[ChatMessage, ...]:
+        """The tools the model may call (none when the whole repository is in the prompt)."""
+        ...
+
+    def excerpts(self, question: str) -> str:
+        """Parts of the repository picked for this question ("" when none are needed)."""
+        ...
+
+    def describe(self, name: str, tool_input: dict[str, Any]) -> str:
+        """The status line while a tool runs, e.g. "Reading bot/client.py:40-120…"."""
+        ...
+
+    async def run_tool(self, name: str, tool_input: dict[str, Any]) -> tuple[str, bool]:
+        """The tool's result text, and whether it is an error (never raises for bad input)."""
+        ...
+
+    def cite(self, text: str) -> str:
+        """The answer with its `path:Lstart-Lend` citations checked and linked."""
+        ...
+
+
+class CodeRepos(Protocol):
+    """The configured repositories: fetched, selected and rendered on demand."""
+
+    async def open(self, repo: str, commit: str | None, progress: Progress) -> CodeWorkspace:
+        """The repository at `commit` (None: the latest, fetched when stale); raises
+        CodeUnavailable with a message for the user."""
         ...

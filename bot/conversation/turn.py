@@ -7,6 +7,17 @@ from dataclasses import dataclass, field
 import structlog
 
 from bot.conversation.attachments import NoticeSink, reading_status
+from bot.conversation.code import (
+    cited,
+    code_request,
+    code_target,
+    next_request,
+    open_workspace,
+    run_tools,
+    tool_calls,
+    with_excerpts,
+    without_tool_calls,
+)
 from bot.conversation.display import (
     HELLO_HINT,
     THINKING,
@@ -41,6 +52,8 @@ from bot.conversation.ports import (
     AttachmentReader,
     ChatModel,
     Clock,
+    CodeRepos,
+    CodeWorkspace,
     ReplySink,
     ThreadReader,
     ThreadStore,
@@ -84,6 +97,7 @@ class TurnDeps:
     settings: TurnSettings
     attachments: AttachmentReader | None = None  # None: shared files are not read
     usage: UsageGuard = field(default_factory=Unmetered)  # budgets, ledger, metrics
+    code: CodeRepos | None = None  # None: /ask-code is not set up
 
 
 @dataclass(frozen=True)
@@ -163,8 +177,19 @@ async def _turn(
     if not question.text.strip() and not context and not attachments.blocks:
         await sink.finish(HELLO_HINT)
         return TurnOutcome(answered=False)
+    workspace = None
+    target = code_target(question, state)
+    if target is not None:
+        opened = await open_workspace(target, deps.code, deps.store, question, sink)
+        if isinstance(opened, str):
+            await sink.finish(failure_text("", opened))
+            return TurnOutcome(answered=False)
+        workspace = opened
+        await sink.show(THINKING)
     user_turn = build_user_message(question, author, context, attachments)
-    return await _answer(question, state, user_turn, chosen, started, sink, deps)
+    if workspace is not None:
+        user_turn = with_excerpts(user_turn, workspace.excerpts(question.text))
+    return await _answer(question, state, user_turn, chosen, started, sink, deps, workspace)
 
 
 async def _read_files(question: Question, tier: str, deps: TurnDeps) -> Attachments:
@@ -196,6 +221,7 @@ async def _answer(
     started: float,
     sink: ReplySink,
     deps: TurnDeps,
+    workspace: CodeWorkspace | None = None,
 ) -> TurnOutcome:
     """Try the chosen tier, falling back while it is overloaded before any text was shown."""
     chain = fallback_chain(chosen)
@@ -210,8 +236,8 @@ async def _answer(
         if window.dropped and index == 0:
             log.info("turn.history_trimmed", dropped=window.dropped)
             sink = NoticeSink(sink, [outgrown_notice(window.dropped)], mark=":scissors:")
-        request = _request(question, window.messages, tier, deps.settings)
-        attempt = await _stream(request, started, sink, deps)
+        request = code_request(_request(question, window.messages, tier, deps.settings), workspace)
+        attempt, exchange = await _converse(request, started, sink, deps, question, workspace)
         if attempt.done is not None:
             await deps.usage.record(question, attempt.done)
         failure = attempt.failure
@@ -221,7 +247,9 @@ async def _answer(
             continue
         if failure is not None or attempt.done is None:
             return await _fail(sink, attempt.text, failure or _no_final(), deps.settings)
-        return await _complete(question, user_turn, attempt, chosen, tier, started, sink, deps)
+        return await _complete(
+            question, user_turn, attempt, chosen, tier, started, sink, deps, exchange, workspace
+        )
     raise AssertionError("unreachable: the last tier always returns")
 
 
@@ -264,6 +292,32 @@ async def _stream(request: ChatRequest, started: float, sink: ReplySink, deps: T
     return attempt
 
 
+async def _converse(
+    request: ChatRequest,
+    started: float,
+    sink: ReplySink,
+    deps: TurnDeps,
+    question: Question,
+    workspace: CodeWorkspace | None,
+) -> tuple[Attempt, list[ChatMessage]]:
+    """One model call; in a code thread with tools, a bounded loop of calls and tool rounds.
+    Returns the last call and the tool_use/tool_result messages before it."""
+    exchange: list[ChatMessage] = []
+    attempt = await _stream(request, started, sink, deps)
+    rounds = 0
+    while workspace is not None and attempt.done is not None and request.tool_choice != "none":
+        calls = tool_calls(attempt.done)
+        if not calls:
+            break
+        await deps.usage.record(question, attempt.done)
+        rounds += 1
+        last = rounds >= workspace.max_tool_rounds
+        exchange += [_storable(attempt.done), await run_tools(workspace, calls, sink, last)]
+        request = next_request(request, exchange, last)
+        attempt = await _stream(request, started, sink, deps)
+    return attempt, exchange
+
+
 async def _complete(
     question: Question,
     user_turn: ChatMessage,
@@ -273,21 +327,27 @@ async def _complete(
     started: float,
     sink: ReplySink,
     deps: TurnDeps,
+    exchange: list[ChatMessage] | None = None,
+    workspace: CodeWorkspace | None = None,
 ) -> TurnOutcome:
     """Store the turn, then show the final text with its footer."""
     done = attempt.done
     if done is None:
         raise ValueError("a completed attempt has its final message")
+    answer = _storable(done) if workspace is None else without_tool_calls(_storable(done))
     try:
-        await deps.store.append_turn(
-            question.key, user_turn, _storable(done), last_seen_ts=question.ts
-        )
+        if exchange:
+            await deps.store.append_turn(
+                question.key, user_turn, answer, last_seen_ts=question.ts, between=exchange
+            )
+        else:
+            await deps.store.append_turn(question.key, user_turn, answer, last_seen_ts=question.ts)
     except StorageUnavailable:
         log.warning("turn.not_stored", reason="storage unavailable")
         notice = "I couldn't save this turn, so a follow-up may not remember it."
         await sink.finish(failure_text(attempt.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
-    body = final_text(attempt.text, done.stop_reason)
+    body = cited(workspace, final_text(attempt.text, done.stop_reason))
     if deps.settings.show_thinking and attempt.thinking.strip():
         body = live_text(body, attempt.thinking, "", show_thinking=True)
     line = footer(done.model_display or done.model, deps.clock.now() - started, asked_tier, tier)

@@ -61,6 +61,12 @@ class BotMetrics:
             registry=r,
         )
         self.in_flight = Gauge("csb_answers_in_flight", "Answers being written.", registry=r)
+        self.feedback = Counter(
+            "csb_answer_feedback",
+            "Clicks on the feedback buttons under answers (a repeated click counts once).",
+            ["value"],
+            registry=r,
+        )
         self._prompt_tokens = 0
         self._read_tokens = 0
 
@@ -88,6 +94,10 @@ class BotMetrics:
         """Time to first visible answer text and to the final message."""
         self.first_visible.labels(timing.feature).observe(timing.first_visible_seconds)
         self.answer_seconds.labels(timing.feature).observe(timing.total_seconds)
+
+    def observe_feedback(self, value: str) -> None:
+        """Count a click on an answer's feedback buttons ("positive" or "negative")."""
+        self.feedback.labels(value).inc()
 
     def track_in_flight(self, running: Callable[[], int]) -> None:
         """Read the number of answers in flight from `running` at each scrape."""

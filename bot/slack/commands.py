@@ -12,9 +12,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.askcode.service import AskCodeService
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.ports import Clock
 from bot.conversation.routing import tier_label
+from bot.slack.ask_code import Listing, parse_ask_code, repo_list_text
 from bot.slack.listeners import EventHandler
 from bot.slack.reply import RateLimited, call_waiting_out_limits
 from bot.slack.usage_blocks import usage_blocks, usage_text
@@ -23,6 +25,7 @@ from bot.usage.report import UsageReporter
 log = structlog.get_logger("bot.slack.commands")
 
 ASK_COMMANDS = {"/ask-haiku": "haiku", "/ask-sonnet": "sonnet", "/ask-opus": "opus"}
+ASK_CODE = "/ask-code"
 NOT_YET = {
     "/ask-code": "Questions about code repositories are not set up on this bot yet.",
 }
@@ -59,6 +62,7 @@ class CommandHandler:
     clock: Clock
     bot_name: str
     usage: UsageReporter | None = None  # None: /claude-usage says it is not set up
+    code: AskCodeService | None = None  # None: /ask-code says it is not set up
 
     async def on_ask(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """/ask-<tier> <question>: post the question as a thread root, answer in its thread."""
@@ -77,6 +81,22 @@ class CommandHandler:
             return
         await ack()
         root = f"<@{user}> asked *{tier_label(tier)}*: {escape_mrkdwn(text)}"
+        await self._start_thread(command, respond, root, text, tier=tier)
+
+    async def _start_thread(
+        self,
+        command: dict[str, Any],
+        respond: Ack,
+        root: str,
+        text: str,
+        *,
+        tier: str | None = None,
+        code_repo: str | None = None,
+    ) -> None:
+        """Post the root message, then answer the question in its thread (the command is
+        already acked; a post Slack refuses is explained to the user alone)."""
+        name = str(command.get("command", ""))
+        user, channel = str(command["user_id"]), str(command["channel_id"])
         try:
             posted = await call_waiting_out_limits(
                 self.clock, self.client.chat_postMessage, channel=channel, text=root
@@ -96,13 +116,39 @@ class CommandHandler:
             is_direct_message=False,
             reply_thread_ts=ts,
             feature=name.lstrip("/"),
+            code_repo=code_repo,
         )
         self.events.spawn_answer(question, tier=tier)
+
+    async def on_ask_code(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
+        """/ask-code [repo] <question> | list: a new thread answered from the repository."""
+        if self.code is None:
+            await self.on_not_yet(ack, command)
+            return
+        parsed = parse_ask_code(str(command.get("text") or ""), self.code.names)
+        if isinstance(parsed, str):
+            await ack(response_type="ephemeral", text=parsed)
+            return
+        if isinstance(parsed, Listing):
+            await ack()
+            statuses = await self.code.statuses()
+            await respond(response_type="ephemeral", text=repo_list_text(statuses, parsed.unknown))
+            return
+        user, channel = str(command["user_id"]), str(command["channel_id"])
+        refusal = self.events.access.refusal(
+            user, channel, is_direct_message=channel.startswith("D")
+        )
+        if refusal is not None:
+            await ack(response_type="ephemeral", text=refusal)
+            return
+        await ack()
+        await self._start_thread(
+            command, respond, parsed.root(user), parsed.question, code_repo=parsed.repo
+        )
 
     async def on_not_yet(self, ack: Ack, command: dict[str, Any]) -> None:
         """Commands declared in the manifest whose feature is not enabled: say so, politely."""
         await ack(response_type="ephemeral", text=NOT_YET[str(command.get("command", ""))])
-
 
     async def on_usage(self, ack: Ack, command: dict[str, Any]) -> None:
         """/claude-usage: the caller's spend and budget (admins: the top spenders), ephemeral."""
@@ -125,5 +171,7 @@ def register_commands(app: AsyncApp, handler: CommandHandler) -> None:
     for name in ASK_COMMANDS:
         app.command(name)(handler.on_ask)
     for name in NOT_YET:
-        app.command(name)(handler.on_not_yet)
+        if name != ASK_CODE:
+            app.command(name)(handler.on_not_yet)
+    app.command(ASK_CODE)(handler.on_ask_code)
     app.command(USAGE_COMMAND)(handler.on_usage)

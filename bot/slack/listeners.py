@@ -16,12 +16,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Question
 from bot.conversation.ordering import ThreadGate, answer_in_order
-from bot.conversation.ports import Clock
+from bot.conversation.ports import Clock, ReplySink
 from bot.conversation.turn import TurnDeps
 from bot.slack.access import AccessPolicy
 from bot.slack.inbound import Ignored, message_mark, question_from_event
 from bot.slack.people import PeopleDirectory
 from bot.slack.reply import Destination, EditBudget, Journal, SlackReplySink
+from bot.slack.sink_factory import AnswerSurfaces
 
 log = structlog.get_logger("bot.slack.events")
 
@@ -80,6 +81,7 @@ class EventHandler:
     journal: Journal | None = None
     turn_deadline_seconds: float = 600.0
     access: AccessPolicy = field(default_factory=AccessPolicy)
+    surfaces: AnswerSurfaces | None = None  # None: every answer is edited in place
 
     async def on_event(self, body: dict[str, Any]) -> None:
         """Bolt listener for app_mention and message events (Bolt has already acked)."""
@@ -138,7 +140,7 @@ class EventHandler:
             thread_ts=question.reply_thread_ts,
             answer_id=uuid.uuid4().hex,
         )
-        sink = SlackReplySink(
+        edit = SlackReplySink(
             self.client,
             destination,
             message_chars=self.message_chars,
@@ -146,6 +148,9 @@ class EventHandler:
             budget=self.budget,
             journal=self.journal,
         )
+        sink: ReplySink = edit
+        if self.surfaces is not None:  # native streaming where the surface has it
+            question, sink = await self.surfaces.prepare(question, destination, edit)
         try:
             author = await self.people.author(question.key.team, question.user)
             outcome = await answer_in_order(

@@ -8,7 +8,7 @@ Text goes as `markdown_text`, so Slack renders Claude's Markdown itself (never r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -125,6 +125,11 @@ class SlackReplySink:
     def message_ts(self) -> list[str]:
         """The ts of every message this answer uses, in order."""
         return [ts for ts, _ in self._messages]
+
+    def adopt(self, messages: Sequence[tuple[str, str]]) -> None:
+        """Take over messages written before this sink's own (a native stream's, as (ts, text)),
+        in order: later edits continue them with chat.update on the same ts."""
+        self._messages[:0] = list(messages)
 
     async def start(self, status: str) -> None:
         """Post (or re-show) the placeholder, waiting out rate limits; ReplyUnavailable when

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -36,16 +37,27 @@ class RedisThreadStore:
             history=[json.loads(item) for item in raw_history],
             last_seen_ts=_text(meta.get(b"last_seen_ts")),
             tier=_text(meta.get(b"tier")),
+            mode=_text(meta.get(b"mode")),
+            repo=_text(meta.get(b"repo")),
+            commit=_text(meta.get(b"commit")),
         )
 
     async def append_turn(
-        self, key: ThreadKey, user: ChatMessage, assistant: ChatMessage, *, last_seen_ts: str
+        self,
+        key: ThreadKey,
+        user: ChatMessage,
+        assistant: ChatMessage,
+        *,
+        last_seen_ts: str,
+        between: Sequence[ChatMessage] = (),
     ) -> None:
-        """Both messages and the meta in one transaction; the TTL refreshed."""
+        """The messages (tool rounds between the two) and the meta in one transaction; the TTL
+        refreshed."""
         history, meta = thread_key(key, "history"), thread_key(key, "meta")
+        messages = [user, *between, assistant]
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(history, _dump(user), _dump(assistant))
+                pipe.rpush(history, *(_dump(message) for message in messages))
                 pipe.hset(meta, mapping={"last_seen_ts": last_seen_ts})
                 pipe.expire(history, self._ttl)
                 pipe.expire(meta, self._ttl)
@@ -59,6 +71,17 @@ class RedisThreadStore:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(meta, mapping={"tier": tier})
+                pipe.expire(meta, self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    async def set_code(self, key: ThreadKey, repo: str, commit: str) -> None:
+        """Mark the thread as a code thread about this repository at this commit."""
+        meta = thread_key(key, "meta")
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(meta, mapping={"mode": "code", "repo": repo, "commit": commit})
                 pipe.expire(meta, self._ttl)
                 await pipe.execute()
         except RedisError as exc:

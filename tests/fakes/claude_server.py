@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.claude_batches import BatchService
+from tests.fakes.claude_batches import register as register_batches
 from tests.fakes.claude_cache import PromptCacheModel
 from tests.fakes.claude_errors import (
     DEFAULT_ERROR_MESSAGES,
@@ -99,6 +101,7 @@ class FakeClaude:
         self.url = ""
         self.cache = PromptCacheModel(clock or time.monotonic)
         self.files = FileStore()
+        self.batches = BatchService(clock or time.monotonic)
         self.requests: list[RecordedRequest] = []
         self.stream_events_sent: list[tuple[float, str]] = []
         # opt-in (record_streams=True): the same, per streamed request, keyed by its request-id
@@ -121,6 +124,7 @@ class FakeClaude:
         app.router.add_post(FILES_PATH, self._tracked(self._upload_file))
         app.router.add_get(FILES_PATH + "/{file_id}", self._tracked(self._file_metadata))
         app.router.add_delete(FILES_PATH + "/{file_id}", self._tracked(self._delete_file))
+        register_batches(app, self)
         app.router.add_route("*", "/{tail:.*}", self._tracked(self._not_found))
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0

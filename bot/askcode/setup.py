@@ -1,0 +1,40 @@
+"""Builds the /ask-code service from the settings (None when no repository is configured)."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+import anthropic
+
+from bot.askcode.service import AskCodeOptions, AskCodeService
+from bot.claude.tokens import AnthropicTokenCounter
+from bot.config import Settings
+
+
+def ask_code_options(settings: Settings) -> AskCodeOptions:
+    """The service's knobs from the settings."""
+    return AskCodeOptions(
+        data_dir=settings.data_dir,
+        budget_tokens=settings.ask_code_context_tokens,
+        refresh_seconds=settings.ask_code_refresh_minutes * 60,
+        max_repo_bytes=int(settings.ask_code_max_repo_mb * 1024 * 1024),
+        max_file_bytes=int(settings.ask_code_max_file_kb * 1024),
+        git_timeout_seconds=settings.ask_code_git_timeout_seconds,
+        max_tool_rounds=settings.ask_code_max_tool_rounds,
+    )
+
+
+def build_ask_code(settings: Settings, stack: AsyncExitStack) -> AskCodeService | None:
+    """The service over ASK_CODE_REPOS, counting tokens with the Sonnet tier's model."""
+    repos = settings.code_repos
+    if not repos:
+        return None
+    client = anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        timeout=settings.claude_timeout_seconds,
+        max_retries=1,
+    )
+    stack.push_async_callback(client.close)
+    counter = AnthropicTokenCounter(client, settings.model_sonnet)
+    return AskCodeService(repos, ask_code_options(settings), counter)

@@ -1,0 +1,157 @@
+"""Batch jobs in Redis: the job record, its table, its results, the set of running jobs, one-time
+claims, and the poller's leader lock. Any replica can follow any job; everything has a TTL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as redis
+from redis.exceptions import WatchError
+
+from bot.batch.jobs import Job
+from bot.batch.results import RowResult
+from bot.batch.table import Table
+from bot.storage.keys import PREFIX
+
+JOB_TTL_SECONDS = 30 * 86_400  # the API keeps results 29 days
+PENDING_TTL_SECONDS = 86_400  # an unconfirmed job is forgotten after a day
+
+# KEYS: lock. ARGV: token, ttl ms. Take the lock if free, or renew it if ours.
+_HOLD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+# KEYS: lock. ARGV: token.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _key(*parts: str) -> str:
+    return ":".join((PREFIX, "batch", *parts))
+
+
+class JobStore:
+    """Jobs, tables and results (redis.asyncio; raises RedisError)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    async def create(self, job: Job, table: Table) -> None:
+        """Store a new (pending) job and its table."""
+        packed = zlib.compress(json.dumps(table.to_json(), ensure_ascii=False).encode())
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(_key("job", job.id), job.to_json(), ex=PENDING_TTL_SECONDS)
+            pipe.set(_key("table", job.id), packed, ex=PENDING_TTL_SECONDS)
+            await pipe.execute()
+
+    async def get(self, job_id: str) -> Job | None:
+        """The job, or None when unknown or expired."""
+        raw = await self._redis.get(_key("job", job_id))
+        return Job.from_json(raw) if raw is not None else None
+
+    async def table(self, job_id: str) -> Table | None:
+        """The job's table."""
+        raw = await self._redis.get(_key("table", job_id))
+        if raw is None:
+            return None
+        data = raw if isinstance(raw, bytes) else raw.encode("latin-1")
+        return Table.from_json(json.loads(zlib.decompress(data)))
+
+    async def update(self, job_id: str, change: Callable[[Job], Job | None]) -> Job | None:
+        """Apply `change` atomically (optimistic: retried if another replica wrote meanwhile).
+        `change` returns None to leave the job as it is; the stored job is returned."""
+        key = _key("job", job_id)
+        while True:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        return None
+                    current = Job.from_json(raw)
+                    changed = change(current)
+                    if changed is None:
+                        return current
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(key, changed.to_json(), ex=JOB_TTL_SECONDS)
+                    pipe.expire(_key("table", job_id), JOB_TTL_SECONDS)
+                    await pipe.execute()
+                    return changed
+                except WatchError:
+                    continue
+
+    async def activate(self, job_id: str) -> None:
+        """Make the job one the poller follows."""
+        await self._redis.sadd(_key("active"), job_id)
+
+    async def deactivate(self, job_id: str) -> None:
+        """The poller stops following the job."""
+        await self._redis.srem(_key("active"), job_id)
+
+    async def active(self) -> list[str]:
+        """Ids of the jobs being followed."""
+        members: set[Any] = await self._redis.smembers(_key("active"))
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+    async def claim(self, job_id: str, what: str) -> bool:
+        """True the first time `what` is claimed for the job (across replicas and restarts)."""
+        key = _key("claim", job_id, what)
+        return bool(await self._redis.set(key, "1", nx=True, ex=JOB_TTL_SECONDS))
+
+    async def unclaim(self, job_id: str, what: str) -> None:
+        """Give a claim back (the work failed before it had any effect)."""
+        await self._redis.delete(_key("claim", job_id, what))
+
+    async def save_results(self, job_id: str, results: list[RowResult]) -> None:
+        """Store results by row id (a later round's result replaces an earlier one)."""
+        if not results:
+            return
+        key = _key("results", job_id)
+        mapping: dict[str | bytes, str] = {r.custom_id: r.to_json() for r in results}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+            pipe.expire(key, JOB_TTL_SECONDS)
+            await pipe.execute()
+
+    async def results(self, job_id: str) -> dict[str, RowResult]:
+        """Every stored result of the job, by row id."""
+        raw: dict[Any, Any] = await self._redis.hgetall(_key("results", job_id))
+        out: dict[str, RowResult] = {}
+        for field, value in raw.items():
+            custom_id = field.decode() if isinstance(field, bytes) else str(field)
+            out[custom_id] = RowResult.from_json(custom_id, value)
+        return out
+
+
+class LeaderLock:
+    """One poller at a time across replicas: a Redis key with a token and a TTL, renewed by
+    every hold(); a dead leader's lock expires and another replica takes over."""
+
+    def __init__(self, client: redis.Redis, *, ttl_seconds: float) -> None:
+        self._redis = client
+        self._token = uuid.uuid4().hex
+        self._ttl_ms = int(ttl_seconds * 1000)
+        self._hold = client.register_script(_HOLD)
+        self._release = client.register_script(_RELEASE)
+
+    async def hold(self) -> bool:
+        """Take or renew the lock; True while this process leads."""
+        return bool(await self._hold(keys=[_key("leader")], args=[self._token, self._ttl_ms]))
+
+    async def release(self) -> None:
+        """Step down (on shutdown), if leading."""
+        await self._release(keys=[_key("leader")], args=[self._token])

@@ -1,0 +1,82 @@
+"""Builds the batch feature for the composition root: service, poller, Slack listeners."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+import anthropic
+import redis.asyncio as redis
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.batch.api import BatchesApi
+from bot.batch.plan import API_MAX_BYTES
+from bot.batch.poller import BatchPoller
+from bot.batch.service import BatchService, BatchSettings
+from bot.batch.store import JobStore, LeaderLock
+from bot.config import Settings
+from bot.conversation.throttle import MonotonicClock
+from bot.slack.access import AccessPolicy
+from bot.slack.batch_blocks import BatchUsage, SlackJobNotifier
+from bot.slack.batch_commands import BatchCommands, register_batch
+from bot.slack.files import SlackFileSource
+from bot.usage.ledger import RedisLedger
+
+
+def batch_settings(settings: Settings) -> BatchSettings:
+    """The batch knobs from the settings."""
+    return BatchSettings(
+        model=settings.models_by_tier[settings.batch_tier],
+        tier=settings.batch_tier,
+        max_rows=settings.batch_max_rows,
+        max_tokens=settings.batch_max_tokens,
+        requests_per_batch=settings.batch_requests_per_batch,
+        bytes_per_batch=API_MAX_BYTES,
+        poll_seconds=settings.batch_poll_seconds,
+        poll_max_seconds=settings.batch_poll_max_seconds,
+    )
+
+
+def start_batches(
+    settings: Settings,
+    app: AsyncApp,
+    slack: AsyncWebClient,
+    redis_client: redis.Redis,
+    access: AccessPolicy,
+    stack: AsyncExitStack,
+) -> asyncio.Task[None]:
+    """Register /claude-batch and its buttons; start the poller (stopped with the stack)."""
+    claude = anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        timeout=settings.claude_timeout_seconds,
+    )
+    stack.push_async_callback(claude.close)
+    files = SlackFileSource(
+        slack,
+        settings.slack_bot_token.get_secret_value(),
+        allowed_hosts=settings.file_hosts,
+        max_bytes=settings.file_max_bytes,
+    )
+    stack.push_async_callback(files.close)
+    service = BatchService(
+        BatchesApi(claude), JobStore(redis_client), batch_settings(settings), settings.admins
+    )
+    clock = MonotonicClock()
+    register_batch(app, BatchCommands(service, slack, files, clock, access))
+    poller = BatchPoller(
+        service,
+        LeaderLock(redis_client, ttl_seconds=max(10.0, settings.batch_poll_seconds * 3)),
+        SlackJobNotifier(slack, clock),
+        BatchUsage(RedisLedger(redis_client)),
+        tick_seconds=min(settings.batch_poll_seconds, 5.0),
+    )
+    task = asyncio.create_task(poller.run())
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    stack.push_async_callback(stop)
+    return task

