@@ -11,6 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BOT_DATA_DIR=/data \
     BOT_LOG_FORMAT=json
+# git (and ssh for git@host: remotes) for /ask-code's bare, shallow checkouts
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git openssh-client \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 bot \
  && useradd --system --uid 10001 --gid bot --home-dir /nonexistent --shell /usr/sbin/nologin bot \
  && mkdir -p /data && chown bot:bot /data

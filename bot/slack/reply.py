@@ -145,6 +145,7 @@ class SlackReplySink:
         self._shown = text
         if self._clock.now() < self._blocked_until:
             return
+        await self._record_intent(text)
         try:
             await self._render(text, final=False)
         except RateLimited as limited:
@@ -202,6 +203,16 @@ class SlackReplySink:
                 self._messages[index] = (await self._replace(ts, part), part)
             elif index >= len(self._messages):
                 self._messages.append((await self._post(part), part))
+
+    async def _record_intent(self, text: str) -> None:
+        """Journal the text before the edit that shows it, so a crash right after the edit
+        never leaves a record older than what users saw."""
+        if self._journal is None or not self._messages:
+            return
+        parts = split_message(text, self._limit)
+        if len(parts) == len(self._messages):
+            ts = self._messages[-1][0]
+            await self._journal.shown(self._to.answer_id, self._to.channel, ts, parts[-1])
 
     async def _record(self) -> None:
         if self._journal is not None and self._messages:
