@@ -28,7 +28,8 @@ _LOCK = threading.Lock()
 
 
 def _plugins() -> list[dict[str, str]]:
-    names = [cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()]
+    classes: list[type] = list(get_mapping_from_secret_type_to_class().values())
+    names = [plugin.__name__ for plugin in classes]
     return [{"name": name} for name in names if name not in DISABLED]
 
 
