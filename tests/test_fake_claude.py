@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,7 @@ BIG = "You are a careful assistant that answers in Slack threads. " * 100  # ~15
 TOOLS: Any = [{"name": "get_weather", "input_schema": {"type": "object"}}]
 
 
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeClaude]:
-    async with FakeClaude() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeClaude) -> AsyncIterator[AsyncAnthropic]:
-    async with AsyncAnthropic(base_url=fake.url, api_key=fake.api_key, max_retries=0) as sdk:
-        yield sdk
+# The fixtures `fake` and `client` come from tests/claude_fixtures.py.
 
 
 def _headers(fake: FakeClaude, **extra: str) -> dict[str, str]:

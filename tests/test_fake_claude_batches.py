@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
@@ -14,22 +13,7 @@ from tests.fakes.claude_server import FakeClaude
 MODEL = "claude-haiku-5-5"
 
 
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeClaude]:
-    async with FakeClaude() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeClaude) -> AsyncIterator[AsyncAnthropic]:
-    async with AsyncAnthropic(base_url=fake.url, api_key=fake.api_key, max_retries=0) as sdk:
-        yield sdk
+# The fixtures `fake` and `client` come from tests/claude_fixtures.py.
 
 
 def row(custom_id: str, text: str = "hello", **params: Any) -> dict[str, Any]:

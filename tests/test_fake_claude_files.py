@@ -4,7 +4,6 @@ anthropic SDK (kept apart from test_fake_claude.py, which is long already)."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
@@ -20,22 +19,7 @@ LARGE_CONTEXT_MODEL = "claude-sonnet-5-5"  # 1M context: 600 of each
 BETA = {"anthropic-beta": FILES_BETA}
 
 
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeClaude]:
-    async with FakeClaude() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeClaude) -> AsyncIterator[AsyncAnthropic]:
-    async with AsyncAnthropic(base_url=fake.url, api_key=fake.api_key, max_retries=0) as sdk:
-        yield sdk
+# The fixtures `fake` and `client` come from tests/claude_fixtures.py.
 
 
 def _image(data: bytes, media_type: str = "image/png") -> dict[str, Any]:

@@ -1,0 +1,3 @@
+"""Test-wide fixtures."""
+
+pytest_plugins = ["tests.claude_fixtures"]
