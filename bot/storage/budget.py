@@ -50,7 +50,7 @@ redis.call('EXPIRE', KEYS[1], 3600)
 return 1
 """
 
-FINAL_WAIT_LIMIT_SECONDS = 30.0
+FINAL_WAIT_LIMIT_SECONDS = 120.0  # past this a final edit goes out anyway (and may meet a 429)
 
 
 class SharedEditBudget:
