@@ -303,7 +303,9 @@ def scenarios_text(plan: Plan) -> str:
             f"{tiers}.",
             f"- **throughput** — the latency load at N = {', '.join(map(str, plan.ramp))}, "
             f"stopping at the first N whose overhead p99 exceeds "
-            f"{OVERHEAD_P99_LIMIT_MS:.0f} ms or leaves an answer incomplete. {lifted}.",
+            f"{OVERHEAD_P99_LIMIT_MS:.0f} ms or leaves an answer incomplete (a level that "
+            "breaks on its tail alone, p50 within the limit, is run once more and must break "
+            f"again). {lifted}.",
             "- The bot's own workspace-wide chat.update budget (`BOT_SLACK_UPDATES_PER_MINUTE`, "
             "`BOT_SLACK_UPDATE_BURST`) keeps its defaults where Slack's tiers are enforced and is "
             "lifted where Slack's limits are; the baselines never have one (they are the naive "
