@@ -72,16 +72,23 @@ class CommandHandler:
         if not text:
             await ack(response_type="ephemeral", text=usage_hint(name))
             return
-        user, channel = str(command["user_id"]), str(command["channel_id"])
+        user = str(command["user_id"])
+        if not await self._ack_if_allowed(ack, command):
+            return
+        root = f"<@{user}> asked *{tier_label(tier)}*: {escape_mrkdwn(text)}"
+        await self._start_thread(command, respond, root, text, tier=tier)
+
+    async def _ack_if_allowed(self, ack: Ack, command: dict[str, Any]) -> bool:
+        """Ack the command; a user or channel outside the allowlists gets the refusal instead."""
+        channel = str(command["channel_id"])
         refusal = self.events.access.refusal(
-            user, channel, is_direct_message=channel.startswith("D")
+            str(command["user_id"]), channel, is_direct_message=channel.startswith("D")
         )
         if refusal is not None:
             await ack(response_type="ephemeral", text=refusal)
-            return
+            return False
         await ack()
-        root = f"<@{user}> asked *{tier_label(tier)}*: {escape_mrkdwn(text)}"
-        await self._start_thread(command, respond, root, text, tier=tier)
+        return True
 
     async def _start_thread(
         self,
@@ -134,14 +141,9 @@ class CommandHandler:
             statuses = await self.code.statuses()
             await respond(response_type="ephemeral", text=repo_list_text(statuses, parsed.unknown))
             return
-        user, channel = str(command["user_id"]), str(command["channel_id"])
-        refusal = self.events.access.refusal(
-            user, channel, is_direct_message=channel.startswith("D")
-        )
-        if refusal is not None:
-            await ack(response_type="ephemeral", text=refusal)
+        user = str(command["user_id"])
+        if not await self._ack_if_allowed(ack, command):
             return
-        await ack()
         await self._start_thread(
             command, respond, parsed.root(user), parsed.question, code_repo=parsed.repo
         )
