@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx2
 import structlog
-from anthropic.lib.streaming import AsyncMessageStream
+from anthropic import AsyncStream
+from anthropic.types import RawMessageStreamEvent
 from tenacity import AsyncRetrying
 
+from bot.claude.accumulate import StreamedAnswer, merged_usage
 from bot.claude.catalog import Tier, lookup
 from bot.claude.cost import call_cost_usd
 from bot.claude.request import build_messages_call
@@ -21,7 +22,6 @@ from bot.conversation.errors import ChatFailure, FailureKind
 from bot.conversation.messages import (
     AnswerDone,
     AnswerEvent,
-    ChatMessage,
     ChatRequest,
     StopReason,
     TextDelta,
@@ -55,6 +55,7 @@ class AnthropicChatModel:
         self._tiers = tiers  # model id -> tier, for ids the catalog does not know
         self._max_retries = max_retries
         self._stall_seconds = stall_seconds  # no event for this long: the stream is abandoned
+        self._timeout = stream_timeout(client.timeout, stall_seconds)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
         """Yield text deltas, then AnswerDone; raise ChatFailure on any API error."""
@@ -62,28 +63,31 @@ class AnthropicChatModel:
         call = build_messages_call(request, model)
         started = time.monotonic()
         first_token_at: float | None = None
+        answer = StreamedAnswer()
         try:
-            async with await self._open(call) as stream:
-                async for event in _watchdog(stream, self._stall_seconds):
-                    if event.type == "text" and event.text:
+            stream = await self._open(call)
+            async with stream:
+                async for event in stream:
+                    shown = answer.add(event)
+                    if shown is None:
+                        continue
+                    if shown[0] == "text":
                         if first_token_at is None:
                             first_token_at = time.monotonic()
-                        yield TextDelta(event.text)
-                    elif event.type == "thinking" and event.thinking:
-                        yield ThinkingDelta(event.thinking)
-                final = await stream.get_final_message()
-                request_id = stream.request_id
+                        yield TextDelta(shown[1])
+                    else:
+                        yield ThinkingDelta(shown[1])
+            request_id = stream.response.headers.get("request-id")
         except anthropic.APIStatusError as exc:
             raise map_status_error(exc, request.model) from None
-        except StreamStalled:
-            log.warning("claude.stream_stalled", seconds=self._stall_seconds)
-            raise ChatFailure(FailureKind.TIMEOUT, "stream stalled", model=request.model) from None
         except (anthropic.APITimeoutError, httpx2.TimeoutException):
-            # a read timeout in the middle of a stream surfaces as the HTTP library's own error
+            # silence past the read timeout (BOT_CLAUDE_STALL_SECONDS) mid-stream surfaces as the
+            # HTTP library's own error
+            log.warning("claude.stream_stalled", seconds=self._stall_seconds)
             raise ChatFailure(FailureKind.TIMEOUT, model=request.model) from None
         except (anthropic.APIConnectionError, httpx2.TransportError):
             raise ChatFailure(FailureKind.CONNECTION, model=request.model) from None
-        usage = usage_from(final.usage)
+        usage = merged_usage(answer.message_start_usage, answer.final_usage)
         cost = call_cost_usd(model, usage) if known else None
         log.info(
             "claude.call",
@@ -95,40 +99,42 @@ class AnthropicChatModel:
             ttft_ms=None if first_token_at is None else round((first_token_at - started) * 1000),
             total_ms=round((time.monotonic() - started) * 1000),
             cost_usd=None if cost is None else round(cost, 6),
-            stop_reason=final.stop_reason,
+            stop_reason=answer.stop_reason,
             request_id=request_id,
         )
         yield AnswerDone(
-            message={"role": "assistant", "content": storable_blocks(final.content)},
-            stop_reason=_STOP_REASONS.get(final.stop_reason or "", StopReason.OTHER),
+            message={"role": "assistant", "content": answer.content()},
+            stop_reason=_STOP_REASONS.get(answer.stop_reason or "", StopReason.OTHER),
             usage=usage,
             model=request.model,
             request_id=request_id,
             model_display=model.display_name,
         )
 
-    async def _open(self, call: dict[str, Any]) -> AsyncMessageStream[Any]:
-        """Open the stream, retrying what is worth retrying before any text has streamed."""
+    async def _open(self, call: dict[str, Any]) -> AsyncStream[RawMessageStreamEvent]:
+        """Open the stream, retrying what is worth retrying before any text has streamed.
+
+        Its read timeout is the stall limit: httpx raises when no byte (an event or Claude's
+        pings) arrives for that long, at no cost per event."""
+        timeout = self._timeout
         async for attempt in AsyncRetrying(**retry_policy(self._max_retries)):  # type: ignore[arg-type]
             with attempt:
-                return await self._client.messages.stream(**call).__aenter__()
+                opened = await self._client.messages.create(**call, stream=True, timeout=timeout)
+                return cast(AsyncStream[RawMessageStreamEvent], opened)
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
 
-class StreamStalled(Exception):
-    """No event arrived from Claude for longer than the stall limit."""
-
-
-async def _watchdog(stream: AsyncMessageStream[Any], seconds: float) -> AsyncIterator[Any]:
-    """The stream's events; StreamStalled when none arrives for `seconds`."""
-    events = stream.__aiter__()
-    while True:
-        try:
-            yield await asyncio.wait_for(events.__anext__(), seconds)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise StreamStalled from None
+def stream_timeout(client_timeout: object, stall_seconds: float) -> httpx2.Timeout:
+    """The client's timeouts, with the read timeout (silence between bytes) at the stall limit."""
+    if isinstance(client_timeout, httpx2.Timeout):
+        return httpx2.Timeout(
+            client_timeout.connect,
+            read=stall_seconds,
+            write=client_timeout.write,
+            pool=client_timeout.pool,
+        )
+    seconds = float(client_timeout) if isinstance(client_timeout, int | float) else 120.0
+    return httpx2.Timeout(seconds, read=stall_seconds)
 
 
 def usage_from(usage: anthropic.types.Usage) -> Usage:
@@ -146,26 +152,6 @@ def usage_from(usage: anthropic.types.Usage) -> Usage:
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
     )
-
-
-def storable_blocks(content: list[Any]) -> list[ChatMessage]:
-    """Content blocks as the API accepts them back in a later turn (thinking signatures kept)."""
-    blocks: list[ChatMessage] = []
-    for block in content:
-        if block.type == "text":
-            if block.text:
-                blocks.append({"type": "text", "text": block.text})
-        elif block.type == "thinking":
-            blocks.append(
-                {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
-            )
-        elif block.type == "redacted_thinking":
-            blocks.append({"type": "redacted_thinking", "data": block.data})
-        elif block.type == "tool_use":
-            blocks.append(
-                {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
-            )
-    return blocks
 
 
 def map_status_error(exc: anthropic.APIStatusError, model: str) -> ChatFailure:

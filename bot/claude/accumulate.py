@@ -1,0 +1,121 @@
+"""One streamed answer put back together from Claude's raw stream events.
+
+The SDK's MessageStream does this too, but it also builds a second, typed event with a text
+snapshot for every delta; at a token per delta and hundreds of answers in flight that doubles
+the per-delta work. Here each raw event is read once and the parts we keep are plain dicts, the
+form the API accepts back in a later turn (thinking signatures included).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.conversation.messages import ChatMessage, Usage
+
+
+@dataclass
+class _Block:
+    """One content block as it streams: its start payload and the text or JSON gathered so far."""
+
+    kind: str
+    start: dict[str, Any]
+    parts: list[str] = field(default_factory=list)
+    signature: str = ""
+
+
+@dataclass
+class StreamedAnswer:
+    """What the stream said so far: content blocks, stop reason and usage."""
+
+    message_start_usage: Any = None
+    final_usage: Any = None
+    stop_reason: str | None = None
+    _blocks: dict[int, _Block] = field(default_factory=dict)
+
+    def add(self, event: Any) -> tuple[str, str] | None:
+        """Take one raw event; ("text" | "thinking", delta) when it carries visible text."""
+        kind = event.type
+        if kind == "content_block_delta":
+            return self._delta(event.index, event.delta)
+        if kind == "content_block_start":
+            block = event.content_block
+            self._blocks[event.index] = _Block(block.type, block.to_dict())
+        elif kind == "message_start":
+            self.message_start_usage = event.message.usage
+        elif kind == "message_delta":
+            self.stop_reason = event.delta.stop_reason
+            self.final_usage = event.usage
+        return None
+
+    def _delta(self, index: int, delta: Any) -> tuple[str, str] | None:
+        block = self._blocks.get(index)
+        if block is None:
+            return None
+        kind = delta.type
+        if kind == "text_delta":
+            block.parts.append(delta.text)
+            return ("text", delta.text) if delta.text else None
+        if kind == "thinking_delta":
+            block.parts.append(delta.thinking)
+            return ("thinking", delta.thinking) if delta.thinking else None
+        if kind == "input_json_delta":
+            block.parts.append(delta.partial_json)
+        elif kind == "signature_delta":
+            block.signature = delta.signature
+        return None
+
+    def content(self) -> list[ChatMessage]:
+        """The blocks as the API accepts them back (empty text blocks dropped)."""
+        out: list[ChatMessage] = []
+        for _, block in sorted(self._blocks.items()):
+            stored = _storable(block)
+            if stored is not None:
+                out.append(stored)
+        return out
+
+
+def _storable(block: _Block) -> ChatMessage | None:
+    joined = "".join(block.parts)
+    if block.kind == "text":
+        return {"type": "text", "text": block.start.get("text", "") + joined} if joined else None
+    if block.kind == "thinking":
+        thinking = block.start.get("thinking", "") + joined
+        signature = block.signature or block.start.get("signature", "")
+        return {"type": "thinking", "thinking": thinking, "signature": signature}
+    if block.kind == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": block.start.get("data", "")}
+    if block.kind == "tool_use":
+        tool_input = json.loads(joined) if joined.strip() else block.start.get("input") or {}
+        return {
+            "type": "tool_use",
+            "id": block.start["id"],
+            "name": block.start["name"],
+            "input": tool_input,
+        }
+    return None
+
+
+def merged_usage(start: Any, end: Any) -> Usage:
+    """The call's usage: message_start's, overwritten by message_delta's cumulative counts."""
+
+    def count(name: str) -> int:
+        late = getattr(end, name, None) if end is not None else None
+        value = late if late is not None else getattr(start, name, None)
+        return int(value or 0)
+
+    write_5m = write_1h = 0
+    creation = getattr(start, "cache_creation", None)
+    if creation is not None:
+        write_5m = creation.ephemeral_5m_input_tokens or 0
+        write_1h = creation.ephemeral_1h_input_tokens or 0
+    else:
+        write_5m = count("cache_creation_input_tokens")
+    return Usage(
+        input_tokens=count("input_tokens"),
+        output_tokens=count("output_tokens"),
+        cache_read_tokens=count("cache_read_input_tokens"),
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+    )

@@ -1,0 +1,97 @@
+"""The Claude adapter (raw stream events put back together by bot/claude/accumulate.py) against
+the fake Claude, checked against what the SDK's own MessageStream makes of the same stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from anthropic import AsyncAnthropic
+
+from bot.claude.catalog import lookup
+from bot.claude.client import AnthropicChatModel, usage_from
+from bot.claude.request import build_messages_call
+from bot.conversation.errors import ChatFailure, FailureKind
+from bot.conversation.messages import AnswerDone, ChatRequest, TextDelta, ThinkingDelta
+from tests.fakes.claude_server import FakeClaude, Stall, TextReply, ToolUseReply
+
+MODEL = "claude-opus-4-7"
+QUESTION = [{"role": "user", "content": [{"type": "text", "text": "Hi there"}]}]
+
+
+def request(**extra: Any) -> ChatRequest:
+    """A one-question request to the test model."""
+    return ChatRequest(model=MODEL, system="Be brief.", messages=QUESTION, max_tokens=2000, **extra)
+
+
+async def collect(model: AnthropicChatModel, req: ChatRequest) -> list[Any]:
+    """Every event the adapter yields."""
+    return [event async for event in model.stream(req)]
+
+
+async def sdk_final(client: AsyncAnthropic, **call: Any) -> Any:
+    """The SDK MessageStream's final message for the same call."""
+    async with client.messages.stream(**call) as stream:
+        return await stream.get_final_message()
+
+
+def sdk_blocks(message: Any) -> list[dict[str, Any]]:
+    """The SDK message's content in stored form."""
+    return [block.to_dict(exclude_none=True) for block in message.content]
+
+
+async def test_text_and_thinking_match_the_sdk_message_stream(
+    fake: FakeClaude, client: AsyncAnthropic
+) -> None:
+    """Thinking and text deltas arrive in order, and the final content, stop reason and usage
+    equal what the SDK's MessageStream builds from the same stream."""
+    reply = TextReply("The answer is four.", thinking="Two and two.", chunk_chars=3)
+    fake.enqueue(reply, reply)
+    model = AnthropicChatModel(client, {}, max_retries=0)
+    req = request(thinking_effort="low")
+    events = await collect(model, req)
+    thinking = "".join(e.text for e in events if isinstance(e, ThinkingDelta))
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    done = events[-1]
+    assert isinstance(done, AnswerDone)
+    assert (thinking, text) == ("Two and two.", "The answer is four.")
+    reference = await sdk_final(client, **build_messages_call(req, lookup(MODEL, "opus")[0]))
+    assert done.message["content"] == sdk_blocks(reference)
+    assert done.usage == usage_from(reference.usage)
+    assert done.request_id
+
+
+async def test_tool_use_input_is_parsed_from_its_json_deltas(
+    fake: FakeClaude, client: AsyncAnthropic
+) -> None:
+    """A tool call's input, streamed as partial JSON, is stored as the parsed object."""
+    tool_input = {"path": "bot/claude/client.py", "lines": [1, 40], "why": "a “quoted” reason"}
+    fake.enqueue(ToolUseReply("read_file", tool_input, text_before="Let me look."))
+    tool = {
+        "name": "read_file",
+        "description": "Read a file.",
+        "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}},
+    }
+    model = AnthropicChatModel(client, {}, max_retries=0)
+    done = (await collect(model, request(tools=(tool,))))[-1]
+    assert isinstance(done, AnswerDone)
+    text, call = done.message["content"]
+    assert text == {"type": "text", "text": "Let me look."}
+    assert (call["type"], call["name"], call["input"]) == ("tool_use", "read_file", tool_input)
+    assert call["id"].startswith("toolu_")
+
+
+async def test_a_silent_stream_is_abandoned_after_the_stall_limit(
+    fake: FakeClaude, client: AsyncAnthropic
+) -> None:
+    """No byte for longer than stall_seconds mid-stream ends in a TIMEOUT failure, after the
+    text that did arrive."""
+    fake.enqueue(Stall(text_before="I was saying", seconds=30))
+    model = AnthropicChatModel(client, {}, max_retries=0, stall_seconds=0.5)
+    seen: list[str] = []
+    with pytest.raises(ChatFailure) as failure:
+        async for event in model.stream(request()):
+            if isinstance(event, TextDelta):
+                seen.append(event.text)
+    assert failure.value.kind is FailureKind.TIMEOUT
+    assert "".join(seen) == "I was saying"
