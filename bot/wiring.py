@@ -41,6 +41,7 @@ from bot.slack.native_stream import update_finished
 from bot.slack.people import PeopleDirectory
 from bot.slack.reply import RateLimited
 from bot.slack.thread_reader import SlackThreadReader
+from bot.slack.web import close_web_client, web_client
 from bot.storage.budget import SharedEditBudget
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.inflight import InflightAnswer, InflightJournal
@@ -238,9 +239,8 @@ async def run(settings: Settings) -> None:
     """Start everything, serve Socket Mode until SIGTERM/SIGINT, then shut down cleanly."""
     async with AsyncExitStack() as stack:
         redis_client = await connect_redis(settings, stack)
-        slack = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
-        )
+        slack = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        stack.push_async_callback(close_web_client, slack)
         identity = await identify(slack)
         journal = InflightJournal(redis_client, heartbeat_seconds=settings.heartbeat_seconds)
         accounting = Accounting.build(settings, redis_client)
