@@ -34,11 +34,12 @@ class TimedSink(SinkDecorator):
         self.first_visible: float | None = None  # seconds after the start
         self.finished: float | None = None
 
-    async def show(self, text: str) -> None:
+    async def show(self, text: str) -> float:
         """Show the answer so far; the first non-status text is the first visible token."""
-        await self._sink.show(text)
-        if self.first_visible is None and not is_status(text):
+        retry_in = await self._sink.show(text)
+        if self.first_visible is None and not retry_in and not is_status(text):
             self.first_visible = self._clock.now() - self._started
+        return retry_in
 
     async def finish(self, text: str) -> None:
         """Show the final text."""

@@ -83,8 +83,10 @@ class ReplySink(Protocol):
         """Show a placeholder with a status line at once."""
         ...
 
-    async def show(self, text: str) -> None:
-        """Show the answer so far; may be skipped when the chat service is busy."""
+    async def show(self, text: str) -> float:
+        """Show the answer so far; may be skipped when the chat service is busy.
+
+        Returns 0 when shown (or not worth retrying), else the seconds until it could be."""
         ...
 
     async def finish(self, text: str) -> None:

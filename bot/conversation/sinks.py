@@ -20,9 +20,9 @@ class SinkDecorator:
         """Show a placeholder with a status line at once."""
         await self._sink.start(status)
 
-    async def show(self, text: str) -> None:
-        """Show the answer so far."""
-        await self._sink.show(text)
+    async def show(self, text: str) -> float:
+        """Show the answer so far (0, or the seconds until it could be shown)."""
+        return await self._sink.show(text)
 
     async def finish(self, text: str) -> None:
         """Show the final text."""

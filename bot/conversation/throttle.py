@@ -11,7 +11,8 @@ from typing import Literal
 
 from bot.conversation.ports import Clock
 
-Publish = Callable[[str], Awaitable[None]]
+# Shows text; returns 0 when shown, else the seconds until the text could be shown.
+Publish = Callable[[str], Awaitable[float]]
 
 
 class MonotonicClock:
@@ -30,7 +31,8 @@ class MonotonicClock:
 class EditPolicy:
     """When interim text is published.
 
-    "time": at most one publish per interval, the latest text, the first one at once.
+    "time": at most one publish per interval, the latest text, the first one at once; a publish
+    the sink had to skip (out of budget) is retried as soon as the sink says it could go out.
     "every_n": inline after every n-th delta, in order (the naive baselines).
     """
 
@@ -48,9 +50,11 @@ class EditPolicy:
         return cls("time", interval=interval)
 
 
-def next_publish_at(last_published: float | None, interval: float) -> float:
-    """When the next interim publish may happen (pure)."""
-    return float("-inf") if last_published is None else last_published + interval
+def next_publish_at(last_published: float | None, interval: float, retry_at: float | None) -> float:
+    """When the next interim publish may happen (pure): an interval after the last one shown,
+    and not before the sink said it could show text again."""
+    due = float("-inf") if last_published is None else last_published + interval
+    return due if retry_at is None else max(due, retry_at)
 
 
 class Coalescer:
@@ -63,7 +67,8 @@ class Coalescer:
         self._latest = ""
         self._published = ""
         self._deltas = 0
-        self._last_at: float | None = None
+        self._last_at: float | None = None  # when text was last shown
+        self._retry_at: float | None = None  # a skipped publish may go out again from then
         self._dirty = asyncio.Event()
         self._closing = False
         self._in_flight = False
@@ -103,7 +108,8 @@ class Coalescer:
             await self._dirty.wait()
             if self._closing:
                 return
-            wait = next_publish_at(self._last_at, self._policy.interval) - self._clock.now()
+            due = next_publish_at(self._last_at, self._policy.interval, self._retry_at)
+            wait = due - self._clock.now()
             if wait > 0:
                 await self._clock.sleep(wait)
             self._dirty.clear()
@@ -111,10 +117,16 @@ class Coalescer:
                 await self._send(self._latest)
 
     async def _send(self, text: str) -> None:
-        self._last_at = self._clock.now()
-        self._published = text
+        started = self._clock.now()
         self._in_flight = True
         try:
-            await self._publish(text)
+            retry_in = await self._publish(text)
         finally:
             self._in_flight = False
+        if retry_in > 0 and self._policy.kind == "time":
+            self._retry_at = started + retry_in
+            self._dirty.set()  # still to show, even if no delta arrives meanwhile
+            return
+        self._last_at = started
+        self._retry_at = None
+        self._published = text

@@ -151,7 +151,7 @@ class NativeStreamSink:
             self._fall_back(f"status: {error}", replace_all=False)
             await self._fallback.start(status)
 
-    async def show(self, text: str) -> None:
+    async def show(self, text: str) -> float:
         """Append what is new in the answer; a trailing status line goes to the thread status."""
         self._shown = text
         if self._edit is None:
@@ -161,7 +161,8 @@ class NativeStreamSink:
             if status and self._edit is None:
                 await self._show_status(status)
         if self._edit is not None:
-            await self._edit.show(self._tail(text))
+            return await self._edit.show(self._tail(text))
+        return 0.0
 
     async def finish(self, text: str) -> None:
         """Stop the stream with what is left of the final text and the feedback buttons."""

@@ -44,8 +44,8 @@ class RateLimited(Exception):
 class EditBudget(Protocol):
     """The workspace's shared chat.update budget."""
 
-    async def try_take(self, team: str) -> bool:
-        """A token for an interim edit, if one is free."""
+    async def try_take(self, team: str) -> float:
+        """A token for an interim edit if one is free (0), else the seconds until one is due."""
         ...
 
     async def take(self, team: str) -> None:
@@ -72,9 +72,9 @@ class Journal(Protocol):
 class Unlimited:
     """An EditBudget that never limits (tests, baselines)."""
 
-    async def try_take(self, team: str) -> bool:
+    async def try_take(self, team: str) -> float:
         """Always a token."""
-        return True
+        return 0.0
 
     async def take(self, team: str) -> None:
         """Always a token."""
@@ -140,21 +140,25 @@ class SlackReplySink:
             raise ReplyUnavailable(error)
         await self._record()
 
-    async def show(self, text: str) -> None:
-        """Best-effort interim edit (skipped while rate-limited or out of budget)."""
+    async def show(self, text: str) -> float:
+        """Best-effort interim edit, skipped while rate-limited or out of budget: then the
+        seconds until one could go out."""
         self._shown = text
-        if self._clock.now() < self._blocked_until:
-            return
+        blocked = self._blocked_until - self._clock.now()
+        if blocked > 0:
+            return blocked
         await self._record_intent(text)
         try:
-            await self._render(text, final=False)
+            retry_in = await self._render(text, final=False)
         except RateLimited as limited:
             await self._rate_limited(limited)
-            return
+            return limited.retry_after
         except SlackApiError as exc:
             log.warning("slack.interim_edit_failed", error=exc.response.get("error"))
-            return
-        await self._record()
+            return 0.0
+        if not retry_in:
+            await self._record()
+        return retry_in
 
     async def finish(self, text: str) -> None:
         """The final text, waiting out rate limits; never leaves a stale placeholder."""
@@ -187,14 +191,18 @@ class SlackReplySink:
         self._blocked_until = self._clock.now() + limited.retry_after
         await self._budget.back_off(self._to.team, limited.retry_after)
 
-    async def _render(self, text: str, *, final: bool) -> None:
+    async def _render(self, text: str, *, final: bool) -> float:
+        """Edit and post what changed; for an interim edit out of budget, nothing but the
+        seconds until a token is due (the retry, or the final edit, carries this text)."""
         parts = split_message(text, self._limit)
         if not final:
             parts[-1] = balance_fences(parts[-1])
         shown = self._messages
         edits = [i for i, part in enumerate(parts[: len(shown)]) if shown[i][1] != part]
-        if edits and not final and not await self._budget.try_take(self._to.team):
-            return  # no budget now: the next interim edit (or the final one) carries this text
+        if edits and not final:
+            wait = await self._budget.try_take(self._to.team)
+            if wait > 0:
+                return wait
         for index, part in enumerate(parts):
             if index in edits:
                 if final:
@@ -203,6 +211,7 @@ class SlackReplySink:
                 self._messages[index] = (await self._replace(ts, part), part)
             elif index >= len(self._messages):
                 self._messages.append((await self._post(part), part))
+        return 0.0
 
     async def _record_intent(self, text: str) -> None:
         """Journal the text before the edit that shows it, so a crash right after the edit

@@ -65,9 +65,10 @@ class SharedEditBudget:
         self._take_script = client.register_script(_TAKE)
         self._block_script = client.register_script(_BLOCK)
 
-    async def try_take(self, team: str) -> bool:
-        """A token for an interim edit, only if one is free above the finals' reserve."""
-        return await self._wait_for(team, self._reserve) == 0
+    async def try_take(self, team: str) -> float:
+        """A token for an interim edit, only if one is free above the finals' reserve (0);
+        else the seconds until one is due."""
+        return await self._wait_for(team, self._reserve)
 
     async def take(self, team: str) -> None:
         """A token for a final edit, waiting for one (bounded: the edit goes out regardless)."""

@@ -27,9 +27,12 @@ async def _settle() -> None:
 
 
 def test_next_publish_at() -> None:
-    """The first publish is due at once; later ones one interval after the last."""
-    assert next_publish_at(None, 1.0) == float("-inf")
-    assert next_publish_at(5.0, 1.0) == 6.0
+    """The first publish is due at once; later ones one interval after the last shown, and not
+    before the sink said a skipped one could go out."""
+    assert next_publish_at(None, 1.0, None) == float("-inf")
+    assert next_publish_at(5.0, 1.0, None) == 6.0
+    assert next_publish_at(5.0, 1.0, 6.3) == 6.3
+    assert next_publish_at(5.0, 1.0, 5.5) == 6.0
 
 
 async def test_first_text_is_published_at_once_then_coalesced() -> None:
@@ -37,8 +40,9 @@ async def test_first_text_is_published_at_once_then_coalesced() -> None:
     clock = FakeClock()
     published: list[tuple[float, str]] = []
 
-    async def publish(text: str) -> None:
+    async def publish(text: str) -> float:
         published.append((clock.now(), text))
+        return 0.0
 
     coalescer = Coalescer(publish, clock, EditPolicy("time", interval=1.0))
     await coalescer.push("a")
@@ -54,8 +58,9 @@ async def test_close_drops_a_pending_edit() -> None:
     """Closing while an edit waits for its turn cancels it (the final text comes next anyway)."""
     published: list[str] = []
 
-    async def publish(text: str) -> None:
+    async def publish(text: str) -> float:
         published.append(text)
+        return 0.0
 
     never = asyncio.Event()
 
@@ -78,9 +83,10 @@ async def test_close_waits_for_an_edit_in_flight() -> None:
     release = asyncio.Event()
     finished: list[str] = []
 
-    async def publish(text: str) -> None:
+    async def publish(text: str) -> float:
         await release.wait()
         finished.append(text)
+        return 0.0
 
     coalescer = Coalescer(publish, clock, EditPolicy("time", interval=1.0))
     await coalescer.push("a")
@@ -97,8 +103,9 @@ async def test_every_n_policy_publishes_inline_in_order() -> None:
     """The baseline policy publishes every n-th delta, in order, without coalescing."""
     published: list[str] = []
 
-    async def publish(text: str) -> None:
+    async def publish(text: str) -> float:
         published.append(text)
+        return 0.0
 
     coalescer = Coalescer(publish, FakeClock(), EditPolicy("every_n", every=2))
     for text in ("a", "ab", "abc", "abcd", "abcde"):
@@ -112,3 +119,24 @@ def test_policy_from_setting() -> None:
     assert EditPolicy.from_setting("time", 0.5) == EditPolicy("time", interval=0.5)
     assert EditPolicy.from_setting("every_delta", 1.0) == EditPolicy("every_n", every=1)
     assert EditPolicy.from_setting("every_20_deltas", 1.0) == EditPolicy("every_n", every=20)
+
+
+async def test_a_skipped_publish_is_retried_when_the_sink_says_it_can_go_out() -> None:
+    """The sink skips an edit (no budget) and says one is due in 0.2 s: the latest text goes out
+    then, not a whole interval later, and without waiting for another delta."""
+    clock = FakeClock()
+    attempts: list[tuple[float, str]] = []
+    skips = [0.0, 0.2, 0.0]  # shown, skipped (a token in 0.2 s), shown
+
+    async def publish(text: str) -> float:
+        attempts.append((round(clock.now(), 3), text))
+        return skips.pop(0) if skips else 0.0
+
+    coalescer = Coalescer(publish, clock, EditPolicy("time", interval=1.0))
+    await coalescer.push("a")
+    await _settle()
+    await coalescer.push("ab")
+    await _settle()
+    await _settle()
+    await coalescer.close()
+    assert attempts == [(0.0, "a"), (1.0, "ab"), (1.2, "ab")]

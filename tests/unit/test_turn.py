@@ -81,8 +81,9 @@ class RecordingSink:
             raise ReplyUnavailable("not_in_channel")
         self.events.append(("start", status))
 
-    async def show(self, text: str) -> None:
+    async def show(self, text: str) -> float:
         self.events.append(("show", text))
+        return 0.0
 
     @property
     def shown(self) -> str:
