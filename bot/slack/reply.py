@@ -115,6 +115,7 @@ class SlackReplySink:
         self._messages: list[tuple[str, str]] = []  # (ts, text shown)
         self._blocked_until = 0.0
         self._shown = ""
+        self._journaled: tuple[str, str] | None = None  # (ts, text) last written to the journal
 
     @property
     def shown(self) -> str:
@@ -220,13 +221,18 @@ class SlackReplySink:
             return
         parts = split_message(text, self._limit)
         if len(parts) == len(self._messages):
-            ts = self._messages[-1][0]
-            await self._journal.shown(self._to.answer_id, self._to.channel, ts, parts[-1])
+            await self._journal_last(self._messages[-1][0], balance_fences(parts[-1]))
 
     async def _record(self) -> None:
         if self._journal is not None and self._messages:
-            ts, text = self._messages[-1]
-            await self._journal.shown(self._to.answer_id, self._to.channel, ts, text)
+            await self._journal_last(*self._messages[-1])
+
+    async def _journal_last(self, ts: str, text: str) -> None:
+        """Journal what the last message shows, unless that is what was journaled last."""
+        if self._journal is None or self._journaled == (ts, text):
+            return
+        self._journaled = (ts, text)
+        await self._journal.shown(self._to.answer_id, self._to.channel, ts, text)
 
     async def _post(self, text: str) -> str:
         response = await call_slack(
