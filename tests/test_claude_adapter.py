@@ -89,9 +89,13 @@ async def test_a_silent_stream_is_abandoned_after_the_stall_limit(
     fake.enqueue(Stall(text_before="I was saying", seconds=30))
     model = AnthropicChatModel(client, {}, max_retries=0, stall_seconds=0.5)
     seen: list[str] = []
-    with pytest.raises(ChatFailure) as failure:
+
+    async def read_all() -> None:
         async for event in model.stream(request()):
             if isinstance(event, TextDelta):
                 seen.append(event.text)
+
+    with pytest.raises(ChatFailure) as failure:
+        await read_all()
     assert failure.value.kind is FailureKind.TIMEOUT
     assert "".join(seen) == "I was saying"

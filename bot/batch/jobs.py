@@ -16,6 +16,11 @@ FAILED = "failed"
 DISCARDED = "discarded"
 ACTIVE = frozenset({PROCESSING, CANCELING})
 FINAL = frozenset({DONE, CANCELED, FAILED, DISCARDED})
+RETRYABLE = frozenset({DONE, CANCELED, FAILED})
+# While SUBMITTING, `extra` names the replica submitting (a token) and how long it may take before
+# another replica presumes it dead and finishes the submission (a time.time() deadline).
+SUBMITTER = "submitter"
+LEASE_UNTIL = "lease_until"
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,11 @@ class Job:
     def moved(self, **changes: Any) -> Job:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+    @property
+    def lease_until(self) -> float:
+        """Until when the replica submitting the job is presumed alive (0: no lease)."""
+        return float(self.extra.get(LEASE_UNTIL) or 0.0)
 
     def may_control(self, user: str, admins: frozenset[str]) -> bool:
         """The owner and the bot's admins may confirm, cancel and retry."""

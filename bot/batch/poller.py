@@ -1,6 +1,8 @@
 """The poller: one leader across replicas (a Redis lock) follows every running job, edits its
 status message, and when its batches end, stores the results, records the cost in the ledger
-and hands the finished CSV to Slack, once."""
+and hands the finished CSV to Slack, once (Redis SET NX marks: `ledger:<batch>` before each
+ledger entry, `finish:<round>` before the upload: at most once, even across a crash). It also
+resumes a submission whose replica died midway (see service.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,17 @@ from typing import Protocol
 import structlog
 from redis.exceptions import RedisError
 
-from bot.batch.api import BatchStatus
-from bot.batch.jobs import CANCELED, CANCELING, DONE, Job, next_interval, progress_text
+from bot.batch.jobs import (
+    ACTIVE,
+    CANCELED,
+    CANCELING,
+    DONE,
+    FAILED,
+    SUBMITTING,
+    Job,
+    next_interval,
+    progress_text,
+)
 from bot.batch.results import RowResult, Summary, batch_cost_usd, output_csv, summarise
 from bot.batch.service import BatchService
 from bot.batch.store import LeaderLock
@@ -31,6 +42,9 @@ class JobNotifier(Protocol):
 
     async def finished(self, job: Job, data: bytes, summary: Summary, cost_usd: float) -> None:
         """Upload the results file into the thread and post the summary."""
+
+    async def failed(self, job: Job) -> None:
+        """Say that the job could not be submitted (job.note says why)."""
 
 
 UsageRecorder = Callable[[Job, list[RowResult]], Awaitable[float]]  # returns the batch's USD
@@ -57,15 +71,21 @@ class BatchPoller:
         self._record_usage = record_usage
         self._tick = tick_seconds
         self._clock = clock
+        self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        """Poll forever (cancel the task to stop); steps down on the way out."""
+        """Poll until stop() (or until the task is cancelled); steps down on the way out."""
         try:
-            while True:
+            while not self._stopping.is_set():
                 await self.tick()
-                await asyncio.sleep(self._tick)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._tick)
         finally:
             await asyncio.shield(self._step_down())
+
+    def stop(self) -> None:
+        """Stop after the round in progress (a result being uploaded is finished first)."""
+        self._stopping.set()
 
     async def _step_down(self) -> None:
         with contextlib.suppress(RedisError):
@@ -101,10 +121,13 @@ class BatchPoller:
         )
 
     async def check(self, job_id: str) -> None:
-        """Check one job if it is due: progress, or finish it."""
+        """Check one job if it is due: progress, or finish it; resume a stalled submission."""
         job = await self._store.get(job_id)
-        if job is None:
+        if job is None or job.state not in (*ACTIVE, SUBMITTING):
             await self._store.deactivate(job_id)
+            return
+        if job.state == SUBMITTING:
+            await self._resume(job)
             return
         if job.next_check_at > self._clock():
             return
@@ -113,38 +136,45 @@ class BatchPoller:
         if not all(s.ended for s in statuses):
             await self._progress(job, done)
             return
-        await self._finish(job, statuses)
+        await self._finish(job)
+
+    async def _resume(self, job: Job) -> None:
+        if job.lease_until > self._clock():
+            return  # its submitter may still be at it
+        resumed = await self._service.resume(job.id)
+        if resumed is not None and resumed.state == FAILED:
+            await self._notifier.failed(resumed)
 
     async def _progress(self, job: Job, done: int) -> None:
         total = int(job.extra.get("round_rows", job.rows))
         if done != job.done_count or job.check_interval == 0:
+            log.info("batch.progress", job=job.id, done=done, total=total)
             await self._notifier.progress(job, progress_text(job, done, total))
         await self._store.update(job.id, lambda j: self._later(j, done))
 
-    async def _finish(self, job: Job, statuses: list[BatchStatus]) -> None:
+    async def _finish(self, job: Job) -> None:
+        """Every batch ended: store the results (again, if a crash came before: idempotent),
+        record each batch's cost once, end the job, and hand the file to Slack once."""
         for batch_id in job.batch_ids:
-            if await self._store.claim(job.id, f"ingest:{batch_id}"):
-                try:
-                    came = await self._api.results(batch_id)
-                except Exception:
-                    await self._store.unclaim(job.id, f"ingest:{batch_id}")
-                    raise
-                await self._store.save_results(job.id, came)
+            came = await self._api.results(batch_id)
+            await self._store.save_results(job.id, came)
+            if await self._store.claim(job.id, f"ledger:{batch_id}"):
                 await self._record_usage(job, came)
-        if not await self._store.claim(job.id, f"finish:{job.round}"):
-            return
+        state = CANCELED if job.state == CANCELING else DONE
+        await self._store.update(
+            job.id,
+            lambda j: j.moved(state=state) if j.state in ACTIVE and j.round == job.round else None,
+        )
+        await self._store.deactivate(job.id)
         table = await self._store.table(job.id)
-        if table is None:
-            await self._store.deactivate(job.id)
+        if table is None or not await self._store.claim(job.id, f"finish:{job.round}"):
             return
         results = await self._store.results(job.id)
         summary = summarise(table, results)
         cost = await self._job_cost(job, list(results.values()))
-        state = CANCELED if job.state == CANCELING else DONE
-        finished = await self._store.update(job.id, lambda j: j.moved(state=state))
-        await self._store.deactivate(job.id)
         log.info("batch.finished", job=job.id, counts=summary.counts, state=state)
-        await self._notifier.finished(finished or job, output_csv(table, results), summary, cost)
+        data = output_csv(table, results)
+        await self._notifier.finished(job.moved(state=state), data, summary, cost)
 
     async def _job_cost(self, job: Job, results: list[RowResult]) -> float:
         return batch_cost_usd(CATALOG.get(job.model), results)

@@ -1,17 +1,34 @@
 """Batch job operations: prepare (check + estimate), submit, cancel, retry. Shared by the Slack
-buttons and the poller; every step that must happen once is claimed in Redis first."""
+buttons and the poller; every step that must happen once is claimed in Redis first.
+
+Submitting survives a crash: the job moves to SUBMITTING (and into the poller's set) before the
+first batches.create, under the submitting replica's lease, and each batch id is recorded as soon
+as the API returns it; when the lease runs out the poller resumes the submission, creating only
+the batches not recorded. One narrow window remains: a crash after the API accepted a batch and
+before its id was stored makes that batch again (the API cannot list a job's batches by tag)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
 from bot.batch.api import BatchesApi
-from bot.batch.jobs import ACTIVE, CANCELING, FAILED, PENDING, PROCESSING, SUBMITTING, Job
+from bot.batch.jobs import (
+    CANCELING,
+    FAILED,
+    LEASE_UNTIL,
+    PENDING,
+    PROCESSING,
+    RETRYABLE,
+    SUBMITTER,
+    SUBMITTING,
+    Job,
+)
 from bot.batch.plan import Estimate, build_plan, estimate, sample_indices, split
 from bot.batch.results import RowResult, failed_rows
 from bot.batch.store import JobStore
@@ -36,6 +53,7 @@ class BatchSettings:
     poll_max_seconds: float
     samples: int = 5
     system: str | None = None
+    submit_lease_seconds: float = 600.0  # a submission silent this long is taken over
 
 
 class NotAllowed(Exception):
@@ -54,12 +72,19 @@ class BatchService:
     """The use cases behind /claude-batch and its buttons."""
 
     def __init__(
-        self, api: BatchesApi, store: JobStore, settings: BatchSettings, admins: frozenset[str]
+        self,
+        api: BatchesApi,
+        store: JobStore,
+        settings: BatchSettings,
+        admins: frozenset[str],
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
         self.store = store
         self.settings = settings
         self.admins = admins
+        self._clock = clock
 
     def _template(self, data: bytes, text: str) -> tuple[Table, Template]:
         table = parse_csv(data, max_rows=self.settings.max_rows)
@@ -123,38 +148,79 @@ class BatchService:
     async def submit(self, job_id: str, user: str) -> Job | None:
         """Confirm: submit every row (once, whoever clicks how often). None: unknown job."""
         job = await self._allowed(job_id, user)
-        if job is None or job.state != PENDING or not await self.store.claim(job_id, "submit:0"):
+        if job is None or job.state != PENDING:
             return job
-        return await self._submit_round(job, only=None)
+        return await self._start(job, only=None)
 
     async def retry(self, job_id: str, user: str) -> Job | None:
         """Submit the rows that did not succeed again, as a new round."""
         job = await self._allowed(job_id, user)
-        if job is None or job.state in ACTIVE or job.state in (PENDING, SUBMITTING):
+        if job is None or job.state not in RETRYABLE:
             return job
         table = await self.store.table(job_id)
-        if table is None or not await self.store.claim(job_id, f"submit:{job.round + 1}"):
+        if table is None:
             return job
         failed = failed_rows(table, await self.store.results(job_id))
         if not failed:
             return job
-        job = await self.store.update(job_id, lambda j: j.moved(round=j.round + 1)) or job
-        return await self._submit_round(job, only=failed)
+        return await self._start(job, only=failed)
 
-    async def _submit_round(self, job: Job, *, only: frozenset[str] | None) -> Job | None:
+    def _leased(self, job: Job, token: str) -> Job:
+        until = self._clock() + self.settings.submit_lease_seconds
+        return job.moved(extra={**job.extra, SUBMITTER: token, LEASE_UNTIL: str(until)})
+
+    async def _start(self, job: Job, *, only: frozenset[str] | None) -> Job | None:
+        """Move the job from where it rests to SUBMITTING, under this replica's lease, and have
+        the poller follow it from then on (one compare-and-set: one replica wins); then submit."""
+        token = uuid.uuid4().hex
+        next_round = job.round + (0 if only is None else 1)
+
+        def take(current: Job) -> Job | None:
+            if current.state != job.state or current.round != job.round:
+                return None
+            moved = current.moved(state=SUBMITTING, round=next_round, batch_ids=(), note="")
+            return self._leased(moved, token)
+
+        started = await self.store.update(job.id, take, activate=True)
+        if started is None or started.extra.get(SUBMITTER) != token:
+            return started
+        return await self._submit_chunks(started, token, only)
+
+    async def resume(self, job_id: str) -> Job | None:
+        """Finish the submission of a job whose submitter died (its lease ran out): the batches it
+        recorded stay, the others are created now. Returns the job as stored."""
+        token, now = uuid.uuid4().hex, self._clock()
+
+        def take(current: Job) -> Job | None:
+            if current.state != SUBMITTING or current.lease_until > now:
+                return None
+            return self._leased(current, token)
+
+        job = await self.store.update(job_id, take)
+        if job is None or job.extra.get(SUBMITTER) != token:
+            return job
+        log.warning("batch.submit_resumed", job=job_id, recorded=len(job.batch_ids))
+        only: frozenset[str] | None = None
+        if job.round > 0:  # a retry round: its rows are the ones that still have not succeeded
+            table = await self.store.table(job_id)
+            results = await self.store.results(job_id)
+            only = failed_rows(table, results) if table is not None else frozenset()
+        return await self._submit_chunks(job, token, only)
+
+    async def _submit_chunks(self, job: Job, token: str, only: frozenset[str] | None) -> Job | None:
+        """Create the round's batches not created yet, recording each id as soon as the API
+        gives it (so a restart creates only the rest), then mark the job PROCESSING."""
         table = await self.store.table(job.id)
         if table is None:
-            return None
-        template = parse_template(job.template, table)
+            return await self._fail(job.id, token, "The job's file is no longer stored.")
         plan = build_plan(
             table,
-            template,
+            parse_template(job.template, table),
             model=job.model,
             max_tokens=self.settings.max_tokens,
             system=self.settings.system,
             only=only,
         )
-        await self.store.update(job.id, lambda j: j.moved(state=SUBMITTING))
         skipped = [RowResult(i, "errored", error=why) for i, why in plan.skipped.items()]
         await self.store.save_results(job.id, skipped)
         chunks = split(
@@ -162,31 +228,53 @@ class BatchService:
             max_requests=self.settings.requests_per_batch,
             max_bytes=self.settings.bytes_per_batch,
         )
-        ids: list[str] = []
+        for chunk in chunks[len(job.batch_ids) :]:
+            try:
+                batch_id = await self.api.create(chunk)
+            except Exception as exc:  # any API failure: cancel what was made, tell the user
+                log.warning("batch.submit_failed", job=job.id, error=type(exc).__name__)
+                return await self._fail(
+                    job.id, token, f"Claude did not accept the batch ({type(exc).__name__})."
+                )
+            if not await self._record(job.id, token, batch_id):
+                log.warning("batch.submit_superseded", job=job.id, batch=batch_id)
+                await self._cancel_quietly(batch_id)  # another replica took over: a duplicate
+                return await self.store.get(job.id)
+        log.info("batch.submitted", job=job.id, batches=len(chunks), requests=len(plan.requests))
+        return await self.store.update(job.id, _processing(token, len(plan.requests)))
+
+    async def _record(self, job_id: str, token: str, batch_id: str) -> bool:
+        """Add a created batch to the job (renewing the lease); False if the lease was lost."""
+
+        def add(current: Job) -> Job | None:
+            if current.state != SUBMITTING or current.extra.get(SUBMITTER) != token:
+                return None
+            return self._leased(current.moved(batch_ids=(*current.batch_ids, batch_id)), token)
+
+        stored = await self.store.update(job_id, add)
+        return stored is not None and batch_id in stored.batch_ids
+
+    async def _fail(self, job_id: str, token: str, note: str) -> Job | None:
+        """The round cannot be submitted: cancel the batches it made, stop following the job."""
+
+        def fail(current: Job) -> Job | None:
+            if current.state != SUBMITTING or current.extra.get(SUBMITTER) != token:
+                return None
+            return current.moved(state=FAILED, note=note, extra=_without_lease(current.extra))
+
+        failed = await self.store.update(job_id, fail)
+        if failed is None or failed.state != FAILED:
+            return failed
+        for made in failed.batch_ids:
+            await self._cancel_quietly(made)
+        await self.store.deactivate(job_id)
+        return failed
+
+    async def _cancel_quietly(self, batch_id: str) -> None:
         try:
-            for chunk in chunks:
-                ids.append(await self.api.create(chunk))
-        except Exception as exc:  # any API failure: cancel what was made, tell the user
-            log.warning("batch.submit_failed", job=job.id, error=type(exc).__name__)
-            for made in ids:
-                await self.api.cancel(made)
-            note = f"Claude did not accept the batch ({type(exc).__name__})."
-            return await self.store.update(job.id, lambda j: j.moved(state=FAILED, note=note))
-        log.info("batch.submitted", job=job.id, batches=len(ids), requests=len(plan.requests))
-        queued = len(plan.requests)
-        updated = await self.store.update(
-            job.id,
-            lambda j: j.moved(
-                state=PROCESSING,
-                batch_ids=tuple(ids),
-                next_check_at=0.0,
-                check_interval=0.0,
-                done_count=0,
-                extra={**j.extra, "round_rows": str(queued)},
-            ),
-        )
-        await self.store.activate(job.id)
-        return updated
+            await self.api.cancel(batch_id)
+        except Exception as exc:  # best effort: the batch then runs, unread, to its end
+            log.warning("batch.cancel_failed", batch=batch_id, error=type(exc).__name__)
 
     async def cancel(self, job_id: str, user: str) -> Job | None:
         """Cancel a running job's batches; what finished before stays in the results."""
@@ -199,3 +287,24 @@ class BatchService:
         return await self.store.update(
             job_id, lambda j: j.moved(state=CANCELING, next_check_at=0.0)
         )
+
+
+def _without_lease(extra: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in extra.items() if k not in (SUBMITTER, LEASE_UNTIL)}
+
+
+def _processing(token: str, queued: int) -> Callable[[Job], Job | None]:
+    """The change that ends a submission: PROCESSING, checked from now on."""
+
+    def change(current: Job) -> Job | None:
+        if current.state != SUBMITTING or current.extra.get(SUBMITTER) != token:
+            return None
+        return current.moved(
+            state=PROCESSING,
+            next_check_at=0.0,
+            check_interval=0.0,
+            done_count=0,
+            extra={**_without_lease(current.extra), "round_rows": str(queued)},
+        )
+
+    return change

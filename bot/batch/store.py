@@ -71,9 +71,12 @@ class JobStore:
         data = raw if isinstance(raw, bytes) else raw.encode("latin-1")
         return Table.from_json(json.loads(zlib.decompress(data)))
 
-    async def update(self, job_id: str, change: Callable[[Job], Job | None]) -> Job | None:
+    async def update(
+        self, job_id: str, change: Callable[[Job], Job | None], *, activate: bool = False
+    ) -> Job | None:
         """Apply `change` atomically (optimistic: retried if another replica wrote meanwhile).
-        `change` returns None to leave the job as it is; the stored job is returned."""
+        `change` returns None to leave the job as it is; the stored job is returned. With
+        `activate`, a change also makes the poller follow the job (in the same transaction)."""
         key = _key("job", job_id)
         while True:
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -89,6 +92,8 @@ class JobStore:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(key, changed.to_json(), ex=JOB_TTL_SECONDS)
                     pipe.expire(_key("table", job_id), JOB_TTL_SECONDS)
+                    if activate:
+                        pipe.sadd(_key("active"), job_id)
                     await pipe.execute()
                     return changed
                 except WatchError:
@@ -111,10 +116,6 @@ class JobStore:
         """True the first time `what` is claimed for the job (across replicas and restarts)."""
         key = _key("claim", job_id, what)
         return bool(await self._redis.set(key, "1", nx=True, ex=JOB_TTL_SECONDS))
-
-    async def unclaim(self, job_id: str, what: str) -> None:
-        """Give a claim back (the work failed before it had any effect)."""
-        await self._redis.delete(_key("claim", job_id, what))
 
     async def save_results(self, job_id: str, results: list[RowResult]) -> None:
         """Store results by row id (a later round's result replaces an earlier one)."""

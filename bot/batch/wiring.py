@@ -20,8 +20,12 @@ from bot.conversation.throttle import MonotonicClock
 from bot.slack.access import AccessPolicy
 from bot.slack.batch_blocks import BatchUsage, SlackJobNotifier
 from bot.slack.batch_commands import BatchCommands, register_batch
+from bot.slack.batch_files import CsvFinder
 from bot.slack.files import SlackFileSource
+from bot.storage.redis_store import RedisMarks
 from bot.usage.ledger import RedisLedger
+
+STOP_GRACE_SECONDS = 10.0
 
 
 def batch_settings(settings: Settings) -> BatchSettings:
@@ -64,7 +68,10 @@ def start_batches(
         BatchesApi(claude), JobStore(redis_client), batch_settings(settings), settings.admins
     )
     clock = MonotonicClock()
-    register_batch(app, BatchCommands(service, slack, files, clock, access))
+    commands = BatchCommands(
+        service, slack, files, clock, access, CsvFinder(slack), RedisMarks(redis_client)
+    )
+    register_batch(app, commands)
     poller = BatchPoller(
         service,
         LeaderLock(redis_client, ttl_seconds=max(10.0, settings.batch_poll_seconds * 3)),
@@ -75,8 +82,11 @@ def start_batches(
     task = asyncio.create_task(poller.run())
 
     async def stop() -> None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        poller.stop()  # let a round in progress (an upload, say) finish, within reason
+        done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     stack.push_async_callback(stop)
     return task

@@ -96,6 +96,10 @@ class SlackJobNotifier:
         except (SlackApiError, RateLimited) as exc:
             log.warning("batch.status_edit_failed", job=job.id, error=type(exc).__name__)
 
+    async def failed(self, job: Job) -> None:
+        """The status message says why the job could not be submitted."""
+        await self._update(job, job.note, with_buttons(job.note))
+
     async def finished(self, job: Job, data: bytes, summary: Summary, cost_usd: float) -> None:
         """Upload the results into the thread; the status message becomes the summary."""
         verb = "canceled" if job.state == CANCELED else "finished"

@@ -1,5 +1,6 @@
-"""/claude-batch <template>: the most recent CSV shared in the channel, checked and estimated,
-then run through the Message Batches API after the Run button; Cancel and Retry buttons."""
+"""/claude-batch <template> and "@Claude batch: <template>": a CSV (see batch_files for which),
+checked and estimated in its thread, then run through the Message Batches API after the Run
+button; Cancel and Retry buttons."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.batch.jobs import CANCELING, FAILED, PROCESSING, Job, progress_text
 from bot.batch.service import BatchService, NotAllowed
 from bot.batch.table import BatchInputError
+from bot.conversation.messages import Question
 from bot.conversation.ports import Clock
 from bot.slack.access import AccessPolicy
 from bot.slack.batch_blocks import (
@@ -27,62 +29,66 @@ from bot.slack.batch_blocks import (
     progress_blocks,
     with_buttons,
 )
+from bot.slack.batch_files import CsvFinder, FoundCsv, is_csv
 from bot.slack.files import SlackFileSource
-from bot.slack.inbound import file_ref_from
+from bot.slack.inbound import (
+    batch_template,
+    file_ref_from,
+    is_batch_mention,
+    message_mark,
+    question_from_event,
+)
+from bot.slack.listeners import Marks
 from bot.slack.reply import RateLimited, call_waiting_out_limits
 from bot.vision.problems import FileProblem
 
 log = structlog.get_logger("bot.slack.batch")
 
 COMMAND = "/claude-batch"
-HISTORY_LIMIT = 100
 USAGE = (
-    "Share a CSV file in this channel, then run `/claude-batch <prompt>` naming its columns, "
-    "e.g. `/claude-batch Classify this ticket as bug, question or request: {title} {body}`."
+    "Share a CSV file, then run `/claude-batch <prompt>` (or, in the file's thread, mention me: "
+    "`@Claude batch: <prompt>`) naming its columns, e.g. "
+    "`/claude-batch Classify this ticket as bug, question or request: {title} {body}`."
 )
-NO_CSV = "I found no CSV file among the recent messages of this channel. Share one, then run " + (
-    "the command again."
+NO_CSV = (
+    "I found no CSV file among the recent messages of this channel and their threads. "
+    "Share one, then run the command again."
 )
+NO_CSV_HERE = "I found no CSV file in this thread. Attach one to your message, or share it here."
 NOT_YOURS = "Only the person who started this batch (or a bot admin) can do that."
 UNAVAILABLE = "I can't reach my job store right now. Try again in a minute."
 
 Ack = Callable[..., Awaitable[None]]
 
 
-def is_csv(file: dict[str, Any]) -> bool:
-    """A Slack file object that is a CSV."""
-    name = str(file.get("name") or "").lower()
-    return (
-        file.get("filetype") == "csv"
-        or name.endswith(".csv")
-        or file.get("mimetype")
-        in (
-            "text/csv",
-            "application/csv",
-        )
-    )
+@dataclass(frozen=True)
+class BatchAsk:
+    """Someone asks for a batch: by the slash command (no thread known) or by a mention."""
+
+    team: str
+    channel: str
+    user: str
+    template: str
+    thread_ts: str | None = None  # the mention's thread (None: a top-level mention or command)
+    ts: str = ""  # the mention's ts
+    attached: tuple[dict[str, Any], ...] = ()  # files attached to the mention
 
 
 @dataclass
 class BatchCommands:
-    """The slash command and the buttons."""
+    """The slash command, the mention form and the buttons."""
 
     service: BatchService
     client: AsyncWebClient
     files: SlackFileSource
     clock: Clock
     access: AccessPolicy
+    finder: CsvFinder
+    marks: Marks
 
-    async def latest_csv(self, channel: str) -> dict[str, Any] | None:
-        """The most recent CSV file shared in the channel."""
-        history = await self.client.conversations_history(channel=channel, limit=HISTORY_LIMIT)
-        for message in history.get("messages") or []:
-            for file in message.get("files") or []:
-                if isinstance(file, dict) and is_csv(file):
-                    return file
-        return None
-
-    async def on_command(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
+    async def on_command(
+        self, ack: Ack, command: dict[str, Any], respond: Ack, context: dict[str, Any]
+    ) -> None:
         """Check the file and the template, show the estimate and the Run button."""
         text = str(command.get("text") or "").strip()
         user, channel = str(command["user_id"]), str(command["channel_id"])
@@ -91,46 +97,96 @@ class BatchCommands:
             await ack(response_type="ephemeral", text=refusal or USAGE)
             return
         await ack()
-        try:
-            reply = await self._prepare(command, user, channel, text)
-        except BatchInputError as exc:
-            reply = str(exc)
-        except (SlackApiError, RateLimited) as exc:
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else "ratelimited"
-            reply = f"I couldn't read this channel or post in it (Slack said `{error}`)."
-        except RedisError:
-            reply = UNAVAILABLE
+        team = str(command.get("team_id") or "")
+        reply = await self._ask(BatchAsk(team, channel, user, text), _bot(context))
         if reply:
             await respond(response_type="ephemeral", text=reply)
 
-    async def _prepare(self, command: dict[str, Any], user: str, channel: str, text: str) -> str:
-        file = await self.latest_csv(channel)
-        ref = file_ref_from(file) if file is not None else None
-        if ref is None:
-            return NO_CSV
+    async def on_mention(self, body: dict[str, Any], context: dict[str, Any]) -> None:
+        """The mention form, "@Claude batch: <template>": a CSV attached to it, else the most
+        recent one in its thread (or, at top level, in the channel)."""
+        event = body.get("event") or {}
+        question = question_from_event(
+            event, team_id=str(body.get("team_id") or ""), bot_user_id=_bot(context)
+        )
+        template = batch_template(question.text) if isinstance(question, Question) else None
+        if not isinstance(question, Question) or template is None:
+            return
+        if not await self.marks.claim(message_mark(question)):
+            return  # a redelivery
+        channel, user = question.key.channel, question.user
+        reply = self.access.refusal(user, channel, is_direct_message=question.is_direct_message)
+        if reply is None and not template:
+            reply = USAGE
+        if reply is None:
+            ask = BatchAsk(
+                question.key.team,
+                channel,
+                user,
+                template,
+                thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,
+                ts=question.ts,
+                attached=tuple(f for f in event.get("files") or [] if isinstance(f, dict)),
+            )
+            reply = await self._ask(ask, _bot(context))
+        if reply:
+            await self._tell(channel, user, question.reply_thread_ts, reply)
+
+    async def _tell(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
+        except SlackApiError as exc:
+            log.warning("batch.ephemeral_failed", error=exc.response.get("error"))
+
+    async def _ask(self, ask: BatchAsk, bot_user_id: str) -> str:
+        """Prepare the job; returns what to tell the asker ("" when the estimate is posted)."""
+        try:
+            return await self._prepare(ask, bot_user_id)
+        except BatchInputError as exc:
+            return str(exc)
+        except (SlackApiError, RateLimited) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else "ratelimited"
+            return f"I couldn't read this channel or post in it (Slack said `{error}`)."
+        except RedisError:
+            return UNAVAILABLE
+
+    async def _find(self, ask: BatchAsk, bot_user_id: str) -> FoundCsv | None:
+        csv = next((f for f in ask.attached if is_csv(f)), None)
+        if csv is not None:
+            return FoundCsv(csv, ask.ts, ask.thread_ts or ask.ts)
+        if ask.thread_ts:
+            return await self.finder.in_thread(ask.channel, ask.thread_ts, skip_user=bot_user_id)
+        return await self.finder.in_channel(ask.channel, skip_user=bot_user_id)
+
+    async def _prepare(self, ask: BatchAsk, bot_user_id: str) -> str:
+        found = await self._find(ask, bot_user_id)
+        ref = file_ref_from(found.file) if found is not None else None
+        if found is None or ref is None:
+            return NO_CSV_HERE if ask.thread_ts else NO_CSV
         try:
             fetched = await self.files.fetch(ref)
         except FileProblem as problem:
             return f"I couldn't read `{ref.name}`: {problem}"
         prepared = await self.service.prepare(
-            team=str(command.get("team_id") or ""),
-            channel=channel,
-            owner=user,
+            team=ask.team,
+            channel=ask.channel,
+            owner=ask.user,
             filename=ref.name or "file.csv",
             data=fetched.data,
-            text=text,
+            text=ask.template,
         )
         job = prepared.job
-        blocks = confirm_blocks(job, prepared.estimate)
         posted = await call_waiting_out_limits(
             self.clock,
             self.client.chat_postMessage,
-            channel=channel,
-            text=f"<@{user}> wants to run a batch on {job.filename}",
-            blocks=blocks,
+            channel=ask.channel,
+            thread_ts=found.thread_ts,
+            text=f"<@{ask.user}> wants to run a batch on {job.filename}",
+            blocks=confirm_blocks(job, prepared.estimate),
         )
-        ts = str(posted["ts"])
-        await self.service.attach_thread(job.id, ts, ts)
+        await self.service.attach_thread(job.id, found.thread_ts, str(posted["ts"]))
         log.info("batch.prepared", job=job.id, rows=job.rows, model=job.model)
         return ""
 
@@ -206,8 +262,18 @@ class BatchCommands:
         await self.service.store.update(job.id, lambda j: j.moved(status_ts=str(posted["ts"])))
 
 
+def _bot(context: dict[str, Any]) -> str:
+    """The bot's user id, from Bolt's context."""
+    return str(context.get("bot_user_id") or "")
+
+
+async def _is_batch_mention(body: dict[str, Any], context: dict[str, Any]) -> bool:
+    return is_batch_mention(body.get("event") or {}, _bot(context))
+
+
 def register_batch(app: AsyncApp, commands: BatchCommands) -> None:
-    """Attach /claude-batch and its buttons."""
+    """Attach /claude-batch, "@Claude batch: …" mentions and the buttons."""
     app.command(COMMAND)(commands.on_command)
+    app.event("app_mention", matchers=[_is_batch_mention])(commands.on_mention)
     for action_id in (CONFIRM, DISCARD, CANCEL, RETRY):
         app.action(action_id)(commands.on_action)

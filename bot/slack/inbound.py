@@ -97,6 +97,23 @@ def question_from_event(
     )
 
 
+BATCH_MENTION = re.compile(r"^batch\s*:", re.IGNORECASE)
+
+
+def batch_template(text: str) -> str | None:
+    """The prompt template of a "batch: <template>" mention (the bot's mention stripped), or
+    None when the text is not a batch request."""
+    match = BATCH_MENTION.match(text.strip())
+    return text.strip()[match.end() :].strip() if match else None
+
+
+def is_batch_mention(event: dict[str, Any], bot_user_id: str) -> bool:
+    """An app_mention asking for a batch job ("@Claude batch: …"): handled apart from turns."""
+    if event.get("type") != "app_mention":
+        return False
+    return batch_template(strip_mention(str(event.get("text") or ""), bot_user_id)) is not None
+
+
 def message_mark(question: Question) -> str:
     """One mark per Slack message: a retry, or the same message via two events, is answered once."""
     return f"msg:{question.key.team}:{question.key.channel}:{question.ts}"

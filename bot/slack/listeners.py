@@ -19,7 +19,7 @@ from bot.conversation.ordering import ThreadGate, answer_in_order
 from bot.conversation.ports import Clock, ReplySink
 from bot.conversation.turn import TurnDeps
 from bot.slack.access import AccessPolicy
-from bot.slack.inbound import Ignored, message_mark, question_from_event
+from bot.slack.inbound import Ignored, is_batch_mention, message_mark, question_from_event
 from bot.slack.people import PeopleDirectory
 from bot.slack.reply import Destination, EditBudget, Journal, SlackReplySink
 from bot.slack.sink_factory import AnswerSurfaces
@@ -174,7 +174,12 @@ class EventHandler:
 
 
 def register(app: AsyncApp, handler: EventHandler) -> None:
-    """Attach the listeners to the Bolt app."""
+    """Attach the listeners to the Bolt app ("@Claude batch: …" mentions are left to the batch
+    listener: Bolt runs the first listener that matches)."""
     listener: Callable[..., Coroutine[Any, Any, None]] = handler.on_event
-    app.event("app_mention")(listener)
+
+    async def not_batch(body: dict[str, Any]) -> bool:
+        return not is_batch_mention(body.get("event") or {}, handler.bot_user_id)
+
+    app.event("app_mention", matchers=[not_batch])(listener)
     app.event("message")(listener)

@@ -103,6 +103,19 @@ class StoredMessage:
         self.edits.append((now, self.visible_text))
 
 
+@dataclass(eq=False)
+class PendingUpload:
+    """A file between files.getUploadURLExternal and files.completeUploadExternal."""
+
+    file_id: str
+    filename: str
+    length: int
+    ticket: str
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    data: bytes | None = None  # set when the bytes are POSTed to the upload URL
+
+
 @dataclass(frozen=True, slots=True)
 class EphemeralMessage:
     """A chat.postEphemeral (or ephemeral response_url) message, seen only by `user`."""

@@ -43,6 +43,7 @@ from .slack_specs import load_event_scopes, load_manifest, load_specs
 from .slack_state import Workspace
 from .slack_web_chat import CHAT_HANDLERS
 from .slack_web_common import Call
+from .slack_web_files import FILE_HANDLERS, UploadUrls
 from .slack_web_misc import MISC_HANDLERS
 
 __all__ = [
@@ -95,10 +96,11 @@ class FakeSlack:
         ws.add_user(User(bot_user_id, "claude", "Claude", is_bot=True))
         self._ws = ws
         self._hub = SocketHub(self.ids, ws.violations)
-        handlers = {**CHAT_HANDLERS, **MISC_HANDLERS, "apps.connections.open": self._open_socket}
+        handlers = {**CHAT_HANDLERS, **MISC_HANDLERS, **FILE_HANDLERS}
+        handlers["apps.connections.open"] = self._open_socket
         limiter = RateLimiter(rate_limits or SlackRateLimits())
         self._api = WebApi(ws, load_specs(), handlers, limiter)
-        self._hooks = Hooks(ws)
+        self._hooks, self._uploads = Hooks(ws), UploadUrls(ws)
         self.verification_token = random_id("", 24)
         self.envelopes: list[JsonDict] = []
         self._payloads: dict[str, JsonDict] = {}
@@ -111,8 +113,10 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api.handle)
         app.router.add_get("/link/", self._hub.handle)
-        app.router.add_post("/commands/{team}/{number}/{key}", self._hooks.response_url)
+        for hook in ("commands", "actions"):  # slash command and block_actions response_urls
+            app.router.add_post(f"/{hook}/{{team}}/{{number}}/{{key}}", self._hooks.response_url)
         app.router.add_get("/files-pri/{slug}/{name}", self._hooks.file_download)
+        app.router.add_post("/upload/v1/{ticket}", self._uploads.receive)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()

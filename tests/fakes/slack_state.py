@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .slack_events import Identity
-from .slack_models import Channel, EphemeralMessage, JsonDict, StoredMessage, User
+from .slack_models import Channel, EphemeralMessage, JsonDict, PendingUpload, StoredMessage, User
 from .slack_specs import AppManifest, scope_granted
 
 EventSink = Callable[[JsonDict], None]
@@ -40,6 +40,7 @@ class Workspace:
     channels: dict[str, Channel] = field(default_factory=dict)
     files: dict[str, JsonDict] = field(default_factory=dict)
     file_contents: dict[str, bytes] = field(default_factory=dict)
+    uploads: dict[str, PendingUpload] = field(default_factory=dict)  # by upload ticket
     ephemerals: list[EphemeralMessage] = field(default_factory=list)
     views: list[JsonDict] = field(default_factory=list)
     statuses: list[tuple[float, str, str, str]] = field(default_factory=list)

@@ -1,8 +1,9 @@
 """What a person does on Slack's AI surfaces, played against the fake Slack: open the agent's
-Messages tab or the Home tab, start an assistant thread, click an answer's feedback buttons.
+Messages tab or the Home tab, start an assistant thread, click an answer's feedback buttons or
+any Block Kit button of a message.
 
 Each event goes out only if manifest.yml subscribes to it (and its scopes are granted), as
-Slack would; a click only on a feedback button the message really carries.
+Slack would; a click only on a button (feedback or Block Kit) the message really carries.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .slack_events import event_callback, random_id
 from .slack_models import JsonDict
 from .slack_people import post_as_user
 from .slack_server import FakeSlack
+from .slack_state import CommandHook
 from .slack_web_common import message_json
 
 
@@ -79,12 +81,66 @@ async def click_feedback(
     slack: FakeSlack, channel: str, message_ts: str, user: str, *, positive: bool
 ) -> str:
     """The person clicks 👍 or 👎 under an answer: a block_actions interaction."""
+    message = _message(slack, channel, message_ts)
+    block_id, element = _feedback_element(message)
+    button = element["positive_button" if positive else "negative_button"]
+    action = {
+        "type": "feedback_buttons",
+        "action_id": element.get("action_id"),
+        "block_id": block_id,
+        "value": button["value"],
+        "text": button["text"],
+        "action_ts": f"{time.time():.6f}",
+    }
+    return await _block_actions(slack, channel, message_ts, user, action)
+
+
+def _button(message: JsonDict, action_id: str) -> tuple[str, JsonDict]:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("type") == "button" and element.get("action_id") == action_id:
+                return str(block.get("block_id") or ""), element
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "button" and accessory.get("action_id") == action_id:
+            return str(block.get("block_id") or ""), accessory
+    raise AssertionError(f"message {message.get('ts')} has no button {action_id!r}")
+
+
+async def click_button(
+    slack: FakeSlack, channel: str, message_ts: str, user: str, action_id: str
+) -> str:
+    """The person clicks the Block Kit button `action_id` of a message (it must be there now):
+    a block_actions interaction with the button's block_id, value and text."""
+    message = _message(slack, channel, message_ts)
+    block_id, button = _button(message, action_id)
+    action: JsonDict = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": button["text"],
+        "action_ts": f"{time.time():.6f}",
+    }
+    if "value" in button:
+        action["value"] = button["value"]
+    if "style" in button:
+        action["style"] = button["style"]
+    return await _block_actions(slack, channel, message_ts, user, action)
+
+
+def _message(slack: FakeSlack, channel: str, message_ts: str) -> JsonDict:
+    ws = _ws(slack)
+    conv = ws.require_channel(channel)
+    return message_json(ws, conv.by_ts[message_ts], conv)
+
+
+async def _block_actions(
+    slack: FakeSlack, channel: str, message_ts: str, user: str, action: JsonDict
+) -> str:
+    """Send the block_actions payload Slack sends for a click on a message's element, with a
+    live trigger_id and a response_url (as for a slash command)."""
     ws = _ws(slack)
     conv = ws.require_channel(channel)
     stored = conv.by_ts[message_ts]
-    message = message_json(ws, stored, conv)
-    block_id, element = _feedback_element(message)
-    button = element["positive_button" if positive else "negative_button"]
     member = ws.require_user(user)
     container: JsonDict = {
         "type": "message",
@@ -94,14 +150,10 @@ async def click_feedback(
     }
     if stored.thread_ts is not None:
         container["thread_ts"] = stored.thread_ts
-    action = {
-        "type": "feedback_buttons",
-        "action_id": element.get("action_id"),
-        "block_id": block_id,
-        "value": button["value"],
-        "text": button["text"],
-        "action_ts": f"{time.time():.6f}",
-    }
+    trigger_id = f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}"
+    ws.triggers[trigger_id] = time.monotonic()
+    key = uuid.uuid4().hex[:24]
+    ws.hooks[key] = CommandHook("block_actions", member.id, conv.id)
     payload = {
         "type": "block_actions",
         "token": slack.verification_token,
@@ -109,10 +161,11 @@ async def click_feedback(
         "team": {"id": slack.ids.team_id, "domain": slack.ids.team_domain},
         "user": {"id": member.id, "username": member.name, "team_id": slack.ids.team_id},
         "container": container,
-        "trigger_id": f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}",
+        "trigger_id": trigger_id,
         "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
-        "message": message,
+        "message": message_json(ws, stored, conv),
         "state": {"values": {}},
+        "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
         "actions": [action],
         "is_enterprise_install": False,
         "enterprise": None,
