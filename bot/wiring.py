@@ -229,6 +229,7 @@ def build_events(
         ),
         journal=journal,
         turn_deadline_seconds=settings.turn_deadline_seconds,
+        placeholder_delay=settings.placeholder_delay_seconds,
         access=AccessPolicy(
             users=parse_ids(settings.allowed_users), channels=parse_ids(settings.allowed_channels)
         ),

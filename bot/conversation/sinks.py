@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.conversation.ports import ReplySink
+import asyncio
+import contextlib
+
+import structlog
+
+from bot.conversation.errors import ReplyUnavailable
+from bot.conversation.ports import Clock, ReplySink
+
+log = structlog.get_logger("bot.turn")
 
 
 class SinkDecorator:
@@ -42,3 +50,70 @@ class FramedSink(SinkDecorator):
         await self._sink.finish(
             "\n\n".join(part for part in (self._above, text, self._below) if part)
         )
+
+
+class DeferredPlaceholder(SinkDecorator):
+    """Holds the placeholder back for a moment: when the answer's first text (or its final
+    text) comes within `delay`, the first message shows it straight away and no edit is spent
+    turning a placeholder into text; otherwise the placeholder appears after `delay`.
+
+    Edits are the scarce call (one budget for the whole workspace); posting a message is not.
+    `settle()` must be awaited when the answer is over (it drops a placeholder not yet shown).
+    """
+
+    def __init__(self, sink: ReplySink, clock: Clock, delay: float) -> None:
+        super().__init__(sink)
+        self._clock = clock
+        self._delay = delay
+        self._status = ""
+        self._later: asyncio.Task[None] | None = None
+        self._posting = False
+
+    @property
+    def shown(self) -> str:
+        """The text most recently shown, or the placeholder about to be."""
+        return self._sink.shown or self._status
+
+    async def start(self, status: str) -> None:
+        """Show the placeholder after the delay, unless text comes first (at once when
+        something is already shown, e.g. a "waiting" placeholder)."""
+        if self._later is not None and not self._posting:
+            self._status = status  # still held back: the newest status shows when it does
+            return
+        if self._delay <= 0 or self._sink.shown or self._later is not None:
+            await self.settle()
+            await self._sink.start(status)
+            return
+        self._status = status
+        self._later = asyncio.create_task(self._post_later(), name="placeholder")
+
+    async def show(self, text: str) -> float:
+        """Show the answer so far (the first time, instead of the placeholder)."""
+        await self.settle()
+        return await self._sink.show(text)
+
+    async def finish(self, text: str) -> None:
+        """Show the final text (the first message, if no placeholder was shown yet)."""
+        await self.settle()
+        await self._sink.finish(text)
+
+    async def settle(self) -> None:
+        """Drop the placeholder if it is still held back; wait for it if it is being shown."""
+        later, self._later = self._later, None
+        if later is None:
+            return
+        if self._posting:
+            with contextlib.suppress(ReplyUnavailable):
+                await later
+            return
+        later.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await later
+
+    async def _post_later(self) -> None:
+        await self._clock.sleep(self._delay)
+        self._posting = True
+        try:
+            await self._sink.start(self._status)
+        except ReplyUnavailable as exc:
+            log.warning("turn.cannot_reply", reason=str(exc))

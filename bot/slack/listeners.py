@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversation.messages import Question
 from bot.conversation.ordering import ThreadGate, answer_in_order
 from bot.conversation.ports import Clock, ReplySink
+from bot.conversation.sinks import DeferredPlaceholder
 from bot.conversation.turn import TurnDeps
 from bot.slack.access import AccessPolicy
 from bot.slack.inbound import Ignored, is_batch_mention, message_mark, question_from_event
@@ -82,6 +83,7 @@ class EventHandler:
     turn_deadline_seconds: float = 600.0
     access: AccessPolicy = field(default_factory=AccessPolicy)
     surfaces: AnswerSurfaces | None = None  # None: every answer is edited in place
+    placeholder_delay: float = 0.0  # an edited-in-place answer's placeholder waits this long
 
     async def on_event(self, body: dict[str, Any]) -> None:
         """Bolt listener for app_mention and message events (Bolt has already acked)."""
@@ -151,6 +153,10 @@ class EventHandler:
         sink: ReplySink = edit
         if self.surfaces is not None:  # native streaming where the surface has it
             question, sink = await self.surfaces.prepare(question, destination, edit)
+        if sink is edit and not question.files:  # files: "Reading…" shows at once
+            sink = deferred = DeferredPlaceholder(edit, self.clock, self.placeholder_delay)
+        else:
+            deferred = None
         try:
             author = await self.people.author(question.key.team, question.user)
             outcome = await answer_in_order(
@@ -171,6 +177,9 @@ class EventHandler:
         except Exception:
             log.exception("turn.crashed")
             await sink.finish(":warning: Something went wrong on my side. Try again in a moment.")
+        finally:
+            if deferred is not None:
+                await deferred.settle()
 
 
 def register(app: AsyncApp, handler: EventHandler) -> None:

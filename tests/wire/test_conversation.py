@@ -22,9 +22,10 @@ def _texts_of(request_body: dict[str, object]) -> str:
 async def test_mention_streams_a_threaded_answer(
     bot: BotProcess, slack: FakeSlack, claude: FakeClaude
 ) -> None:
-    """A channel mention gets a placeholder in its thread, edited at least once mid-stream, then
-    the whole answer as Markdown (markdown_text, so Slack renders it; no raw ** in text)."""
-    claude.enqueue(TextReply(ANSWER, tokens_per_second=8, chunk_chars=4))
+    """A channel mention whose answer is slow to start gets a placeholder in its thread (after
+    BOT_PLACEHOLDER_DELAY_SECONDS), edited at least once mid-stream, then the whole answer as
+    Markdown (markdown_text, so Slack renders it; no raw ** in text)."""
+    claude.enqueue(TextReply(ANSWER, tokens_per_second=8, chunk_chars=4, ttft=1.6))
     delivery = await mention(slack, CHANNEL, USER, "What is the capital of France?")
     final = await wait_for_final(slack, CHANNEL, delivery.ts, ANSWER)
     assert final.startswith(ANSWER + "\n\n_Sonnet 5.5 · ")
@@ -41,6 +42,22 @@ async def test_mention_streams_a_threaded_answer(
     assert request["model"] == "claude-sonnet-5-5"
     assert "What is the capital of France?" in _texts_of(request)
     assert f"<@{slack.ids.bot_user_id}>" not in _texts_of(request)
+
+
+async def test_a_quick_answer_needs_no_placeholder(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """Text that comes within the placeholder delay is the thread's first message: no
+    "Thinking…" is posted, and no chat.update is spent turning it into text."""
+    claude.enqueue(TextReply(ANSWER, tokens_per_second=40, chunk_chars=8, ttft=0.2))
+    delivery = await mention(slack, CHANNEL, USER, "Quick one?")
+    await wait_for_final(slack, CHANNEL, delivery.ts, ANSWER)
+    reply = slack.bot_replies(CHANNEL, delivery.ts)[0]
+    assert not any("Thinking" in text for _, text in reply.edits), reply.edits
+    posts = [
+        c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts") == delivery.ts
+    ]
+    assert posts[0].args["markdown_text"].startswith("**Paris")
 
 
 async def test_follow_up_in_the_thread_carries_the_history(
