@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     allowed_channels: str = Field("", alias="BOT_ALLOWED_CHANNELS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="BOT_LOG_LEVEL")
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="BOT_LOG_FORMAT")
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field("auto", alias="BOT_EVENT_LOOP")
     log_message_bodies: bool = Field(False, alias="BOT_LOG_MESSAGE_BODIES")
 
     ask_code_repos: str = Field("", alias="ASK_CODE_REPOS")
