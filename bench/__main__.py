@@ -66,6 +66,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the checkout whose bot/ runs (default: this repository)",
     )
     parser.add_argument("--work-dir", type=Path, help="where the bot logs go (default: a temp dir)")
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every bot process, e.g. BOT_EVENT_LOOP=asyncio (repeatable)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:
@@ -101,6 +108,17 @@ def git_revision(directory: Path) -> str:
     except (subprocess.SubprocessError, OSError):
         return "(not a git checkout)"
     return f"git {head}" + (" with uncommitted changes in bot/" if dirty else "")
+
+
+def bot_settings(pairs: list[str]) -> dict[str, str]:
+    """--bot-env NAME=VALUE pairs as an environment."""
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"bench: --bot-env wants NAME=VALUE, got {pair!r}")
+        settings[name] = value
+    return settings
 
 
 def snapshot(bot_dir: Path, work_dir: Path) -> Path:
@@ -171,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"bench: bot/ of {bot_dir} copied to {checkout}, logs in {work_dir}", file=sys.stderr)
     started = time.monotonic()
     with ValkeyServer() as server:
-        env = BenchEnv(str(server.connection_url), checkout, work_dir)
+        env = BenchEnv(str(server.connection_url), checkout, work_dir, bot_settings(args.bot_env))
         outcome = asyncio.run(
             run_suite(plan, env, scenarios, say=lambda line: print(line, file=sys.stderr))
         )

@@ -54,6 +54,7 @@ class BenchEnv:
     redis_url: str
     bot_dir: Path
     work_dir: Path
+    bot_env: dict[str, str] = field(default_factory=dict)  # extra settings for every bot
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,7 @@ async def drive(
         [
             BotProcess(
                 env.bot_dir,
-                environment | {"BOT_DATA_DIR": str(run_dir / f"data-{n}")},
+                environment | env.bot_env | {"BOT_DATA_DIR": str(run_dir / f"data-{n}")},
                 run_dir / f"bot-{n}.log",
             )
             for n in range(spec.replicas)

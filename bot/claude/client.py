@@ -89,19 +89,8 @@ class AnthropicChatModel:
             raise ChatFailure(FailureKind.CONNECTION, model=request.model) from None
         usage = merged_usage(answer.message_start_usage, answer.final_usage)
         cost = call_cost_usd(model, usage) if known else None
-        log.info(
-            "claude.call",
-            model=request.model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            ttft_ms=None if first_token_at is None else round((first_token_at - started) * 1000),
-            total_ms=round((time.monotonic() - started) * 1000),
-            cost_usd=None if cost is None else round(cost, 6),
-            stop_reason=answer.stop_reason,
-            request_id=request_id,
-        )
+        stop = answer.stop_reason
+        _log_call(request.model, usage, cost, stop, request_id, started, first_token_at)
         yield AnswerDone(
             message={"role": "assistant", "content": answer.content()},
             stop_reason=_STOP_REASONS.get(answer.stop_reason or "", StopReason.OTHER),
@@ -122,6 +111,31 @@ class AnthropicChatModel:
                 opened = await self._client.messages.create(**call, stream=True, timeout=timeout)
                 return cast(AsyncStream[RawMessageStreamEvent], opened)
         raise AssertionError("unreachable: tenacity reraises the last failure")
+
+
+def _log_call(
+    model: str,
+    usage: Usage,
+    cost: float | None,
+    stop_reason: str | None,
+    request_id: str | None,
+    started: float,
+    first_token_at: float | None,
+) -> None:
+    """One line per Claude call: tokens, cost and timing (never the text)."""
+    log.info(
+        "claude.call",
+        model=model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        ttft_ms=None if first_token_at is None else round((first_token_at - started) * 1000),
+        total_ms=round((time.monotonic() - started) * 1000),
+        cost_usd=None if cost is None else round(cost, 6),
+        stop_reason=stop_reason,
+        request_id=request_id,
+    )
 
 
 def stream_timeout(client_timeout: object, stall_seconds: float) -> httpx2.Timeout:
