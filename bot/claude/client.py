@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 import anthropic
@@ -57,7 +57,7 @@ class AnthropicChatModel:
         self._stall_seconds = stall_seconds  # no event for this long: the stream is abandoned
         self._timeout = stream_timeout(client.timeout, stall_seconds)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
         """Yield text deltas, then AnswerDone; raise ChatFailure on any API error."""
         model, known = lookup(request.model, self._tiers.get(request.model, "sonnet"))
         call = build_messages_call(request, model)

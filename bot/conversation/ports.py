@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from bot.conversation.messages import (
@@ -52,7 +52,7 @@ class ThreadStore(Protocol):
 class ChatModel(Protocol):
     """A streaming model: text deltas, then one AnswerDone; raises ChatFailure."""
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
         """Start the call and yield its events."""
         ...
 

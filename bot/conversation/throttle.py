@@ -80,7 +80,13 @@ class Coalescer:
         return self._published
 
     async def push(self, text: str) -> None:
-        """Take the full text so far (called on every delta)."""
+        """Take the full text so far (called on every delta); raises what stopped publishing
+        (the sink's ReplyUnavailable: nothing can be shown, so the stream should end)."""
+        worker = self._worker
+        if worker is not None and worker.done() and not worker.cancelled():
+            failure = worker.exception()
+            if failure is not None:
+                raise failure
         self._latest = text
         self._deltas += 1
         if self._policy.kind == "every_n":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import structlog
@@ -276,16 +277,18 @@ async def _stream(request: ChatRequest, started: float, sink: ReplySink, deps: T
     show_thinking = deps.settings.show_thinking
     attempt = Attempt()
     try:
-        async for event in deps.model.stream(request):
-            if isinstance(event, TextDelta):
-                attempt.text += event.text
-            elif isinstance(event, ThinkingDelta):
-                attempt.thinking += event.text
-            else:
-                attempt.done = event
-                continue
-            status = thinking_status(deps.clock.now() - started)
-            await coalescer.push(live_text(attempt.text, attempt.thinking, status, show_thinking))
+        async with contextlib.aclosing(deps.model.stream(request)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    attempt.text += event.text
+                elif isinstance(event, ThinkingDelta):
+                    attempt.thinking += event.text
+                else:
+                    attempt.done = event
+                    continue
+                status = thinking_status(deps.clock.now() - started)
+                shown = live_text(attempt.text, attempt.thinking, status, show_thinking)
+                await coalescer.push(shown)
     except ChatFailure as failure:
         attempt.failure = failure
     await coalescer.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from bot.conversation.errors import ChatFailure
 from bot.conversation.messages import AnswerEvent, ChatRequest
@@ -17,7 +17,7 @@ class MeteredChatModel:
         self._inner = inner
         self._metrics = metrics
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
         """The inner model's events; a ChatFailure is counted and raised again."""
         try:
             async for event in self._inner.stream(request):

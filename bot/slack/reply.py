@@ -155,7 +155,10 @@ class SlackReplySink:
             await self._rate_limited(limited)
             return limited.retry_after
         except SlackApiError as exc:
-            log.warning("slack.interim_edit_failed", error=exc.response.get("error"))
+            error = str(exc.response.get("error"))
+            log.warning("slack.interim_edit_failed", error=error)
+            if not self._messages and error in UNREACHABLE:
+                raise ReplyUnavailable(error) from None  # nothing shown, nothing ever will be
             return 0.0
         if not retry_in:
             await self._record()

@@ -4,7 +4,7 @@ and the request builder's 1-hour breakpoint for the repository."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -116,7 +116,7 @@ class ToolModel:
     answer: str = "It is in ok.py:L1."
     requests: list[ChatRequest] = field(default_factory=list)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
         self.requests.append(request)
         await asyncio.sleep(0)
         n = len(self.requests)

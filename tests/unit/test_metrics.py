@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import pytest
@@ -74,7 +74,7 @@ def test_answer_timing_and_in_flight() -> None:
 class FailingModel:
     """A ChatModel whose calls fail as overloaded."""
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
         raise ChatFailure(FailureKind.OVERLOADED, model=request.model)
         yield  # pragma: no cover  # makes this an async generator
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.throttle import Coalescer, EditPolicy, next_publish_at
 
 
@@ -140,3 +143,17 @@ async def test_a_skipped_publish_is_retried_when_the_sink_says_it_can_go_out() -
     await _settle()
     await coalescer.close()
     assert attempts == [(0.0, "a"), (1.0, "ab"), (1.2, "ab")]
+
+
+async def test_a_publish_that_cannot_ever_show_stops_the_stream() -> None:
+    """The sink says nothing can be shown (ReplyUnavailable) in the background publish: the next
+    push raises it, so the caller stops reading the model."""
+
+    async def publish(text: str) -> float:
+        raise ReplyUnavailable("not_in_channel")
+
+    coalescer = Coalescer(publish, FakeClock(), EditPolicy("time", interval=1.0))
+    await coalescer.push("a")
+    await _settle()
+    with pytest.raises(ReplyUnavailable):
+        await coalescer.push("ab")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
+
+import pytest
 
 from bot.conversation.display import CUT_NOTICE, HELLO_HINT
 from bot.conversation.errors import ChatFailure, FailureKind, ReplyUnavailable
@@ -55,7 +57,7 @@ class ScriptedModel:
     failure: ChatFailure | None = None
     requests: list[ChatRequest] = field(default_factory=list)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
         self.requests.append(request)
         for delta in self.deltas:
             yield TextDelta(delta)
@@ -251,7 +253,7 @@ async def test_switch_message_changes_the_tier_without_calling_the_model() -> No
 class OverloadedThen(ScriptedModel):
     overloaded_models: tuple[str, ...] = ()
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[AnswerEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
         if request.model in self.overloaded_models:
             self.requests.append(request)
             raise ChatFailure(FailureKind.OVERLOADED, model=request.model)
@@ -280,3 +282,30 @@ async def test_every_tier_overloaded_ends_with_the_overloaded_message() -> None:
     assert [r.model for r in model.requests] == ["o", "s", "h"]
     assert outcome.failure is FailureKind.OVERLOADED
     assert "overloaded" in sink.events[-1][1]
+
+
+class ClosedChannelSink(RecordingSink):
+    """A channel the bot cannot post in, found when the first text is shown (the placeholder
+    was held back)."""
+
+    async def show(self, text: str) -> float:
+        raise ReplyUnavailable("not_in_channel")
+
+
+async def test_a_closed_channel_found_at_the_first_text_stops_the_stream() -> None:
+    """When the first text can't be posted, the model stream is closed at once (no more tokens
+    read for nobody), nothing is stored, and the turn reports it cannot reply."""
+    store, model = MemoryStore(), ScriptedModel([f"w{i} " for i in range(200)])
+    consumed: list[int] = []
+    original = model.stream
+
+    async def counting(request: ChatRequest) -> AsyncGenerator[AnswerEvent, None]:
+        async for event in original(request):
+            consumed.append(1)
+            yield event
+
+    model.stream = counting  # type: ignore[method-assign]
+    with pytest.raises(ReplyUnavailable):
+        await answer_question(_question(), "A", ClosedChannelSink(), _deps(model, store))
+    assert len(consumed) < 10
+    assert KEY not in store.threads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
@@ -208,3 +209,20 @@ async def test_a_thread_that_outgrew_the_context_drops_its_oldest_turns(
     assert "first" not in repr(last[0])
     assert "third" in repr(last[-1])
     assert ":scissors:" in final
+
+
+async def test_a_channel_closed_before_the_first_text_stops_the_answer(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """The channel is archived while Claude starts (the placeholder was held back): the first
+    post fails with is_archived, the Claude stream is dropped at once instead of read to its
+    end for nobody, and the bot logs that it cannot reply; nothing is posted."""
+    claude.enqueue(TextReply("word " * 400, ttft=0.5, tokens_per_second=40))
+    delivery = await mention(slack, CHANNEL, USER, "a long one, please")
+    slack.archive_channel(CHANNEL)
+    line = await bot.wait_for_log("turn.cannot_reply", timeout=10)
+    assert line["reason"] == "is_archived"
+    assert slack.bot_replies(CHANNEL, delivery.ts) == []
+    sent = len(claude.stream_events_sent)
+    await asyncio.sleep(1.5)  # at 40 tokens a second, ~60 more deltas if the stream were read on
+    assert len(claude.stream_events_sent) == sent < 100
