@@ -124,7 +124,8 @@ async def wait_for_final(
     slack: FakeSlack, channel: str, thread_ts: str | None, contains: str, timeout: float = 20
 ) -> str:
     """Wait until the bot's answer in the thread is final (its last message ends the way only a
-    final message does) and contains the text; return the answer's messages, joined."""
+    final message does, and a native stream showing it has been stopped) and contains the text;
+    return the answer's messages, joined."""
 
     def joined() -> str:
         return "\n".join(m.visible_text for m in slack.bot_replies(channel, thread_ts))
@@ -132,7 +133,9 @@ async def wait_for_final(
     def done() -> bool:
         replies = slack.bot_replies(channel, thread_ts)
         text = joined()
-        return bool(replies) and contains in text and is_final(replies[-1].visible_text)
+        if not replies or replies[-1].streaming:
+            return False
+        return contains in text and is_final(replies[-1].visible_text)
 
     await slack.wait_for(done, timeout=timeout)
     return joined()

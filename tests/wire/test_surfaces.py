@@ -190,6 +190,9 @@ async def test_feedback_click_is_acked_stored_counted_and_thanked(
     root = await _dm_thread(slack, "An answer to rate, please")
     await wait_for_final(slack, DM, root, "Rate me.")
     (answer,) = slack.bot_replies(DM, root)
+    # the buttons come with chat.stopStream, which may follow a startStream that already carried
+    # the whole text (a quick answer): wait for the stream to be stopped
+    await slack.wait_for(lambda: not answer.streaming and bool(answer.blocks))
     for _ in range(2):
         envelope = await click_feedback(slack, DM, answer.ts, USER, positive=True)
         await slack.wait_ack(envelope)
