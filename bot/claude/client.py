@@ -152,20 +152,8 @@ def stream_timeout(client_timeout: object, stall_seconds: float) -> httpx2.Timeo
 
 
 def usage_from(usage: anthropic.types.Usage) -> Usage:
-    """The core's Usage from the SDK's."""
-    write_5m = write_1h = 0
-    if usage.cache_creation is not None:
-        write_5m = usage.cache_creation.ephemeral_5m_input_tokens or 0
-        write_1h = usage.cache_creation.ephemeral_1h_input_tokens or 0
-    elif usage.cache_creation_input_tokens:
-        write_5m = usage.cache_creation_input_tokens
-    return Usage(
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_input_tokens or 0,
-        cache_write_5m_tokens=write_5m,
-        cache_write_1h_tokens=write_1h,
-    )
+    """The core's Usage from the SDK's (a whole message's, e.g. a batch result's)."""
+    return merged_usage(usage, None)
 
 
 def map_status_error(exc: anthropic.APIStatusError, model: str) -> ChatFailure:

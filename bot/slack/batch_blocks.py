@@ -70,6 +70,21 @@ def progress_blocks(job: Job, text: str) -> list[dict[str, Any]]:
     return with_buttons(text, _button("Cancel batch", CANCEL, job.id, "danger"))
 
 
+async def edit_status(
+    client: AsyncWebClient, clock: Clock, job: Job, text: str, blocks: list[dict[str, Any]]
+) -> None:
+    """Edit the job's status message (if it has one), waiting out rate limits."""
+    if job.status_ts:
+        await call_waiting_out_limits(
+            clock,
+            client.chat_update,
+            channel=job.channel,
+            ts=job.status_ts,
+            text=text,
+            blocks=blocks,
+        )
+
+
 class SlackJobNotifier:
     """The poller's JobNotifier over the Web API."""
 
@@ -82,17 +97,8 @@ class SlackJobNotifier:
         await self._update(job, text, progress_blocks(job, text))
 
     async def _update(self, job: Job, text: str, blocks: list[dict[str, Any]]) -> None:
-        if not job.status_ts:
-            return
         try:
-            await call_waiting_out_limits(
-                self._clock,
-                self._client.chat_update,
-                channel=job.channel,
-                ts=job.status_ts,
-                text=text,
-                blocks=blocks,
-            )
+            await edit_status(self._client, self._clock, job, text, blocks)
         except (SlackApiError, RateLimited) as exc:
             log.warning("batch.status_edit_failed", job=job.id, error=type(exc).__name__)
 

@@ -26,6 +26,7 @@ from bot.slack.batch_blocks import (
     DISCARD,
     RETRY,
     confirm_blocks,
+    edit_status,
     progress_blocks,
     with_buttons,
 )
@@ -191,15 +192,7 @@ class BatchCommands:
         return ""
 
     async def _edit(self, job: Job, text: str, blocks: list[dict[str, Any]]) -> None:
-        if job.status_ts:
-            await call_waiting_out_limits(
-                self.clock,
-                self.client.chat_update,
-                channel=job.channel,
-                ts=job.status_ts,
-                text=text,
-                blocks=blocks,
-            )
+        await edit_status(self.client, self.clock, job, text, blocks)
 
     async def on_action(self, ack: Ack, body: dict[str, Any], respond: Ack) -> None:
         """Run, Cancel (before or during the run) and Retry buttons."""
