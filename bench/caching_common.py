@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-
-import redis.asyncio as redis
 
 from bot.claude.catalog import CATALOG
 from bot.claude.cost import call_cost_usd, uncached_cost_usd
 from bot.conversation.messages import Usage
-from bot.usage.keys import last_days
-from bot.usage.ledger import RedisLedger
+from tests.wire.harness import recent_ledger_records
 
 USER, CHANNEL = "U0ANA", "C0GENERAL"
 MODEL = "claude-sonnet-5-5"  # mentions and /ask-code use the Sonnet tier
@@ -77,13 +73,7 @@ def ratio(part: float, whole: float) -> float:
 
 async def ledger_agrees(redis_url: str, team: str, turns: list[Turn]) -> bool:
     """Whether the bot's ledger holds exactly these calls' token counts, in order."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        ledger = RedisLedger(client)
-        days = reversed(last_days(datetime.now(UTC), 2))
-        records = [r for day in days for r in await ledger.records(team, day)]
-    finally:
-        await client.aclose()
+    records = await recent_ledger_records(redis_url, team)
     kinds = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
     seen = [tuple(int(r[kind]) for kind in kinds) for r in records]
     wanted = [

@@ -9,9 +9,14 @@ import re
 import signal
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as redis
+
+from bot.usage.keys import last_days
+from bot.usage.ledger import RedisLedger
 from tests.fakes.claude_server import FakeClaude
 from tests.fakes.slack_server import FakeSlack
 
@@ -150,3 +155,14 @@ FINAL_ENDINGS = re.compile(
 def is_final(text: str) -> bool:
     """True for text only a finished answer shows: the footer, a warning, or a fixed reply."""
     return bool(FINAL_ENDINGS.search(text.strip()))
+
+
+async def recent_ledger_records(redis_url: str, team: str) -> list[dict[str, str]]:
+    """The usage ledger's call records of the last two UTC days, oldest first."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        ledger = RedisLedger(client)
+        days = reversed(last_days(datetime.now(UTC), 2))
+        return [r for day in days for r in await ledger.records(team, day)]
+    finally:
+        await client.aclose()

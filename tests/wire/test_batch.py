@@ -8,19 +8,15 @@ import asyncio
 import csv
 import io
 import re
-from datetime import UTC, datetime
 
 import aiohttp
-import redis.asyncio as redis
 
-from bot.usage.keys import last_days
-from bot.usage.ledger import RedisLedger
 from tests.fakes.claude_server import FakeClaude
 from tests.fakes.slack_models import StoredMessage, blocks_text
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.slack_surfaces import click_button
 from tests.wire.conftest import CHANNEL, OTHER_USER, USER, BotFactory
-from tests.wire.harness import BotProcess, mention
+from tests.wire.harness import BotProcess, mention, recent_ledger_records
 
 ROWS = 50
 CSV = "id,title\n" + "".join(f"{i},ticket {i}\n" for i in range(1, ROWS + 1))
@@ -96,13 +92,7 @@ async def result_rows(slack: FakeSlack, message: StoredMessage) -> list[list[str
 
 
 async def batch_records(redis_url: str, team: str) -> list[dict[str, str]]:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        ledger = RedisLedger(client)
-        days = reversed(last_days(datetime.now(UTC), 2))
-        records = [r for day in days for r in await ledger.records(team, day)]
-    finally:
-        await client.aclose()
+    records = await recent_ledger_records(redis_url, team)
     return [r for r in records if r["feature"] == "batch"]
 
 

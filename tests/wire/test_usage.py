@@ -19,13 +19,18 @@ from bot.claude.catalog import CATALOG
 from bot.claude.cost import call_cost_usd
 from bot.conversation.messages import Usage
 from bot.usage.budget import money
-from bot.usage.keys import last_days
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
 from tests.fakes.claude_server import FakeClaude, TextReply
 from tests.fakes.slack_server import FakeSlack, SlackRateLimits
 from tests.wire.conftest import CHANNEL, DM, OTHER_USER, USER, BotFactory
-from tests.wire.harness import ROOT, BotProcess, mention, wait_for_final
+from tests.wire.harness import (
+    ROOT,
+    BotProcess,
+    mention,
+    recent_ledger_records,
+    wait_for_final,
+)
 
 SONNET = "claude-sonnet-5-5"
 # Long enough to pass Sonnet 5.5's 512-token cache minimum on the first turn.
@@ -39,12 +44,7 @@ async def _ledger(redis_url: str) -> tuple[redis.Redis, RedisLedger]:
 
 async def _records(redis_url: str, team: str) -> list[dict[str, str]]:
     """The ledger's call records of the last two UTC days, oldest first."""
-    client, ledger = await _ledger(redis_url)
-    try:
-        days = reversed(last_days(datetime.now(UTC), 2))
-        return [r for day in days for r in await ledger.records(team, day)]
-    finally:
-        await client.aclose()
+    return await recent_ledger_records(redis_url, team)
 
 
 async def _seed_spend(redis_url: str, team: str, user: str, usd: float) -> None:
