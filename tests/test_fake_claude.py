@@ -324,26 +324,28 @@ async def test_mid_stream_error_without_streaming(fake: FakeClaude, client: Asyn
 
 
 async def test_stall_keeps_the_connection_open(fake: FakeClaude) -> None:
-    """A Stall sends its text then nothing: the client's read timeout fires (raw httpx2 error)."""
+    """A Stall sends its text then nothing: the client's read timeout fires (the SDK's typed
+    APITimeoutError from anthropic 2.17 on, the raw httpx2 ReadTimeout before)."""
     fake.enqueue(Stall(text_before="wait", seconds=30))
     received: list[str] = []
     began = time.monotonic()
     async with AsyncAnthropic(
         base_url=fake.url, api_key=fake.api_key, max_retries=0, timeout=0.3
     ) as sdk:
-        with pytest.raises(httpx2.ReadTimeout):
+        with pytest.raises((anthropic.APITimeoutError, httpx2.ReadTimeout)):
             await _drain(sdk, received)
     assert received == ["wait"]
     assert time.monotonic() - began < 2
 
 
 async def test_stop_cuts_open_streams(fake: FakeClaude, client: AsyncAnthropic) -> None:
-    """stop() ends a stalled stream at once instead of waiting for it."""
+    """stop() ends a stalled stream at once instead of waiting for it (a typed
+    APIConnectionError from anthropic 2.17 on, the raw httpx2 TransportError before)."""
     fake.enqueue(Stall(seconds=60))
     async with client.messages.stream(model=MODEL, max_tokens=50, messages=USER) as stream:
         began = time.monotonic()
         await fake.stop()
-        with pytest.raises(httpx2.TransportError):
+        with pytest.raises((anthropic.APIConnectionError, httpx2.TransportError)):
             await stream.until_done()
     assert time.monotonic() - began < 2
 

@@ -31,10 +31,14 @@ def _error(status: int, error_type: str, message: str = "", **headers: str) -> E
         (_error(401, "authentication_error"), False),
         (_error(404, "not_found_error"), False),
         (anthropic.APIConnectionError(request=REQUEST), True),
+        (anthropic.APITimeoutError(request=REQUEST), True),  # what anthropic >= 2.17 raises
+        (httpx2.ReadError("reset", request=REQUEST), True),  # what older SDKs let through
+        (httpx2.ReadTimeout("silent", request=REQUEST), True),
     ],
 )
 def test_is_retryable(error: Exception, retried: bool) -> None:
-    """Overload, rate limits, 5xx and lost connections retry; 4xx and spend limits never."""
+    """Overload, rate limits, 5xx and lost connections (the SDK's typed errors or the raw
+    httpx2 ones) retry; 4xx and spend limits never."""
     assert is_retryable(error) is retried
 
 
