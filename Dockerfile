@@ -1,14 +1,20 @@
 # claude-slack-bot: a slim image running as a non-root user; data (embedded Redis) in /data.
+# Dependencies are exactly uv.lock's (hash-checked); the bot itself is installed non-editable.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY scripts/uv-requirements.txt scripts/
+RUN python -m pip install --no-cache-dir --root-user-action=ignore --require-hashes --no-deps \
+      -r scripts/uv-requirements.txt
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_NO_CONFIG=1 UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-install-project --no-cache
 COPY bot ./bot
-RUN python -m pip install --no-cache-dir --upgrade pip \
- && python -m pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN uv sync --locked --no-dev --no-editable --no-cache
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
     BOT_DATA_DIR=/data \
     BOT_LOG_FORMAT=json
 # git (and ssh for git@host: remotes) for /ask-code's bare, shallow checkouts
@@ -18,8 +24,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 bot \
  && useradd --system --uid 10001 --gid bot --home-dir /nonexistent --shell /usr/sbin/nologin bot \
  && mkdir -p /data && chown bot:bot /data
-COPY --from=build /wheels /wheels
-RUN python -m pip install --no-cache-dir /wheels/* && rm -rf /wheels
+COPY --from=build /opt/venv /opt/venv
 USER bot:bot
 VOLUME ["/data"]
 # With BOT_METRICS_PORT set: the metrics server's /healthz (Slack socket connected, Redis
