@@ -32,7 +32,7 @@ def repo_names(settings: Settings) -> tuple[str, ...]:
 def home_facts(settings: Settings) -> HomeFacts:
     """What the Home tab says about this bot's models and repositories."""
     models = {
-        tier: (lookup(model_id, tier)[0].display_name, model_id)  # type: ignore[arg-type]
+        tier: (lookup(model_id, tier)[0].display_name, model_id)
         for tier, model_id in settings.models_by_tier.items()
     }
     return HomeFacts(models=models, repos=repo_names(settings))

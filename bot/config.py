@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.askcode.repos import RepoConfigError, RepoSpec, parse_repos, with_links
-from bot.claude.catalog import DEFAULT_MODELS
+from bot.conversation.tiers import TIER_NAMES, TIER_TABLE, TIERS, Effort
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are Claude, an AI assistant made by Anthropic, answering in a Slack workspace. "
@@ -20,7 +26,6 @@ DEFAULT_SYSTEM_PROMPT = (
     "code blocks render well in Slack; tables and deep nesting do not. If you are unsure, say so."
 )
 
-Effort = Literal["off", "low", "medium", "high", "xhigh", "max"]
 # Suggested prompts of the agent/assistant surfaces: "Title: message" entries separated by "|".
 DEFAULT_PROMPTS = (
     "Explain a concept: Explain how OAuth 2.0 works, in plain words."
@@ -48,15 +53,16 @@ class Settings(BaseSettings):
     claude_max_retries: int = Field(2, ge=0, le=10, alias="BOT_CLAUDE_MAX_RETRIES")
     claude_timeout_seconds: float = Field(120.0, gt=0, alias="BOT_CLAUDE_TIMEOUT_SECONDS")
 
-    model_haiku: str = Field(DEFAULT_MODELS["haiku"], alias="CLAUDE_MODEL_HAIKU")
-    model_sonnet: str = Field(DEFAULT_MODELS["sonnet"], alias="CLAUDE_MODEL_SONNET")
-    model_opus: str = Field(DEFAULT_MODELS["opus"], alias="CLAUDE_MODEL_OPUS")
+    # CLAUDE_MODEL_<TIER> and BOT_THINKING_<TIER> for each row of the tier table (TierSource)
+    tier_models: dict[str, str] = Field(
+        default_factory=lambda: {spec.name: spec.default_model for spec in TIER_TABLE}
+    )
+    tier_thinking: dict[str, Effort] = Field(
+        default_factory=lambda: {spec.name: spec.thinking for spec in TIER_TABLE}
+    )
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, alias="BOT_SYSTEM_PROMPT")
     max_tokens: int = Field(8192, ge=1, le=128_000, alias="BOT_MAX_TOKENS")
     max_input_tokens: int = Field(150_000, ge=1000, alias="BOT_MAX_INPUT_TOKENS")
-    thinking_haiku: Effort = Field("off", alias="BOT_THINKING_HAIKU")
-    thinking_sonnet: Effort = Field("off", alias="BOT_THINKING_SONNET")
-    thinking_opus: Effort = Field("high", alias="BOT_THINKING_OPUS")
     show_thinking: bool = Field(False, alias="BOT_SHOW_THINKING")
 
     redis_url: str | None = Field(None, alias="REDIS_URL")
@@ -106,7 +112,7 @@ class Settings(BaseSettings):
     native_streaming: Literal["off", "dm", "all"] = Field("dm", alias="BOT_NATIVE_STREAMING")
     suggested_prompts: str = Field(DEFAULT_PROMPTS, alias="BOT_SUGGESTED_PROMPTS")
 
-    batch_tier: Literal["haiku", "sonnet", "opus"] = Field("haiku", alias="BOT_BATCH_TIER")
+    batch_tier: str = Field("haiku", alias="BOT_BATCH_TIER")
     batch_max_rows: int = Field(10_000, ge=1, le=1_000_000, alias="BOT_BATCH_MAX_ROWS")
     batch_max_tokens: int = Field(1024, ge=1, le=128_000, alias="BOT_BATCH_MAX_TOKENS")
     batch_requests_per_batch: int = Field(
@@ -121,6 +127,25 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, plus the per-tier variables the tier table names."""
+        return (init_settings, env_settings, TierSource(settings_cls), file_secret_settings)
+
+    @field_validator("batch_tier")
+    @classmethod
+    def _tier_is_known(cls, value: str) -> str:
+        if value not in TIERS:
+            raise ValueError(f"must be one of {', '.join(TIER_NAMES)}")
+        return value
 
     @field_validator("suggested_prompts")
     @classmethod
@@ -185,12 +210,7 @@ class Settings(BaseSettings):
     @property
     def thinking_by_tier(self) -> dict[str, str | None]:
         """The thinking effort of each tier; None where thinking is off."""
-        efforts = {
-            "haiku": self.thinking_haiku,
-            "sonnet": self.thinking_sonnet,
-            "opus": self.thinking_opus,
-        }
-        return {tier: None if effort == "off" else effort for tier, effort in efforts.items()}
+        return {t: None if effort == "off" else effort for t, effort in self.tier_thinking.items()}
 
     @property
     def code_repos(self) -> dict[str, RepoSpec]:
@@ -200,7 +220,7 @@ class Settings(BaseSettings):
     @property
     def models_by_tier(self) -> dict[str, str]:
         """The model id configured for each tier."""
-        return {"haiku": self.model_haiku, "sonnet": self.model_sonnet, "opus": self.model_opus}
+        return dict(self.tier_models)
 
     @property
     def prompts(self) -> tuple[tuple[str, str], ...]:
@@ -238,6 +258,37 @@ def is_slack_host(host: str) -> bool:
     return host in LOOPBACK or any(host == d or host.endswith("." + d) for d in SLACK_DOMAINS)
 
 
+class TierSource(PydanticBaseSettingsSource):
+    """CLAUDE_MODEL_<TIER> and BOT_THINKING_<TIER> for each tier of the table, over its defaults."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: __call__ builds both fields at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """tier_models and tier_thinking, each a full map from tier name to value."""
+        return {
+            "tier_models": {
+                spec.name: os.environ.get(spec.model_variable) or spec.default_model
+                for spec in TIER_TABLE
+            },
+            "tier_thinking": {
+                spec.name: os.environ.get(spec.thinking_variable) or spec.thinking
+                for spec in TIER_TABLE
+            },
+        }
+
+
+TIER_FIELDS = {"tier_models": "model_variable", "tier_thinking": "thinking_variable"}
+
+
+def variable_of(loc: tuple[int | str, ...]) -> str:
+    """The environment variable a validation error's location stands for."""
+    if len(loc) >= 2 and loc[0] in TIER_FIELDS and str(loc[1]) in TIERS:
+        return str(getattr(TIERS[str(loc[1])], TIER_FIELDS[str(loc[0])]))
+    return ".".join(str(part) for part in loc) or "settings"
+
+
 class SettingsError(Exception):
     """The environment does not hold a usable configuration; the message is one clear line."""
 
@@ -254,7 +305,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     """One line per problem, naming the environment variable, never echoing its value."""
     lines = []
     for error in exc.errors():
-        variable = ".".join(str(part) for part in error["loc"]) or "settings"
+        variable = variable_of(error["loc"])
         if error["type"] == "missing":
             lines.append(f"{variable} is not set ({README_SETTINGS}).")
         else:

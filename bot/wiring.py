@@ -31,6 +31,7 @@ from bot.conversation.metering import Unmetered
 from bot.conversation.ordering import INTERRUPTED
 from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
 from bot.conversation.throttle import EditPolicy, MonotonicClock
+from bot.conversation.tiers import tier
 from bot.conversation.turn import TurnDeps, TurnSettings
 from bot.health import HEARTBEAT_FILE, beat_while_connected
 from bot.slack.access import AccessPolicy, parse_ids
@@ -103,9 +104,7 @@ async def identify(client: AsyncWebClient) -> SlackIdentity:
 def turn_settings(settings: Settings) -> TurnSettings:
     """The core's knobs from the settings."""
     variables = {
-        settings.model_haiku: "CLAUDE_MODEL_HAIKU",
-        settings.model_sonnet: "CLAUDE_MODEL_SONNET",
-        settings.model_opus: "CLAUDE_MODEL_OPUS",
+        model_id: tier(name).model_variable for name, model_id in settings.tier_models.items()
     }
     return TurnSettings(
         system_prompt=settings.system_prompt,
@@ -115,13 +114,13 @@ def turn_settings(settings: Settings) -> TurnSettings:
         edit_policy=EditPolicy.from_setting(settings.edit_policy, settings.edit_interval_seconds),
         thinking_by_tier=settings.thinking_by_tier,
         display_names={
-            tier: lookup(model_id, tier)[0].display_name  # type: ignore[arg-type]
-            for tier, model_id in settings.models_by_tier.items()
+            name: lookup(model_id, name)[0].display_name
+            for name, model_id in settings.models_by_tier.items()
         },
         show_thinking=settings.show_thinking,
         input_budget_by_tier={
-            tier: input_budget(lookup(model_id, tier)[0], settings)  # type: ignore[arg-type]
-            for tier, model_id in settings.models_by_tier.items()
+            name: input_budget(lookup(model_id, name)[0], settings)
+            for name, model_id in settings.models_by_tier.items()
         },
     )
 
@@ -137,10 +136,10 @@ def input_budget(model: ModelInfo, settings: Settings) -> int:
 def warn_unknown_models(settings: Settings) -> dict[str, Tier]:
     """Log a warning for each configured model id the catalog does not know."""
     tiers: dict[str, Tier] = {}
-    for tier, model_id in settings.models_by_tier.items():
-        tiers[model_id] = tier  # type: ignore[assignment]
+    for name, model_id in settings.models_by_tier.items():
+        tiers[model_id] = name
         if model_id not in CATALOG:
-            log.warning("model.unknown", model=model_id, tier=tier, cost_estimate=False)
+            log.warning("model.unknown", model=model_id, tier=name, cost_estimate=False)
     return tiers
 
 

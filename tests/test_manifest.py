@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.conversation.tiers import TIER_TABLE
 from tests.paths import ROOT
 from tests.paths import SHARED as SHARED_ROOT
 
@@ -65,3 +66,22 @@ def test_ai_surfaces_are_declared(manifest: dict[str, Any]) -> None:
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert events >= {"app_home_opened", "assistant_thread_started", "app_context_changed"}
+
+
+def test_manifest_declares_exactly_the_tier_tables_commands(manifest: dict[str, Any]) -> None:
+    """Each row of the tier table has its /ask-<tier> command in the manifest, described with its
+    label, and the manifest has no /ask-<name> command the table (or /ask-code) lacks."""
+    declared = {c["command"]: c for c in manifest["features"]["slash_commands"]}
+    for spec in TIER_TABLE:
+        assert spec.command in declared, f"manifest.yml lacks {spec.command}"
+        assert spec.label in declared[spec.command]["description"]
+    asks = {name for name in declared if name.startswith("/ask-")}
+    assert asks == {spec.command for spec in TIER_TABLE} | {"/ask-code"}
+
+
+def test_readme_lists_each_tiers_settings_and_command() -> None:
+    """The README's settings and commands tables name every tier's variables and command."""
+    readme = (ROOT / "README.md").read_text()
+    for spec in TIER_TABLE:
+        for name in (spec.model_variable, spec.thinking_variable, spec.command):
+            assert f"`{name}" in readme, f"README.md does not mention {name}"

@@ -9,6 +9,7 @@ import anthropic
 from bot.askcode.service import AskCodeOptions, AskCodeService
 from bot.claude.tokens import AnthropicTokenCounter
 from bot.config import Settings
+from bot.conversation.tiers import DEFAULT_TIER
 
 
 def ask_code_options(settings: Settings) -> AskCodeOptions:
@@ -25,7 +26,7 @@ def ask_code_options(settings: Settings) -> AskCodeOptions:
 
 
 def build_ask_code(settings: Settings, stack: AsyncExitStack) -> AskCodeService | None:
-    """The service over ASK_CODE_REPOS, counting tokens with the Sonnet tier's model."""
+    """The service over ASK_CODE_REPOS, counting tokens with the default tier's model."""
     repos = settings.code_repos
     if not repos:
         return None
@@ -36,5 +37,5 @@ def build_ask_code(settings: Settings, stack: AsyncExitStack) -> AskCodeService 
         max_retries=1,
     )
     stack.push_async_callback(client.close)
-    counter = AnthropicTokenCounter(client, settings.model_sonnet)
+    counter = AnthropicTokenCounter(client, settings.models_by_tier[DEFAULT_TIER])
     return AskCodeService(repos, ask_code_options(settings), counter)

@@ -110,7 +110,7 @@ class BatchService:
         counts = await asyncio.gather(
             *(self.api.count_tokens(plan.requests[i].params) for i in picked)
         )
-        model, _ = lookup(self.settings.model, self.settings.tier)  # type: ignore[arg-type]
+        model, _ = lookup(self.settings.model, self.settings.tier)
         guess = estimate(model, len(plan.requests), list(counts), self.settings.max_tokens)
         job = Job(
             id=uuid.uuid4().hex[:16],

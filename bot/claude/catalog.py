@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Tier = Literal["haiku", "sonnet", "opus"]
+from bot.conversation.tiers import TIER_TABLE
+
+Tier = str  # a name of bot.conversation.tiers.TIER_TABLE
 ThinkingMode = Literal["adaptive", "budget"]
-TIERS: tuple[Tier, ...] = ("haiku", "sonnet", "opus")
 
 
 @dataclass(frozen=True)
@@ -137,11 +138,7 @@ CATALOG: dict[str, ModelInfo] = {
     )
 }
 
-DEFAULT_MODELS: dict[Tier, str] = {
-    "haiku": "claude-haiku-5-5",
-    "sonnet": "claude-sonnet-5-5",
-    "opus": "claude-opus-5-5",
-}
+DEFAULT_MODELS: dict[Tier, str] = {spec.name: spec.default_model for spec in TIER_TABLE}
 
 
 def unknown_model(model_id: str, tier: Tier) -> ModelInfo:

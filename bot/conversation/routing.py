@@ -1,16 +1,17 @@
-"""Model tiers: which one a thread uses, switching by message, falling back when overloaded."""
+"""Which tier a thread uses: "switch to <tier>" and the fallback order (see tiers.py)."""
 
 from __future__ import annotations
 
 import re
 
-TIERS = ("haiku", "sonnet", "opus")
-DEFAULT_TIER = "sonnet"
-# Falls back toward the faster, more available models, never up.
-_FALLBACKS = {"opus": ("sonnet", "haiku"), "sonnet": ("haiku",), "haiku": ()}
+from bot.conversation.tiers import DEFAULT_TIER, TIER_NAMES, fallback_chain, tier_label
+
+__all__ = ["DEFAULT_TIER", "TIERS", "fallback_chain", "parse_switch", "tier_label"]
+
+TIERS = TIER_NAMES
 _SWITCH = re.compile(
     r"^(?:please\s+)?(?:(?:switch|change)\s+(?:this\s+thread\s+)?to|use)\s+"
-    r"(?:claude\s+)?(haiku|sonnet|opus)(?:\s+(?:please|now))?\s*[.!]?$",
+    rf"(?:claude\s+)?({'|'.join(map(re.escape, TIER_NAMES))})(?:\s+(?:please|now))?\s*[.!]?$",
     re.IGNORECASE,
 )
 
@@ -19,13 +20,3 @@ def parse_switch(text: str) -> str | None:
     """The tier a message like "switch to opus" asks for; None for anything else."""
     match = _SWITCH.match(text.strip())
     return match.group(1).lower() if match else None
-
-
-def fallback_chain(tier: str) -> list[str]:
-    """The tier, then the tiers to try when it is overloaded."""
-    return [tier, *_FALLBACKS.get(tier, ())]
-
-
-def tier_label(tier: str) -> str:
-    """How a tier is named to users."""
-    return tier.capitalize()

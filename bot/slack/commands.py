@@ -1,4 +1,5 @@
-"""Slash commands: /ask-haiku, /ask-sonnet, /ask-opus start a thread answered by that tier."""
+"""Slash commands: /ask-<tier> (one per row of the tier table) starts a thread answered by that
+tier; /ask-code, /claude-usage."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.askcode.service import AskCodeService
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.ports import Clock
-from bot.conversation.routing import tier_label
+from bot.conversation.tiers import TIERS_BY_COMMAND
 from bot.slack.ask_code import Listing, parse_ask_code, repo_list_text
 from bot.slack.listeners import EventHandler
 from bot.slack.reply import RateLimited, call_waiting_out_limits
@@ -24,7 +25,6 @@ from bot.usage.report import UsageReporter
 
 log = structlog.get_logger("bot.slack.commands")
 
-ASK_COMMANDS = {"/ask-haiku": "haiku", "/ask-sonnet": "sonnet", "/ask-opus": "opus"}
 ASK_CODE = "/ask-code"
 NOT_YET = {
     "/ask-code": "Questions about code repositories are not set up on this bot yet.",
@@ -67,7 +67,7 @@ class CommandHandler:
     async def on_ask(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """/ask-<tier> <question>: post the question as a thread root, answer in its thread."""
         name = str(command.get("command", ""))
-        tier = ASK_COMMANDS[name]
+        tier = TIERS_BY_COMMAND[name]
         text = str(command.get("text") or "").strip()
         if not text:
             await ack(response_type="ephemeral", text=usage_hint(name))
@@ -75,8 +75,8 @@ class CommandHandler:
         user = str(command["user_id"])
         if not await self._ack_if_allowed(ack, command):
             return
-        root = f"<@{user}> asked *{tier_label(tier)}*: {escape_mrkdwn(text)}"
-        await self._start_thread(command, respond, root, text, tier=tier)
+        root = f"<@{user}> asked *{tier.label}*: {escape_mrkdwn(text)}"
+        await self._start_thread(command, respond, root, text, tier=tier.name)
 
     async def _ack_if_allowed(self, ack: Ack, command: dict[str, Any]) -> bool:
         """Ack the command; a user or channel outside the allowlists gets the refusal instead."""
@@ -170,7 +170,7 @@ class CommandHandler:
 
 def register_commands(app: AsyncApp, handler: CommandHandler) -> None:
     """Attach the slash command listeners."""
-    for name in ASK_COMMANDS:
+    for name in TIERS_BY_COMMAND:
         app.command(name)(handler.on_ask)
     for name in NOT_YET:
         if name != ASK_CODE:

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation.tiers import TIER_TABLE, TIERS, tier_label
 from bot.usage.budget import money
 from bot.usage.records import Totals
 from bot.usage.report import UsageReport, UsageReporter
@@ -24,13 +25,10 @@ HOW_TO_ASK = (
     "context. Share screenshots, PDFs or text files with a question and I read them."
 )
 COMMANDS = (
-    ("/ask-haiku <question>", "a new thread answered by Haiku, the fastest"),
-    ("/ask-sonnet <question>", "the same with Sonnet, the default"),
-    ("/ask-opus <question>", "the same with Opus, which thinks first"),
+    *((f"{spec.command} <question>", spec.command_help) for spec in TIER_TABLE),
     ("/ask-code [repo] <question>", "a question about one of the repositories below"),
     ("/claude-usage", "what you spent, only you see it"),
 )
-TIER_NOTES = {"haiku": "fastest", "sonnet": "mentions and DMs", "opus": "thinks first"}
 USAGE_UNAVAILABLE = "_Your usage can't be read right now._"
 
 
@@ -72,12 +70,16 @@ def usage_section(report: UsageReport | None) -> list[Block]:
     return [{"type": "section", "fields": fields}]
 
 
+def _note(name: str) -> str:
+    return TIERS[name].note if name in TIERS else ""
+
+
 def home_view(facts: HomeFacts, report: UsageReport | None) -> Block:
     """The Home tab (pure)."""
     commands = "\n".join(f"• `{usage}` — {what}" for usage, what in COMMANDS)
     models = "\n".join(
-        f"• *{tier.title()}*: {name} (`{model}`), {TIER_NOTES.get(tier, '')}".rstrip(", ")
-        for tier, (name, model) in facts.models.items()
+        f"• *{tier_label(name)}*: {display} (`{model}`), {_note(name)}".rstrip(", ")
+        for name, (display, model) in facts.models.items()
     )
     repos = ", ".join(f"`{name}`" for name in facts.repos) or "_None configured yet._"
     blocks: list[Block] = [

@@ -42,7 +42,7 @@ def test_wrong_token_kind_is_explained_without_echoing_it(monkeypatch: pytest.Mo
 def test_settings_defaults() -> None:
     """Defaults: Sonnet 5.5, 30-day history, 1 s edits, Slack's public API."""
     settings = Settings(**GOOD)  # type: ignore[arg-type]
-    assert settings.model_sonnet == "claude-sonnet-5-5"
+    assert settings.models_by_tier["sonnet"] == "claude-sonnet-5-5"
     assert settings.history_ttl_seconds == 30 * 86_400
     assert settings.edit_interval_seconds == 1.0
     assert settings.slack_api_url == "https://slack.com/api/"
