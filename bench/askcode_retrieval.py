@@ -72,8 +72,8 @@ THIS_BOT = Case(
             "Which hosts may receive the bot token when a file is downloaded?",
             ("bot/slack/files.py",),
         ),
-        ("How do the wire tests start the real bot process?", ("tests/wire/harness.py",)),
-        ("How does the fake Claude model the prompt cache?", ("tests/fakes/claude_cache.py",)),
+        ("How do the wire tests start the real bot process?", ("testing/harness.py",)),
+        ("How does the fake Claude model the prompt cache?", ("testing/fakes/claude_cache.py",)),
         (
             "How are Slack edits coalesced while an answer streams?",
             ("bot/conversation/throttle.py",),

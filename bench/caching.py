@@ -45,9 +45,9 @@ from bench.caching_common import (
     usd,
 )
 from bot.claude.catalog import CATALOG
-from tests.fakes.claude_server import FakeClaude, TextReply
-from tests.fakes.slack_server import FakeSlack
-from tests.wire.harness import BotProcess, mention, wait_for_final
+from testing.fakes.claude_server import FakeClaude, TextReply
+from testing.fakes.slack_server import FakeSlack
+from testing.harness import BotProcess, mention, wait_for_final
 
 QUESTIONS = (
     "What failed first, and why did the retries make it worse?",

@@ -33,10 +33,16 @@ from bench.caching_common import (
     turn_of,
     usd,
 )
-from tests.fakes.claude_server import FakeClaude, RecordedRequest, Scripted, TextReply, ToolUseReply
-from tests.fakes.slack_server import FakeSlack
-from tests.gitrepo import commit_files
-from tests.wire.harness import ROOT, BotProcess, mention, wait_for_final
+from testing.fakes.claude_server import (
+    FakeClaude,
+    RecordedRequest,
+    Scripted,
+    TextReply,
+    ToolUseReply,
+)
+from testing.fakes.slack_server import FakeSlack
+from testing.gitrepo import commit_files
+from testing.harness import ROOT, BotProcess, mention, wait_for_final
 
 GENERATED_QUESTIONS = (
     "shipments how is the price of a parcel computed?",

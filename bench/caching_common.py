@@ -9,7 +9,7 @@ from typing import Any
 from bot.claude.catalog import CATALOG
 from bot.claude.cost import call_cost_usd, uncached_cost_usd
 from bot.conversation.messages import Usage
-from tests.wire.harness import recent_ledger_records
+from testing.harness import recent_ledger_records
 
 USER, CHANNEL = "U0ANA", "C0GENERAL"
 MODEL = "claude-sonnet-5-5"  # mentions and /ask-code use the Sonnet tier

@@ -14,8 +14,8 @@ from bench.metrics import (
     visibility_timeline,
 )
 from bench.world import question_index
-from tests.fakes.claude_server import FakeClaude
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import FakeClaude
+from testing.fakes.slack_server import FakeSlack
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.fakes.claude_server import FakeClaude
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import FakeClaude
+from testing.fakes.slack_server import FakeSlack
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT_S = 60.0

@@ -26,8 +26,8 @@ from bench.world import (
     question_text,
     user_id,
 )
-from tests.fakes.claude_server import FakeClaude
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import FakeClaude
+from testing.fakes.slack_server import FakeSlack
 
 POLL_S = 0.1
 MAX_LAG_SAMPLES = 360_000  # an hour of 10 ms samples

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from tests.fakes.slack_server import SlackRateLimits
+from testing.fakes.slack_server import SlackRateLimits
 
 Policy = Literal["time", "every_delta", "every_20_deltas"]
 BOT_POLICY: Policy = "time"

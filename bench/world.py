@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from bench.spec import AnswerShape
-from tests.fakes.claude_server import Scripted, TextReply
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import Scripted, TextReply
+from testing.fakes.slack_server import FakeSlack
 
 USERS = 20
 WORDS = [

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from anthropic import AsyncAnthropic
 
-from tests.fakes.claude_server import FakeClaude
+from testing.fakes.claude_server import FakeClaude
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The core stays free of Slack, Redis, the Anthropic SDK, aiohttp, Pillow and pypdf."""
+"""The core stays free of Slack, Redis, the Anthropic SDK, aiohttp, Pillow and pypdf; the bot
+imports no test code, and the benchmarks import the shared `testing` package, never `tests`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-CORE = Path(__file__).resolve().parents[1] / "bot" / "conversation"
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "bot" / "conversation"
 FORBIDDEN = (
     "slack_bolt",
     "slack_sdk",
@@ -24,15 +26,38 @@ FORBIDDEN = (
 )
 
 
+def imported(path: Path) -> list[str]:
+    """Every module name a Python file imports (absolute imports)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
 @pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
 def test_core_module_imports_no_adapter(path: Path) -> None:
     """Each module of bot/conversation imports only the standard library, structlog and itself."""
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        for name in names:
-            assert not name.startswith(FORBIDDEN), f"{path.name} imports {name}"
+    for name in imported(path):
+        assert not name.startswith(FORBIDDEN), f"{path.name} imports {name}"
+
+
+def _is(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def test_bot_imports_no_test_code() -> None:
+    """Nothing under bot/ imports the fakes, the harness or the tests."""
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        for name in imported(path):
+            assert not _is(name, "tests"), f"{path} imports {name}"
+            assert not _is(name, "testing"), f"{path} imports {name}"
+
+
+def test_bench_imports_testing_not_tests() -> None:
+    """bench/ reuses the fakes and harness from `testing`, never a module of `tests`."""
+    for path in sorted((ROOT / "bench").rglob("*.py")):
+        for name in imported(path):
+            assert not _is(name, "tests"), f"{path} imports {name}"

@@ -21,7 +21,7 @@ from bot.batch.results import RowResult, Summary
 from bot.batch.service import BatchService, BatchSettings, NotAllowed
 from bot.batch.store import JobStore, LeaderLock
 from bot.batch.table import BatchInputError
-from tests.fakes.claude_server import FakeClaude
+from testing.fakes.claude_server import FakeClaude
 
 MODEL = "claude-haiku-5-5"
 ROWS = 50

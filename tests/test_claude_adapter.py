@@ -13,7 +13,7 @@ from bot.claude.client import AnthropicChatModel, usage_from
 from bot.claude.request import build_messages_call
 from bot.conversation.errors import ChatFailure, FailureKind
 from bot.conversation.messages import AnswerDone, ChatRequest, TextDelta, ThinkingDelta
-from tests.fakes.claude_server import FakeClaude, Stall, TextReply, ToolUseReply
+from testing.fakes.claude_server import FakeClaude, Stall, TextReply, ToolUseReply
 
 MODEL = "claude-opus-4-7"
 QUESTION = [{"role": "user", "content": [{"type": "text", "text": "Hi there"}]}]

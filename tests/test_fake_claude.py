@@ -1,4 +1,4 @@
-"""Tests of the fake Claude (tests/fakes/claude_server.py), driven by the real anthropic SDK."""
+"""Tests of the fake Claude (testing/fakes/claude_server.py), driven by the real anthropic SDK."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import httpx2
 import pytest
 from anthropic import AsyncAnthropic
 
-from tests.fakes.claude_prompt import total_tokens
-from tests.fakes.claude_server import (
+from testing.fakes.claude_prompt import total_tokens
+from testing.fakes.claude_server import (
     FakeClaude,
     HttpError,
     MidStreamError,

@@ -8,7 +8,7 @@ import anthropic
 import pytest
 from anthropic import AsyncAnthropic
 
-from tests.fakes.claude_server import FakeClaude
+from testing.fakes.claude_server import FakeClaude
 
 MODEL = "claude-haiku-5-5"
 

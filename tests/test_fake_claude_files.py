@@ -10,9 +10,9 @@ import anthropic
 import pytest
 from anthropic import AsyncAnthropic
 
+from testing.fakes.claude_files import FILES_BETA
+from testing.fakes.claude_server import FakeClaude, TextReply
 from tests import samples
-from tests.fakes.claude_files import FILES_BETA
-from tests.fakes.claude_server import FakeClaude, TextReply
 
 SMALL_CONTEXT_MODEL = "claude-haiku-4-5"  # 200k context: 100 images and 100 PDF pages
 LARGE_CONTEXT_MODEL = "claude-sonnet-5-5"  # 1M context: 600 of each

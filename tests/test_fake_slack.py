@@ -20,8 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakes.slack_server import FakeSlack, SlackRateLimits
-from tests.fakes.slack_specs import MANIFEST_PATH
+from testing.fakes.slack_server import FakeSlack, SlackRateLimits
+from testing.fakes.slack_specs import MANIFEST_PATH
 
 BOT = "U0BOT"
 BOT_TOKEN = "xoxb-fake-bot-token"

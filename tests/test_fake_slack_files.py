@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.slack_server import FakeSlack
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 

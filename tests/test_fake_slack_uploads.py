@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.slack_server import FakeSlack
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 CSV = b"id,answer\n1,yes\n2,no\n"

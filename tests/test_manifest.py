@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from bot.conversation.tiers import TIER_TABLE
-from tests.paths import ROOT
-from tests.paths import SHARED as SHARED_ROOT
+from testing.paths import ROOT
+from testing.paths import SHARED as SHARED_ROOT
 
 SHARED = SHARED_ROOT / "slack"
 

@@ -13,7 +13,7 @@ from bot.conversation.throttle import MonotonicClock
 from bot.slack.feedback import feedback_block
 from bot.slack.native_stream import NativeStreamSink, StreamTarget, update_finished
 from bot.slack.reply import Destination, SlackReplySink
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.slack_server import FakeSlack
 
 USER, DM, CHANNEL = "U0ANA", "D0ANA", "C0GENERAL"
 

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.throttle import MonotonicClock
 from bot.slack.reply import Destination, SlackReplySink
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.slack_server import FakeSlack
 
 USER, CHANNEL = "U0ANA", "C0GENERAL"
 

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.files import SlackFileSource
 from bot.slack.inbound import file_ref_from
 from bot.vision.problems import SCOPE_NOTICE, FileProblem
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.slack_server import FakeSlack
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 

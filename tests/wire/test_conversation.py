@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from tests.fakes.claude_server import FakeClaude, HttpError, MidStreamError, TextReply
-from tests.fakes.slack_server import FakeSlack, SlackRateLimits
+from testing.fakes.claude_server import FakeClaude, HttpError, MidStreamError, TextReply
+from testing.fakes.slack_server import FakeSlack, SlackRateLimits
+from testing.harness import BotProcess, mention, wait_for_final
 from tests.wire.conftest import CHANNEL, DM, OTHER_USER, USER, BotFactory
-from tests.wire.harness import BotProcess, mention, wait_for_final
 
 ANSWER = "**Paris** is the capital of France. It sits on the *Seine*."
 

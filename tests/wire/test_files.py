@@ -9,12 +9,12 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from testing.fakes.claude_files import FILES_BETA, StoredFile
+from testing.fakes.claude_server import FakeClaude, TextReply
+from testing.fakes.slack_server import FakeSlack
+from testing.harness import BotProcess, wait_for_final
 from tests import samples
-from tests.fakes.claude_files import FILES_BETA, StoredFile
-from tests.fakes.claude_server import FakeClaude, TextReply
-from tests.fakes.slack_server import FakeSlack
 from tests.wire.conftest import CHANNEL, DM, USER
-from tests.wire.harness import BotProcess, wait_for_final
 
 PNG_FILE = {"name": "screenshot.png", "mimetype": "image/png", "filetype": "png"}
 SCOPE_NOTICE = "I can't read files: the app lacks the files:read scope"

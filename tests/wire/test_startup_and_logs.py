@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from tests.fakes.claude_server import FakeClaude, TextReply
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import FakeClaude, TextReply
+from testing.fakes.slack_server import FakeSlack
+from testing.harness import ROOT, BotProcess, mention, wait_for_final
 from tests.wire.conftest import CHANNEL, USER, BotFactory
-from tests.wire.harness import ROOT, BotProcess, mention, wait_for_final
 
 
 async def _run_to_exit(env: dict[str, str]) -> tuple[int, str]:

@@ -11,16 +11,16 @@ import redis.asyncio as redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import DEFAULT_PROMPTS, parse_prompts
-from tests.fakes.claude_server import FakeClaude, TextReply
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.slack_surfaces import (
+from testing.fakes.claude_server import FakeClaude, TextReply
+from testing.fakes.slack_server import FakeSlack
+from testing.fakes.slack_surfaces import (
     click_feedback,
     open_home_tab,
     open_messages_tab,
     start_assistant_thread,
 )
+from testing.harness import BotProcess, mention, wait_for_final
 from tests.wire.conftest import CHANNEL, DM, OTHER_USER, USER, BotFactory
-from tests.wire.harness import BotProcess, mention, wait_for_final
 
 PROMPTS = [{"title": t, "message": m} for t, m in parse_prompts(DEFAULT_PROMPTS)]
 SLOW = {"tokens_per_second": 12, "chunk_chars": 4}

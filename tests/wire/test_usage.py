@@ -21,16 +21,16 @@ from bot.conversation.messages import Usage
 from bot.usage.budget import money
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
-from tests.fakes.claude_server import FakeClaude, TextReply
-from tests.fakes.slack_server import FakeSlack, SlackRateLimits
-from tests.wire.conftest import CHANNEL, DM, OTHER_USER, USER, BotFactory
-from tests.wire.harness import (
+from testing.fakes.claude_server import FakeClaude, TextReply
+from testing.fakes.slack_server import FakeSlack, SlackRateLimits
+from testing.harness import (
     ROOT,
     BotProcess,
     mention,
     recent_ledger_records,
     wait_for_final,
 )
+from tests.wire.conftest import CHANNEL, DM, OTHER_USER, USER, BotFactory
 
 SONNET = "claude-sonnet-5-5"
 # Long enough to pass Sonnet 5.5's 512-token cache minimum on the first turn.

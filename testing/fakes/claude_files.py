@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from tests.fakes.claude_errors import ApiError, invalid, new_id
+from testing.fakes.claude_errors import ApiError, invalid, new_id
 
 FILES_BETA = "files-api-2025-04-14"
 MAX_FILE_BYTES = 500 * 1024 * 1024

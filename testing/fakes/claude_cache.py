@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.claude_prompt import Breakpoint, PromptLayout
+from testing.fakes.claude_prompt import Breakpoint, PromptLayout
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 LOOKBACK_BLOCKS = 20

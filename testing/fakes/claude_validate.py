@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.fakes.claude_errors import ApiError, invalid
-from tests.fakes.claude_models import ModelRules, is_known, rules_for
-from tests.fakes.claude_validate_messages import check_cache_control, check_text, validate_messages
+from testing.fakes.claude_errors import ApiError, invalid
+from testing.fakes.claude_models import ModelRules, is_known, rules_for
+from testing.fakes.claude_validate_messages import (
+    check_cache_control,
+    check_text,
+    validate_messages,
+)
 
 _COMMON_FIELDS = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "thinking", "cache_control"}

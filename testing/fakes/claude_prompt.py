@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.claude_errors import invalid
+from testing.fakes.claude_errors import invalid
 
 MAX_BREAKPOINTS = 4
 _NOT_CACHEABLE = frozenset({"thinking", "redacted_thinking"})

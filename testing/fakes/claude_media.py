@@ -21,9 +21,9 @@ from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from tests.fakes.claude_errors import invalid
-from tests.fakes.claude_files import FileStore, require_files_beta
-from tests.fakes.claude_models import ModelRules
+from testing.fakes.claude_errors import invalid
+from testing.fakes.claude_files import FileStore, require_files_beta
+from testing.fakes.claude_models import ModelRules
 
 MAX_IMAGE_BASE64 = 5 * 1024 * 1024
 MAX_EDGE = 8000

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
-from tests.fakes.claude_cache import CacheUsage
-from tests.fakes.claude_errors import error_payload, new_id
-from tests.fakes.claude_script import MidStreamError, Scripted, Stall, TextReply, ToolUseReply
+from testing.fakes.claude_cache import CacheUsage
+from testing.fakes.claude_errors import error_payload, new_id
+from testing.fakes.claude_script import MidStreamError, Scripted, Stall, TextReply, ToolUseReply
 
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 TOOL_JSON_CHUNK = 10  # characters of tool input JSON per input_json_delta

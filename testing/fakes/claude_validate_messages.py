@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.claude_errors import ApiError, invalid
-from tests.fakes.claude_models import ModelRules
+from testing.fakes.claude_errors import ApiError, invalid
+from testing.fakes.claude_models import ModelRules
 
 USER_BLOCKS = frozenset(
     {"text", "image", "document", "tool_result", "search_result", "container_upload"}

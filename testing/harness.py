@@ -17,10 +17,10 @@ import redis.asyncio as redis
 
 from bot.usage.keys import last_days
 from bot.usage.ledger import RedisLedger
-from tests.fakes.claude_server import FakeClaude
-from tests.fakes.slack_server import FakeSlack
+from testing.fakes.claude_server import FakeClaude
+from testing.fakes.slack_server import FakeSlack
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.fakes.claude_errors import ApiError, invalid, new_id
-from tests.fakes.claude_prompt import total_tokens
-from tests.fakes.claude_validate import validate_request
+from testing.fakes.claude_errors import ApiError, invalid, new_id
+from testing.fakes.claude_prompt import total_tokens
+from testing.fakes.claude_validate import validate_request
 
 if TYPE_CHECKING:
-    from tests.fakes.claude_server import FakeClaude
+    from testing.fakes.claude_server import FakeClaude
 
 BATCHES_PATH = "/v1/messages/batches"
 MAX_REQUESTS = 100_000

@@ -21,10 +21,10 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.claude_batches import BatchService
-from tests.fakes.claude_batches import register as register_batches
-from tests.fakes.claude_cache import PromptCacheModel
-from tests.fakes.claude_errors import (
+from testing.fakes.claude_batches import BatchService
+from testing.fakes.claude_batches import register as register_batches
+from testing.fakes.claude_cache import PromptCacheModel
+from testing.fakes.claude_errors import (
     DEFAULT_ERROR_MESSAGES,
     STATUS_OF_ERROR_TYPE,
     ApiError,
@@ -32,11 +32,11 @@ from tests.fakes.claude_errors import (
     invalid,
     new_id,
 )
-from tests.fakes.claude_files import FileStore, StoredFile, require_files_beta
-from tests.fakes.claude_media import validate_media
-from tests.fakes.claude_models import MODEL_RULES, is_known
-from tests.fakes.claude_prompt import breakpoints, layout, total_tokens
-from tests.fakes.claude_script import (
+from testing.fakes.claude_files import FileStore, StoredFile, require_files_beta
+from testing.fakes.claude_media import validate_media
+from testing.fakes.claude_models import MODEL_RULES, is_known
+from testing.fakes.claude_prompt import breakpoints, layout, total_tokens
+from testing.fakes.claude_script import (
     HttpError,
     MidStreamError,
     RecordedRequest,
@@ -48,8 +48,8 @@ from tests.fakes.claude_script import (
     ToolUseReply,
     echo_reply,
 )
-from tests.fakes.claude_sse import Rendered, Renderer, Step
-from tests.fakes.claude_validate import validate_request
+from testing.fakes.claude_sse import Rendered, Renderer, Step
+from testing.fakes.claude_validate import validate_request
 
 __all__ = [
     "FakeClaude",

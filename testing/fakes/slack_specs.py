@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tests.paths import SHARED
+from testing.paths import SHARED
 
 SPECS_ROOT = Path(os.environ.get("FAKE_SLACK_SPECS_DIR", SHARED / "slack"))
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
