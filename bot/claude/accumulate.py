@@ -23,6 +23,7 @@ class _Block:
     start: dict[str, Any]
     parts: list[str] = field(default_factory=list)
     signature: str = ""
+    citations: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -32,6 +33,7 @@ class StreamedAnswer:
     message_start_usage: Any = None
     final_usage: Any = None
     stop_reason: str | None = None
+    container: dict[str, Any] | None = None  # code execution's container (id, expires_at)
     _blocks: dict[int, _Block] = field(default_factory=dict)
 
     def add(self, event: Any) -> tuple[str, str] | None:
@@ -47,6 +49,9 @@ class StreamedAnswer:
         elif kind == "message_delta":
             self.stop_reason = event.delta.stop_reason
             self.final_usage = event.usage
+            container = getattr(event.delta, "container", None)
+            if container is not None:
+                self.container = container.to_dict()
         return None
 
     def _delta(self, index: int, delta: Any) -> tuple[str, str] | None:
@@ -64,6 +69,8 @@ class StreamedAnswer:
             block.parts.append(delta.partial_json)
         elif kind == "signature_delta":
             block.signature = delta.signature
+        elif kind == "citations_delta":
+            block.citations.append(delta.citation.to_dict())
         return None
 
     def content(self) -> list[ChatMessage]:
@@ -76,10 +83,19 @@ class StreamedAnswer:
         return out
 
 
+# Blocks whose input streams as JSON deltas; every other block arrives whole in its start event
+# (server tools' result blocks) and is kept exactly as Claude sent it.
+_WITH_INPUT = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+
+
 def _storable(block: _Block) -> ChatMessage | None:
     joined = "".join(block.parts)
     if block.kind == "text":
-        return {"type": "text", "text": block.start.get("text", "") + joined} if joined else None
+        text = block.start.get("text", "") + joined
+        if not text:
+            return None
+        citations = [*(block.start.get("citations") or []), *block.citations]
+        return {"type": "text", "text": text, **({"citations": citations} if citations else {})}
     if block.kind == "thinking":
         thinking = block.start.get("thinking", "") + joined
         signature = block.signature or block.start.get("signature", "")
@@ -94,7 +110,10 @@ def _storable(block: _Block) -> ChatMessage | None:
             "name": block.start["name"],
             "input": tool_input,
         }
-    return None
+    if block.kind in _WITH_INPUT:  # server tools: kept as sent, with the streamed input
+        tool_input = json.loads(joined) if joined.strip() else block.start.get("input") or {}
+        return {**block.start, "input": tool_input}
+    return dict(block.start)
 
 
 def merged_usage(start: Any, end: Any) -> Usage:
