@@ -88,6 +88,7 @@ class StopReason(StrEnum):
     MAX_TOKENS = "max_tokens"
     REFUSAL = "refusal"
     TOOL_USE = "tool_use"  # the model called tools and waits for their results
+    PAUSE_TURN = "pause_turn"  # a long server-tool turn paused: send it back to continue
     OTHER = "other"
 
 
