@@ -339,6 +339,18 @@ class FakeSlack:
         return self._ws.violations
 
     @property
+    def broadcasts(self) -> list[tuple[str, str, str]]:
+        """Broadcast mentions (@channel, @here, @everyone, a user group) any message of the bot
+        ever showed, as (channel, ts, mention): each would have notified many people."""
+        return [
+            (channel.id, msg.ts, mention)
+            for channel in self._ws.channels.values()
+            for msg in channel.messages
+            if msg.bot_id == self.ids.bot_id
+            for mention in msg.broadcasts
+        ]
+
+    @property
     def ephemerals(self) -> list[EphemeralMessage]:
         return self._ws.ephemerals
 

@@ -11,6 +11,7 @@ import redis.asyncio as redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import DEFAULT_PROMPTS, parse_prompts
+from bot.conversation.mentions import WORD_JOINER
 from tests.fakes.claude_server import FakeClaude, TextReply
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.slack_surfaces import (
@@ -227,3 +228,30 @@ async def test_home_tab_is_published_with_commands_models_and_usage(
         assert expected in text
     assert "*This month*\\n$" in text
     assert "1 call" in text
+
+
+async def test_native_stream_never_carries_a_broadcast(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A streamed answer whose `<!here>` / `@channel` tokens are split across appends (one
+    append per 3-character delta) streams defused: the appended pieces are exactly the final
+    message (no fallback to edits: defusing only ever appends), no version of it broadcasts,
+    and the thread title made from the question is defused too."""
+    await bot_factory(BOT_EDIT_POLICY="every_delta").start()
+    answer = "<!here> and @channel, <!everyone>: <!subteam^S0ENG> should read this."
+    claude.enqueue(TextReply(answer, tokens_per_second=20, chunk_chars=3))
+    root = await _dm_thread(slack, "<!channel> summarise this")
+    final = await wait_for_final(slack, DM, root, "read this.", timeout=30)
+    assert slack.broadcasts == []
+    assert final.replace(WORD_JOINER, "").startswith(answer)
+    starts = slack.calls_to("chat.startStream")
+    appends = slack.calls_to("chat.appendStream")
+    stops = slack.calls_to("chat.stopStream")
+    assert len(appends) >= 5
+    pieces = [starts[0].args["markdown_text"]]
+    pieces += [c.args["markdown_text"] for c in appends]
+    pieces.append(stops[0].args.get("markdown_text", ""))
+    assert "".join(pieces) == final
+    assert not slack.calls_to("chat.update")
+    title = slack.calls_to("assistant.threads.setTitle")[0].args["title"]
+    assert title == f"<!channe{WORD_JOINER}l> summarise this"
