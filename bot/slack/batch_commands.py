@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.batch.jobs import CANCELING, FAILED, PROCESSING, Job, progress_text
 from bot.batch.service import BatchService, NotAllowed
 from bot.batch.table import BatchInputError
+from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question
 from bot.conversation.ports import Clock
 from bot.slack.access import AccessPolicy
@@ -36,6 +37,7 @@ from bot.slack.inbound import (
     batch_template,
     file_ref_from,
     is_batch_mention,
+    is_external_author,
     message_mark,
     question_from_event,
 )
@@ -116,7 +118,12 @@ class BatchCommands:
         if not await self.marks.claim(message_mark(question)):
             return  # a redelivery
         channel, user = question.key.channel, question.user
-        reply = self.access.refusal(user, channel, is_direct_message=question.is_direct_message)
+        reply = self.access.refusal(
+            user,
+            channel,
+            is_direct_message=question.is_direct_message,
+            external=is_external_author(body),
+        )
         if reply is None and not template:
             reply = USAGE
         if reply is None:
@@ -184,7 +191,7 @@ class BatchCommands:
             self.client.chat_postMessage,
             channel=ask.channel,
             thread_ts=found.thread_ts,
-            text=f"<@{ask.user}> wants to run a batch on {job.filename}",
+            text=defuse_broadcasts(f"<@{ask.user}> wants to run a batch on {job.filename}"),
             blocks=confirm_blocks(job, prepared.estimate),
         )
         await self.service.attach_thread(job.id, found.thread_ts, str(posted["ts"]))
@@ -249,7 +256,7 @@ class BatchCommands:
             self.client.chat_postMessage,
             channel=job.channel,
             thread_ts=job.thread_ts,
-            text=text,
+            text=defuse_broadcasts(text),
             blocks=progress_blocks(job, text),
         )
         await self.service.store.update(job.id, lambda j: j.moved(status_ts=str(posted["ts"])))

@@ -152,6 +152,7 @@ class User:
     real_name: str
     is_bot: bool = False
     deleted: bool = False
+    team: str | None = None  # another organisation's team (Slack Connect); None: this workspace
 
 
 @dataclass(eq=False)
@@ -166,6 +167,7 @@ class Channel:
     is_im: bool = False
     im_user: str | None = None
     is_archived: bool = False
+    is_ext_shared: bool = False  # a Slack Connect channel, shared with another organisation
     messages: list[StoredMessage] = field(default_factory=list)
     by_ts: dict[str, StoredMessage] = field(default_factory=dict)
     replies: dict[str, list[StoredMessage]] = field(default_factory=dict)
