@@ -159,6 +159,39 @@ async def test_viewed_channel_is_passed_to_claude(
     assert "What changed here?" in sent
 
 
+async def test_a_viewed_channel_outside_the_allowlist_is_never_read(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With BOT_ALLOWED_CHANNELS naming only #general, asking in the assistant pane while
+    looking at another channel (one the bot is in) reads none of its messages: no
+    conversations.history there, nothing of it in the request, Claude told they are not
+    shared; a thread opened while looking at #general gets that channel's messages as before."""
+    await bot_factory(BOT_ALLOWED_CHANNELS=CHANNEL).start()
+    secret = "C0SECRET"
+    slack.add_channel(secret, "acquisition", members={USER, OTHER_USER, slack.ids.bot_user_id})
+    await slack.user_message(secret, OTHER_USER, "We are buying Initech for $40M.")
+    await slack.user_message(CHANNEL, OTHER_USER, "The deploy is moved to Friday.")
+    claude.enqueue(TextReply("I can't see that channel."), TextReply("It moved to Friday."))
+
+    def prompts_set() -> int:  # a thread's prompts are set once its channel in view is saved
+        return len(slack.calls_to("assistant.threads.setSuggestedPrompts"))
+
+    root = await start_assistant_thread(slack, USER, DM, viewing=secret)
+    await slack.wait_for(lambda: prompts_set() == 1)
+    await slack.user_message(DM, USER, "Summarise this channel", thread_ts=root)
+    await wait_for_final(slack, DM, root, "see that channel.")
+    sent = repr(claude.message_requests()[0].body["messages"])
+    assert "Initech" not in sent
+    assert f"<#{secret}>" in sent
+    assert "not shared with you" in sent
+    assert all(c.args["channel"] != secret for c in slack.calls_to("conversations.history"))
+    allowed = await start_assistant_thread(slack, USER, DM, viewing=CHANNEL)
+    await slack.wait_for(lambda: prompts_set() == 2)
+    await slack.user_message(DM, USER, "And here?", thread_ts=allowed)
+    await wait_for_final(slack, DM, allowed, "Friday.")
+    assert "The deploy is moved to Friday." in repr(claude.message_requests()[1].body["messages"])
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
