@@ -54,10 +54,13 @@ USAGE = (
     "`/claude-batch Classify this ticket as bug, question or request: {title} {body}`."
 )
 NO_CSV = (
-    "I found no CSV file among the recent messages of this channel and their threads. "
-    "Share one, then run the command again."
+    "I found no CSV file you shared among the recent messages of this channel and their "
+    "threads (I only run a batch on your own file). Share one, then run the command again."
 )
-NO_CSV_HERE = "I found no CSV file in this thread. Attach one to your message, or share it here."
+NO_CSV_HERE = (
+    "I found no CSV file you shared in this thread (I only run a batch on your own file). "
+    "Attach one to your message, or share it here."
+)
 NOT_YOURS = "Only the person who started this batch (or a bot admin) can do that."
 UNAVAILABLE = "I can't reach my job store right now. Try again in a minute."
 
@@ -89,9 +92,7 @@ class BatchCommands:
     finder: CsvFinder
     marks: Marks
 
-    async def on_command(
-        self, ack: Ack, command: dict[str, Any], respond: Ack, context: dict[str, Any]
-    ) -> None:
+    async def on_command(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """Check the file and the template, show the estimate and the Run button."""
         text = str(command.get("text") or "").strip()
         user, channel = str(command["user_id"]), str(command["channel_id"])
@@ -101,7 +102,7 @@ class BatchCommands:
             return
         await ack()
         team = str(command.get("team_id") or "")
-        reply = await self._ask(BatchAsk(team, channel, user, text), _bot(context))
+        reply = await self._ask(BatchAsk(team, channel, user, text))
         if reply:
             await respond(response_type="ephemeral", text=reply)
 
@@ -136,7 +137,7 @@ class BatchCommands:
                 ts=question.ts,
                 attached=tuple(f for f in event.get("files") or [] if isinstance(f, dict)),
             )
-            reply = await self._ask(ask, _bot(context))
+            reply = await self._ask(ask)
         if reply:
             await self._tell(channel, user, question.reply_thread_ts, reply)
 
@@ -148,10 +149,10 @@ class BatchCommands:
         except SlackApiError as exc:
             log.warning("batch.ephemeral_failed", error=exc.response.get("error"))
 
-    async def _ask(self, ask: BatchAsk, bot_user_id: str) -> str:
+    async def _ask(self, ask: BatchAsk) -> str:
         """Prepare the job; returns what to tell the asker ("" when the estimate is posted)."""
         try:
-            return await self._prepare(ask, bot_user_id)
+            return await self._prepare(ask)
         except BatchInputError as exc:
             return str(exc)
         except (SlackApiError, RateLimited) as exc:
@@ -160,16 +161,18 @@ class BatchCommands:
         except RedisError:
             return UNAVAILABLE
 
-    async def _find(self, ask: BatchAsk, bot_user_id: str) -> FoundCsv | None:
+    async def _find(self, ask: BatchAsk) -> FoundCsv | None:
+        """The CSV attached to the ask, else the newest one its author shared (never anyone
+        else's)."""
         csv = next((f for f in ask.attached if is_csv(f)), None)
         if csv is not None:
             return FoundCsv(csv, ask.ts, ask.thread_ts or ask.ts)
         if ask.thread_ts:
-            return await self.finder.in_thread(ask.channel, ask.thread_ts, skip_user=bot_user_id)
-        return await self.finder.in_channel(ask.channel, skip_user=bot_user_id)
+            return await self.finder.in_thread(ask.channel, ask.thread_ts, owner=ask.user)
+        return await self.finder.in_channel(ask.channel, owner=ask.user)
 
-    async def _prepare(self, ask: BatchAsk, bot_user_id: str) -> str:
-        found = await self._find(ask, bot_user_id)
+    async def _prepare(self, ask: BatchAsk) -> str:
+        found = await self._find(ask)
         ref = file_ref_from(found.file) if found is not None else None
         if found is None or ref is None:
             return NO_CSV_HERE if ask.thread_ts else NO_CSV
