@@ -65,7 +65,7 @@ class AiSurfaces:
             mode=settings.native_streaming,
             message_chars=settings.message_chars,
             journal=handler.journal,
-            viewing=ViewingContext(slack, handler.people, state),
+            viewing=ViewingContext(slack, handler.people, state, handler.access),
         )
         home = HomeTab(slack, home_facts(settings), usage)
         events = SurfaceEvents(slack, state, settings.prompts, home)

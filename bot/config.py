@@ -85,6 +85,7 @@ class Settings(BaseSettings):
 
     allowed_users: str = Field("", alias="BOT_ALLOWED_USERS")
     allowed_channels: str = Field("", alias="BOT_ALLOWED_CHANNELS")
+    allow_external_users: bool = Field(False, alias="BOT_ALLOW_EXTERNAL_USERS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="BOT_LOG_LEVEL")
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="BOT_LOG_FORMAT")
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field("auto", alias="BOT_EVENT_LOOP")

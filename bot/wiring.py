@@ -230,7 +230,9 @@ def build_events(
         turn_deadline_seconds=settings.turn_deadline_seconds,
         placeholder_delay=settings.placeholder_delay_seconds,
         access=AccessPolicy(
-            users=parse_ids(settings.allowed_users), channels=parse_ids(settings.allowed_channels)
+            users=parse_ids(settings.allowed_users),
+            channels=parse_ids(settings.allowed_channels),
+            allow_external=settings.allow_external_users,
         ),
     )
 

@@ -407,6 +407,22 @@ async def test_streaming_lifecycle(slack: FakeSlack, web: AsyncWebClient) -> Non
     assert await error_code(late) == "message_not_in_streaming_state"
 
 
+async def test_broadcast_mentions_the_bot_shows_are_recorded(
+    slack: FakeSlack, web: AsyncWebClient
+) -> None:
+    """Every broadcast a bot message shows is recorded — a posted one, one completed across two
+    stream appends, a bare @here — while a person's mention and people's own posts are not."""
+    root = await slack.user_message("D1", "U1", "<!here> from a person")
+    await web.chat_postMessage(channel="C1", markdown_text="<@U1> and <!channel|channel>")
+    started = await web.chat_startStream(channel="D1", thread_ts=root.ts, markdown_text="<!ev")
+    await web.chat_appendStream(channel="D1", ts=started["ts"], markdown_text="eryone> hi")
+    await web.chat_stopStream(channel="D1", ts=started["ts"], markdown_text=" and @here.")
+    mentions = [mention for _, _, mention in slack.broadcasts]
+    assert mentions == ["<!channel|channel>", "<!everyone>", "@here"]
+    await web.chat_postMessage(channel="C1", markdown_text="<!her\u2060e> is inert")
+    assert len(slack.broadcasts) == 3
+
+
 async def test_sdk_chat_stream_helper_and_channel_recipient(
     slack: FakeSlack, web: AsyncWebClient
 ) -> None:

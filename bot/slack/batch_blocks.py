@@ -15,6 +15,7 @@ from bot.batch.plan import Estimate
 from bot.batch.results import RowResult, Summary, batch_cost_usd, total_usage
 from bot.claude.catalog import CATALOG
 from bot.claude.cost import uncached_cost_usd
+from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.slack.reply import RateLimited, call_waiting_out_limits
 from bot.usage.ledger import RedisLedger
@@ -38,8 +39,10 @@ def _button(text: str, action_id: str, job_id: str, style: str | None = None) ->
 
 
 def with_buttons(text: str, *buttons: dict[str, Any]) -> list[dict[str, Any]]:
-    """A section with the text, and an actions block when there are buttons."""
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    """A section with the text (a file name or a prompt in it never broadcasts), and an
+    actions block when there are buttons."""
+    section = {"type": "mrkdwn", "text": defuse_broadcasts(text)}
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": section}]
     if buttons:
         blocks.append({"type": "actions", "elements": list(buttons)})
     return blocks
@@ -80,7 +83,7 @@ async def edit_status(
             client.chat_update,
             channel=job.channel,
             ts=job.status_ts,
-            text=text,
+            text=defuse_broadcasts(text),
             blocks=blocks,
         )
 
@@ -118,7 +121,7 @@ class SlackJobNotifier:
                 content=data,
                 filename=f"{stem}-results.csv",
                 title=f"Results of {job.filename}",
-                initial_comment=text,
+                initial_comment=defuse_broadcasts(text),
             )
         except SlackApiError as exc:
             log.warning("batch.upload_failed", job=job.id, error=exc.response.get("error"))

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.batch.jobs import CANCELING, FAILED, PROCESSING, Job, progress_text
 from bot.batch.service import BatchService, NotAllowed
 from bot.batch.table import BatchInputError
+from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question
 from bot.conversation.ports import Clock
 from bot.slack.access import AccessPolicy
@@ -36,6 +37,7 @@ from bot.slack.inbound import (
     batch_template,
     file_ref_from,
     is_batch_mention,
+    is_external_author,
     message_mark,
     question_from_event,
 )
@@ -52,10 +54,13 @@ USAGE = (
     "`/claude-batch Classify this ticket as bug, question or request: {title} {body}`."
 )
 NO_CSV = (
-    "I found no CSV file among the recent messages of this channel and their threads. "
-    "Share one, then run the command again."
+    "I found no CSV file you shared among the recent messages of this channel and their "
+    "threads (I only run a batch on your own file). Share one, then run the command again."
 )
-NO_CSV_HERE = "I found no CSV file in this thread. Attach one to your message, or share it here."
+NO_CSV_HERE = (
+    "I found no CSV file you shared in this thread (I only run a batch on your own file). "
+    "Attach one to your message, or share it here."
+)
 NOT_YOURS = "Only the person who started this batch (or a bot admin) can do that."
 UNAVAILABLE = "I can't reach my job store right now. Try again in a minute."
 
@@ -87,9 +92,7 @@ class BatchCommands:
     finder: CsvFinder
     marks: Marks
 
-    async def on_command(
-        self, ack: Ack, command: dict[str, Any], respond: Ack, context: dict[str, Any]
-    ) -> None:
+    async def on_command(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """Check the file and the template, show the estimate and the Run button."""
         text = str(command.get("text") or "").strip()
         user, channel = str(command["user_id"]), str(command["channel_id"])
@@ -99,7 +102,7 @@ class BatchCommands:
             return
         await ack()
         team = str(command.get("team_id") or "")
-        reply = await self._ask(BatchAsk(team, channel, user, text), _bot(context))
+        reply = await self._ask(BatchAsk(team, channel, user, text))
         if reply:
             await respond(response_type="ephemeral", text=reply)
 
@@ -116,7 +119,12 @@ class BatchCommands:
         if not await self.marks.claim(message_mark(question)):
             return  # a redelivery
         channel, user = question.key.channel, question.user
-        reply = self.access.refusal(user, channel, is_direct_message=question.is_direct_message)
+        reply = self.access.refusal(
+            user,
+            channel,
+            is_direct_message=question.is_direct_message,
+            external=is_external_author(body),
+        )
         if reply is None and not template:
             reply = USAGE
         if reply is None:
@@ -129,7 +137,7 @@ class BatchCommands:
                 ts=question.ts,
                 attached=tuple(f for f in event.get("files") or [] if isinstance(f, dict)),
             )
-            reply = await self._ask(ask, _bot(context))
+            reply = await self._ask(ask)
         if reply:
             await self._tell(channel, user, question.reply_thread_ts, reply)
 
@@ -141,10 +149,10 @@ class BatchCommands:
         except SlackApiError as exc:
             log.warning("batch.ephemeral_failed", error=exc.response.get("error"))
 
-    async def _ask(self, ask: BatchAsk, bot_user_id: str) -> str:
+    async def _ask(self, ask: BatchAsk) -> str:
         """Prepare the job; returns what to tell the asker ("" when the estimate is posted)."""
         try:
-            return await self._prepare(ask, bot_user_id)
+            return await self._prepare(ask)
         except BatchInputError as exc:
             return str(exc)
         except (SlackApiError, RateLimited) as exc:
@@ -153,16 +161,18 @@ class BatchCommands:
         except RedisError:
             return UNAVAILABLE
 
-    async def _find(self, ask: BatchAsk, bot_user_id: str) -> FoundCsv | None:
+    async def _find(self, ask: BatchAsk) -> FoundCsv | None:
+        """The CSV attached to the ask, else the newest one its author shared (never anyone
+        else's)."""
         csv = next((f for f in ask.attached if is_csv(f)), None)
         if csv is not None:
             return FoundCsv(csv, ask.ts, ask.thread_ts or ask.ts)
         if ask.thread_ts:
-            return await self.finder.in_thread(ask.channel, ask.thread_ts, skip_user=bot_user_id)
-        return await self.finder.in_channel(ask.channel, skip_user=bot_user_id)
+            return await self.finder.in_thread(ask.channel, ask.thread_ts, owner=ask.user)
+        return await self.finder.in_channel(ask.channel, owner=ask.user)
 
-    async def _prepare(self, ask: BatchAsk, bot_user_id: str) -> str:
-        found = await self._find(ask, bot_user_id)
+    async def _prepare(self, ask: BatchAsk) -> str:
+        found = await self._find(ask)
         ref = file_ref_from(found.file) if found is not None else None
         if found is None or ref is None:
             return NO_CSV_HERE if ask.thread_ts else NO_CSV
@@ -184,7 +194,7 @@ class BatchCommands:
             self.client.chat_postMessage,
             channel=ask.channel,
             thread_ts=found.thread_ts,
-            text=f"<@{ask.user}> wants to run a batch on {job.filename}",
+            text=defuse_broadcasts(f"<@{ask.user}> wants to run a batch on {job.filename}"),
             blocks=confirm_blocks(job, prepared.estimate),
         )
         await self.service.attach_thread(job.id, found.thread_ts, str(posted["ts"]))
@@ -249,7 +259,7 @@ class BatchCommands:
             self.client.chat_postMessage,
             channel=job.channel,
             thread_ts=job.thread_ts,
-            text=text,
+            text=defuse_broadcasts(text),
             blocks=progress_blocks(job, text),
         )
         await self.service.store.update(job.id, lambda j: j.moved(status_ts=str(posted["ts"])))

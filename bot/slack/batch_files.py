@@ -1,9 +1,10 @@
 """Which CSV a batch job runs on, and in which thread it talks.
 
 Slack does not tell a slash command which thread it was typed in, so `/claude-batch` takes the
-most recent CSV a person shared in the channel, top level or in a recently active thread, and
-the job talks in that file's thread. A mention ("@Claude batch: …") knows its thread: a CSV
-attached to it, else the most recent one in the thread."""
+most recent CSV the person running it shared in the channel, top level or in a recently active
+thread, and the job talks in that file's thread. A mention ("@Claude batch: …") knows its
+thread: a CSV attached to it, else the most recent one its author shared in the thread. Someone
+else's file is never picked: a job runs only on data its owner shared."""
 
 from __future__ import annotations
 
@@ -44,13 +45,13 @@ def _ts(value: object) -> float:
         return 0.0
 
 
-def newest_csv(messages: list[dict[str, Any]], *, skip_user: str = "") -> FoundCsv | None:
-    """The most recently shared CSV among the messages (in any order); files the bot itself
-    uploaded (by `skip_user`, e.g. earlier results) do not count."""
+def newest_csv(messages: list[dict[str, Any]], *, owner: str) -> FoundCsv | None:
+    """The most recent CSV `owner` shared among the messages (in any order); anyone else's
+    files (another person's, the bot's own results) do not count."""
     best: FoundCsv | None = None
     for message in messages:
         ts = str(message.get("ts") or "")
-        if not ts or (skip_user and message.get("user") == skip_user):
+        if not ts or message.get("user") != owner:
             continue
         files = [f for f in message.get("files") or [] if isinstance(f, dict) and is_csv(f)]
         if files and (best is None or _ts(ts) > _ts(best.ts)):
@@ -73,22 +74,20 @@ class CsvFinder:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
-    async def in_channel(self, channel: str, *, skip_user: str = "") -> FoundCsv | None:
-        """The most recent CSV shared in the channel, top level or in an active thread."""
+    async def in_channel(self, channel: str, *, owner: str) -> FoundCsv | None:
+        """The most recent CSV `owner` shared in the channel, top level or in an active thread."""
         history = await self._client.conversations_history(channel=channel, limit=HISTORY_LIMIT)
         messages: list[dict[str, Any]] = list(history.get("messages") or [])
-        best = newest_csv(messages, skip_user=skip_user)
+        best = newest_csv(messages, owner=owner)
         threads = active_threads(messages, newer_than=best.ts if best else "0")
         for root in threads[:THREADS_SCANNED]:
-            found = await self.in_thread(channel, root, skip_user=skip_user)
+            found = await self.in_thread(channel, root, owner=owner)
             if found is not None and (best is None or _ts(found.ts) > _ts(best.ts)):
                 best = found
         return best
 
-    async def in_thread(
-        self, channel: str, thread_ts: str, *, skip_user: str = ""
-    ) -> FoundCsv | None:
-        """The most recent CSV shared in the thread (its root included)."""
+    async def in_thread(self, channel: str, thread_ts: str, *, owner: str) -> FoundCsv | None:
+        """The most recent CSV `owner` shared in the thread (its root included)."""
         messages: list[dict[str, Any]] = []
         cursor = ""
         for _ in range(REPLY_PAGES):
@@ -99,4 +98,4 @@ class CsvFinder:
             cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 break
-        return newest_csv(messages, skip_user=skip_user)
+        return newest_csv(messages, owner=owner)

@@ -114,6 +114,43 @@ def is_batch_mention(event: dict[str, Any], bot_user_id: str) -> bool:
     return batch_template(strip_mention(str(event.get("text") or ""), bot_user_id)) is not None
 
 
+def _text_field(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def author_team(event: dict[str, Any]) -> str | None:
+    """The team of the person who wrote a message event, most specific field first:
+    `user_team`, `user_profile.team`, `team`, `source_team` (Slack Connect events carry them)."""
+    profile = event.get("user_profile")
+    profile_team = profile.get("team") if isinstance(profile, dict) else None
+    claims = (event.get("user_team"), profile_team, event.get("team"), event.get("source_team"))
+    for value in claims:
+        if team := _text_field(value):
+            return team
+    return None
+
+
+def home_teams(body: dict[str, Any]) -> frozenset[str]:
+    """The workspace (and organisation) the event was delivered for."""
+    teams = {_text_field(body.get(key)) for key in ("team_id", "context_team_id", "enterprise_id")}
+    for auth in body.get("authorizations") or []:
+        if isinstance(auth, dict):
+            teams |= {_text_field(auth.get("team_id")), _text_field(auth.get("enterprise_id"))}
+    return frozenset(team for team in teams if team)
+
+
+def is_external_author(body: dict[str, Any]) -> bool:
+    """The event's author belongs to another organisation: a Slack Connect guest, whose team is
+    not the workspace's. A channel Slack says is not externally shared (an Enterprise Grid
+    channel across the organisation's own workspaces) has no such guests."""
+    if body.get("is_ext_shared_channel") is False:
+        return False
+    event = body.get("event")
+    team = author_team(event) if isinstance(event, dict) else None
+    home = home_teams(body)
+    return team is not None and bool(home) and team not in home
+
+
 def message_mark(question: Question) -> str:
     """One mark per Slack message: a retry, or the same message via two events, is answered once."""
     return f"msg:{question.key.team}:{question.key.channel}:{question.ts}"

@@ -20,7 +20,13 @@ from bot.conversation.ports import Clock, ReplySink
 from bot.conversation.sinks import DeferredPlaceholder
 from bot.conversation.turn import TurnDeps
 from bot.slack.access import AccessPolicy
-from bot.slack.inbound import Ignored, is_batch_mention, message_mark, question_from_event
+from bot.slack.inbound import (
+    Ignored,
+    is_batch_mention,
+    is_external_author,
+    message_mark,
+    question_from_event,
+)
 from bot.slack.people import PeopleDirectory
 from bot.slack.reply import Destination, EditBudget, Journal, SlackReplySink
 from bot.slack.sink_factory import AnswerSurfaces
@@ -102,7 +108,10 @@ class EventHandler:
             log.info("event.duplicate", event_id=event_id)
             return
         refusal = self.access.refusal(
-            question.user, question.key.channel, is_direct_message=question.is_direct_message
+            question.user,
+            question.key.channel,
+            is_direct_message=question.is_direct_message,
+            external=is_external_author(body),
         )
         if refusal is not None:
             self.tasks.spawn(self._refuse(question, refusal), name="refuse")

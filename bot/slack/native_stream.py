@@ -8,6 +8,8 @@
   and a new one continues in the same thread (the fence reopened).
 - `finish` stops the stream with only what was not yet appended (stop appends, it never
   replaces), and the feedback buttons under the answer.
+- Text is defused of broadcast mentions (bot.conversation.mentions) as a whole before the new
+  suffix is taken, so a `<!here>` split across two deltas never reaches Slack whole.
 - Edit in place is the fallback: when Slack refuses to start a stream, when one expires
   (message_not_in_streaming_state), or when the text changes in a way that is not an append,
   the messages already written are handed to the edit-in-place sink, which carries on with
@@ -26,10 +28,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.conversation.errors import ReplyUnavailable
+from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.conversation.split import FENCE, open_fence
 from bot.slack.reply import (
     FINAL_ATTEMPTS,
+    NO_LINKING,
     UNREACHABLE,
     Journal,
     RateLimited,
@@ -136,6 +140,7 @@ class NativeStreamSink:
 
     async def start(self, status: str) -> None:
         """Show the status under the thread (or, where Slack refuses it, a placeholder)."""
+        status = defuse_broadcasts(status)
         self._shown = status
         if self._edit is not None:
             await self._edit.start(status)
@@ -153,6 +158,7 @@ class NativeStreamSink:
 
     async def show(self, text: str) -> float:
         """Append what is new in the answer; a trailing status line goes to the thread status."""
+        text = defuse_broadcasts(text)
         self._shown = text
         if self._edit is None:
             body, status = trailing_status(text)
@@ -166,6 +172,7 @@ class NativeStreamSink:
 
     async def finish(self, text: str) -> None:
         """Stop the stream with what is left of the final text and the feedback buttons."""
+        text = defuse_broadcasts(text)
         self._shown = text
         if self._edit is None:
             await self._stream(text, final=True)
@@ -359,14 +366,15 @@ async def update_finished(
 ) -> None:
     """chat.update a message the bot wrote; a stream left open (a crashed replica's) is stopped
     first, since Slack refuses to edit a message that is still streaming."""
+    text = defuse_broadcasts(text)
     try:
         await call_waiting_out_limits(
-            clock, client.chat_update, channel=channel, ts=ts, markdown_text=text
+            clock, client.chat_update, channel=channel, ts=ts, markdown_text=text, **NO_LINKING
         )
     except SlackApiError as exc:
         if exc.response.get("error") != "streaming_state_conflict":
             raise
         await call_waiting_out_limits(clock, client.chat_stopStream, channel=channel, ts=ts)
         await call_waiting_out_limits(
-            clock, client.chat_update, channel=channel, ts=ts, markdown_text=text
+            clock, client.chat_update, channel=channel, ts=ts, markdown_text=text, **NO_LINKING
         )

@@ -3,7 +3,9 @@
 Interim edits are best effort: they spend the workspace's shared chat.update budget only when a
 token is free, and are skipped while Slack rate-limits (HTTP 429) until Retry-After has passed.
 The final text always lands: it waits for a token, waits out Retry-After and retries.
-Text goes as `markdown_text`, so Slack renders Claude's Markdown itself (never raw `**`).
+Text goes as `markdown_text`, so Slack renders Claude's Markdown itself (never raw `**`), with
+its broadcast mentions (`<!channel>`, `@here`…) defused and Slack's name linking off: model
+output never notifies a whole channel.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.conversation.errors import ReplyUnavailable
+from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.conversation.split import balance_fences, split_message
 
@@ -31,6 +34,8 @@ UNREACHABLE = frozenset(
 )
 # The message can no longer be edited: post the text as a new message instead.
 GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+# chat.postMessage / chat.update: no linking of bare names (@here, @group, #channel) by Slack.
+NO_LINKING: dict[str, Any] = {"parse": "none", "link_names": False}
 
 
 class RateLimited(Exception):
@@ -135,6 +140,7 @@ class SlackReplySink:
     async def start(self, status: str) -> None:
         """Post (or re-show) the placeholder, waiting out rate limits; ReplyUnavailable when
         the channel is closed to the bot."""
+        status = defuse_broadcasts(status)
         self._shown = status
         error = await self._until_landed(status)
         if error is not None:
@@ -144,6 +150,7 @@ class SlackReplySink:
     async def show(self, text: str) -> float:
         """Best-effort interim edit, skipped while rate-limited or out of budget: then the
         seconds until one could go out."""
+        text = defuse_broadcasts(text)
         self._shown = text
         blocked = self._blocked_until - self._clock.now()
         if blocked > 0:
@@ -166,6 +173,7 @@ class SlackReplySink:
 
     async def finish(self, text: str) -> None:
         """The final text, waiting out rate limits; never leaves a stale placeholder."""
+        text = defuse_broadcasts(text)
         self._shown = text
         await self._until_landed(text)
         if self._journal is not None:
@@ -243,6 +251,7 @@ class SlackReplySink:
             channel=self._to.channel,
             thread_ts=self._to.thread_ts,
             markdown_text=text,
+            **NO_LINKING,
         )
         return str(response["ts"])
 
@@ -250,7 +259,11 @@ class SlackReplySink:
         """Edit the message; if it was deleted meanwhile, post the text anew. Returns its ts."""
         try:
             await call_slack(
-                self._client.chat_update, channel=self._to.channel, ts=ts, markdown_text=text
+                self._client.chat_update,
+                channel=self._to.channel,
+                ts=ts,
+                markdown_text=text,
+                **NO_LINKING,
             )
         except SlackApiError as exc:
             if exc.response.get("error") not in GONE:

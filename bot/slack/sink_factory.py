@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.ports import Clock, ReplySink
 from bot.slack.feedback import feedback_block
@@ -119,7 +120,7 @@ class AnswerSurfaces:
                 self._client.assistant_threads_setTitle,
                 channel_id=question.key.channel,
                 thread_ts=thread_ts,
-                title=title,
+                title=defuse_broadcasts(title),
             )
         except (RedisError, SlackApiError, RateLimited) as exc:
             log.info("slack.title_not_set", error=type(exc).__name__)

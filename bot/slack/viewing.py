@@ -5,7 +5,8 @@ Slack says it in several shapes: `assistant_thread.context.channel_id` (assistan
 assistant_thread_context_changed: the assistant pane), `context.entities` (app_context_changed,
 app_home_opened under agent_view) and `app_context.entities` on a DM's message event. It is
 remembered per assistant thread and per person; a conversation gets a channel's context once,
-and again when the person moves to another channel.
+and again when the person moves to another channel. A channel outside BOT_ALLOWED_CHANNELS is
+never read: Claude is only told that its messages are not shared.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Question
+from bot.slack.access import AccessPolicy
 from bot.slack.inbound import ANSWERABLE_SUBTYPES
 from bot.slack.people import PeopleDirectory
 
@@ -93,11 +95,16 @@ class ViewingContext:
     """Finds the channel in view for a DM question and renders its context (best effort)."""
 
     def __init__(
-        self, client: AsyncWebClient, people: PeopleDirectory, store: ViewingStore
+        self,
+        client: AsyncWebClient,
+        people: PeopleDirectory,
+        store: ViewingStore,
+        access: AccessPolicy | None = None,
     ) -> None:
         self._client = client
         self._people = people
         self._store = store
+        self._access = access or AccessPolicy()
 
     async def channel(self, question: Question) -> str | None:
         """The channel the asker is looking at: the assistant thread's, else their own."""
@@ -110,7 +117,11 @@ class ViewingContext:
         return await self._store.viewing(team, user_scope(question.user))
 
     async def note(self, team: str, channel: str) -> str:
-        """The context note for a channel: its reference and latest messages the bot can read."""
+        """The context note for a channel: its reference and latest messages the bot can read
+        (none from a channel the allowlist leaves out)."""
+        if not self._access.may_read(channel):
+            log.info("slack.viewing_not_allowed", channel=channel)
+            return render_viewing(channel, [])
         try:
             response = await self._client.conversations_history(
                 channel=channel, limit=RECENT_MESSAGES

@@ -128,11 +128,25 @@ def _thread_fields(out: JsonDict, msg: StoredMessage, channel: Channel) -> None:
 
 
 def user_message_event(
-    msg: StoredMessage, channel: Channel, ids: Identity, event_type: str
+    msg: StoredMessage, channel: Channel, ids: Identity, event_type: str, author: User | None = None
 ) -> JsonDict:
-    """The `message` / `app_mention` event for a message a human typed."""
+    """The `message` / `app_mention` event for a message a human typed. In a Slack Connect
+    channel it names the author's team (`team`, `user_team`, `source_team`), and an author from
+    another organisation comes with a `user_profile` naming theirs."""
     event = message_object(msg, ids)
     event["type"] = event_type
+    if channel.is_ext_shared or (author is not None and author.team):
+        team = (author.team if author else None) or ids.team_id
+        event.update(team=team, user_team=team, source_team=team)
+        if author is not None and author.team:
+            event["user_profile"] = {
+                "real_name": author.real_name,
+                "display_name": author.name,
+                "name": author.name,
+                "team": author.team,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+            }
     event["channel"] = channel.id
     event["event_ts"] = msg.ts
     if msg.thread_ts is not None:
@@ -194,7 +208,9 @@ def _event_context(ids: Identity, event: JsonDict) -> str:
     return "4-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def event_callback(ids: Identity, event: JsonDict, verification_token: str) -> JsonDict:
+def event_callback(
+    ids: Identity, event: JsonDict, verification_token: str, *, ext_shared: bool = False
+) -> JsonDict:
     """The Events API outer payload (`type: event_callback`) around one event."""
     event_ts = str(event.get("event_ts") or event.get("ts") or "0")
     return {
@@ -216,7 +232,7 @@ def event_callback(ids: Identity, event: JsonDict, verification_token: str) -> J
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": ext_shared,
         "event_context": _event_context(ids, event),
     }
 
@@ -295,14 +311,14 @@ def user_object(user: User, ids: Identity) -> JsonDict:
         "display_name": user.name,
         "real_name_normalized": user.real_name,
         "display_name_normalized": user.name,
-        "team": ids.team_id,
+        "team": user.team or ids.team_id,
         "image_48": "https://secure.gravatar.com/avatar/fake-48.png",
     }
     if user.is_bot:
         profile["bot_id"] = ids.bot_id
     return {
         "id": user.id,
-        "team_id": ids.team_id,
+        "team_id": user.team or ids.team_id,
         "name": user.name,
         "deleted": user.deleted,
         "real_name": user.real_name,
@@ -341,8 +357,8 @@ def channel_object(channel: Channel, bot_user_id: str) -> JsonDict:
         "created": channel.created,
         "is_archived": channel.is_archived,
         "is_general": False,
-        "is_shared": False,
-        "is_ext_shared": False,
+        "is_shared": channel.is_ext_shared,
+        "is_ext_shared": channel.is_ext_shared,
         "is_org_shared": False,
         "is_member": bot_user_id in channel.members,
         "name_normalized": channel.name,

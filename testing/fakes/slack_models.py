@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 JsonDict = dict[str, Any]
+
+# What would notify many people if a message carried it: the special mentions (also with a
+# label), a user group, and the bare words (Slack does not document whether markdown_text links
+# them, so the fake counts them too).
+BROADCAST = re.compile(
+    r"<!(?:channel|here|everyone)(?:\|[^>]*)?>|<!subteam\^\w+(?:\|[^>]*)?>"
+    r"|(?<![^\W_])@(?:channel|here|everyone)\b",
+    re.IGNORECASE,
+)
 
 INLINE_TYPES = frozenset(
     {"text", "user", "link", "emoji", "channel", "broadcast", "date", "usergroup"}
@@ -89,6 +99,7 @@ class StoredMessage:
     reactions: dict[str, list[str]] = field(default_factory=dict)
     streaming: bool = False
     edited_ts: str | None = None
+    broadcasts: list[str] = field(default_factory=list)  # each broadcast it ever showed
 
     @property
     def visible_text(self) -> str:
@@ -101,6 +112,10 @@ class StoredMessage:
 
     def record_edit(self, now: float) -> None:
         self.edits.append((now, self.visible_text))
+        shown = [self.markdown_text or "", self.text, blocks_text(self.blocks or [])]
+        for mention in (m.group(0) for text in shown for m in BROADCAST.finditer(text)):
+            if mention not in self.broadcasts:
+                self.broadcasts.append(mention)
 
 
 @dataclass(eq=False)
@@ -137,6 +152,7 @@ class User:
     real_name: str
     is_bot: bool = False
     deleted: bool = False
+    team: str | None = None  # another organisation's team (Slack Connect); None: this workspace
 
 
 @dataclass(eq=False)
@@ -151,6 +167,7 @@ class Channel:
     is_im: bool = False
     im_user: str | None = None
     is_archived: bool = False
+    is_ext_shared: bool = False  # a Slack Connect channel, shared with another organisation
     messages: list[StoredMessage] = field(default_factory=list)
     by_ts: dict[str, StoredMessage] = field(default_factory=dict)
     replies: dict[str, list[StoredMessage]] = field(default_factory=dict)
@@ -186,6 +203,10 @@ def _node_text(node: Any) -> str:
         return str(node.get("text") or node.get("url", ""))
     if kind == "emoji":
         return f":{node.get('name', '')}:"
+    if kind == "broadcast":
+        return f"<!{node.get('range', '')}>"
+    if kind == "usergroup":
+        return f"<!subteam^{node.get('usergroup_id', '')}>"
     text = node.get("text")
     if isinstance(text, str):
         return text

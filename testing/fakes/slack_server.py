@@ -152,8 +152,12 @@ class FakeSlack:
         return f"{self.base_url}/api/"
 
     # ---- world setup -----------------------------------------------------------------------
-    def add_user(self, user_id: str, name: str, real_name: str | None = None) -> None:
-        self._ws.add_user(User(user_id, name, real_name or name.title()))
+    def add_user(
+        self, user_id: str, name: str, real_name: str | None = None, *, team: str | None = None
+    ) -> None:
+        """A person of this workspace, or (`team`) of another organisation: a Slack Connect
+        user, whose events name their own team."""
+        self._ws.add_user(User(user_id, name, real_name or name.title(), team=team))
 
     def add_channel(
         self,
@@ -162,12 +166,14 @@ class FakeSlack:
         *,
         members: set[str] | None = None,
         is_private: bool = False,
+        ext_shared: bool = False,
     ) -> None:
-        """A channel; `members` is the exact member set (default: just the bot)."""
+        """A channel; `members` is the exact member set (default: just the bot); `ext_shared`:
+        a Slack Connect channel, shared with another organisation."""
         chosen = set(members) if members is not None else {self.ids.bot_user_id}
-        self._ws.add_channel(
-            Channel(channel_id, name, chosen, self._created(), is_private=is_private)
-        )
+        channel = Channel(channel_id, name, chosen, self._created(), is_private=is_private)
+        channel.is_ext_shared = ext_shared
+        self._ws.add_channel(channel)
 
     def add_im(self, channel_id: str, user_id: str) -> None:
         """The DM ("D...") between `user_id` and the bot."""
@@ -301,10 +307,12 @@ class FakeSlack:
         conv, msg = post_as_user(self._ws, channel, user, text, thread_ts, files)
         subscription = subscription_for(self._ws, conv, text)
         event_type = "app_mention" if subscription == "app_mention" else "message"
-        event = user_message_event(msg, conv, self.ids, event_type)
+        event = user_message_event(msg, conv, self.ids, event_type, self._ws.users[user])
         if subscription is None:
             return Delivery(msg.ts, None, None, event)
-        payload = event_callback(self.ids, event, self.verification_token)
+        payload = event_callback(
+            self.ids, event, self.verification_token, ext_shared=conv.is_ext_shared
+        )
         self._payloads[payload["event_id"]] = payload
         envelope_id = await self.send_envelope("events_api", payload)
         return Delivery(msg.ts, envelope_id, payload["event_id"], event)
@@ -337,6 +345,18 @@ class FakeSlack:
     @property
     def violations(self) -> list[str]:
         return self._ws.violations
+
+    @property
+    def broadcasts(self) -> list[tuple[str, str, str]]:
+        """Broadcast mentions (@channel, @here, @everyone, a user group) any message of the bot
+        ever showed, as (channel, ts, mention): each would have notified many people."""
+        return [
+            (channel.id, msg.ts, mention)
+            for channel in self._ws.channels.values()
+            for msg in channel.messages
+            if msg.bot_id == self.ids.bot_id
+            for mention in msg.broadcasts
+        ]
 
     @property
     def ephemerals(self) -> list[EphemeralMessage]:

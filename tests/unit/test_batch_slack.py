@@ -26,22 +26,25 @@ def test_is_csv_by_type_name_or_mimetype() -> None:
     assert not is_csv({"name": "a.pdf", "filetype": "pdf", "mimetype": "application/pdf"})
 
 
-def test_newest_csv_picks_the_latest_and_skips_the_bots_own_files() -> None:
-    """The newest message with a CSV wins whatever the order; a reply's thread is its root, a
-    top-level message is its own thread; files the bot uploaded are passed over."""
+def test_newest_csv_picks_the_owners_latest_and_nobody_elses() -> None:
+    """The owner's newest message with a CSV wins whatever the order; a reply's thread is its
+    root, a top-level message is its own thread; a newer CSV from someone else, and files the
+    bot uploaded, are passed over."""
     messages = [
+        message("40.0", files=[{"id": "F8", "name": "theirs.csv"}], user="U2"),
         message("30.0", files=[{"id": "F9", "name": "results.csv"}], user=BOT, thread_ts="10.0"),
         message("20.0", files=[CSV_FILE], thread_ts="10.0"),
         message("25.0", files=[{"id": "F2", "name": "b.png"}]),
         message("5.0", files=[{"id": "F3", "name": "old.csv"}]),
     ]
-    found = newest_csv(messages, skip_user=BOT)
+    found = newest_csv(messages, owner="U1")
     assert found is not None
     assert (found.file["id"], found.ts, found.thread_ts) == ("F1", "20.0", "10.0")
-    top = newest_csv([message("5.0", files=[{"id": "F3", "name": "old.csv"}])])
+    top = newest_csv([message("5.0", files=[{"id": "F3", "name": "old.csv"}])], owner="U1")
     assert top is not None
     assert top.thread_ts == "5.0"
-    assert newest_csv([message("1.0")]) is None
+    assert newest_csv([message("1.0")], owner="U1") is None
+    assert newest_csv(messages, owner="U3") is None
 
 
 def test_active_threads_newest_activity_first_and_only_newer_ones() -> None:

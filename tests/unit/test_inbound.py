@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from bot.conversation.messages import ThreadKey
-from bot.slack.inbound import Ignored, message_mark, question_from_event, strip_mention
+from bot.slack.inbound import (
+    Ignored,
+    is_external_author,
+    message_mark,
+    question_from_event,
+    strip_mention,
+)
 
 BOT = "U0BOT"
 
@@ -151,3 +157,42 @@ def test_message_mark_is_per_message() -> None:
     """The dedupe mark names the workspace, channel and message ts."""
     q = _parse({"type": "app_mention", "user": "U1", "text": "x", "ts": "9.9", "channel": "C1"})
     assert message_mark(q) == "msg:T1:C1:9.9"
+
+
+def _wrapped(event: dict[str, Any], *, shared: bool | None = True) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "team_id": "T1",
+        "context_team_id": "T1",
+        "authorizations": [{"team_id": "T1", "enterprise_id": None}],
+        "event": {"type": "app_mention", "user": "U9", "channel": "C1", "ts": "1.1", **event},
+    }
+    if shared is not None:
+        body["is_ext_shared_channel"] = shared
+    return body
+
+
+@pytest.mark.parametrize(
+    ("event", "external"),
+    [
+        ({"user_team": "T2", "source_team": "T2", "team": "T2"}, True),
+        ({"user_profile": {"team": "T2"}}, True),
+        ({"team": "T2"}, True),
+        ({"source_team": "T2"}, True),
+        ({"user_team": "T1", "source_team": "T2"}, False),  # the user's own team decides
+        ({"user_team": "T1", "source_team": "T1", "team": "T1"}, False),
+        ({}, False),  # nothing says who they are: a plain workspace event
+    ],
+)
+def test_external_author_by_the_team_fields_slack_connect_sends(
+    event: dict[str, Any], external: bool
+) -> None:
+    """A message whose author's team (user_team, then user_profile.team, team, source_team) is
+    not the workspace's comes from another organisation."""
+    assert is_external_author(_wrapped(event)) is external
+    assert is_external_author(_wrapped(event, shared=None)) is external
+
+
+def test_no_guests_where_slack_says_the_channel_is_not_externally_shared() -> None:
+    """An Enterprise Grid channel shared across the organisation's own workspaces carries
+    other team ids but is_ext_shared_channel false: those are colleagues, not guests."""
+    assert not is_external_author(_wrapped({"user_team": "T2"}, shared=False))

@@ -45,6 +45,7 @@ async def slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
     yield fake
     await fake.stop()
     assert fake.violations == [], "the bot called Slack in a way the real API would not accept"
+    assert fake.broadcasts == [], "the bot posted a mention that notifies a whole channel"
 
 
 @pytest.fixture

@@ -36,12 +36,17 @@ async def start(bot_factory: BotFactory) -> BotProcess:
 
 
 async def share_csv(
-    slack: FakeSlack, content: str = CSV, *, name: str = "tickets.csv", thread_ts: str | None = None
+    slack: FakeSlack,
+    content: str = CSV,
+    *,
+    name: str = "tickets.csv",
+    thread_ts: str | None = None,
+    user: str = USER,
 ) -> str:
     """A person shares a CSV (top level or in a thread); returns the message's ts."""
     file = slack.add_file({"name": name, "mimetype": "text/csv", "filetype": "csv"}, content)
     return (
-        await slack.user_message(CHANNEL, USER, "the file", thread_ts=thread_ts, files=[file])
+        await slack.user_message(CHANNEL, user, "the file", thread_ts=thread_ts, files=[file])
     ).ts
 
 
@@ -262,3 +267,42 @@ async def test_mention_form_runs_the_attached_csv_in_its_thread(
     assert "`{answer}`, which the file does not have" in slack.ephemerals[0].text
     assert slack.ephemerals[0].thread_ts == root
     assert claude.message_requests() == []
+
+
+async def test_only_the_invokers_own_csv_is_ever_picked(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """/claude-batch runs on the newest CSV the person running it shared: Bob's newer CSVs (top
+    level, and in a more recently active thread) are passed over; in a thread where only Bob
+    shared one, "@Claude batch:" says it found none of theirs. The prompt's `<!channel>` is
+    shown, defused, in the estimate."""
+    await start(bot_factory)
+    mine = await share_csv(slack)
+    bobs = await share_csv(slack, "id,title\n1,salary\n", name="bob.csv", user=OTHER_USER)
+    await share_csv(slack, "id,title\n1,x\n", name="bob2.csv", user=OTHER_USER, thread_ts=bobs)
+    await run_command(slack, "Classify {title} for <!channel>")
+    status = await wait_reply(slack, mine, "Estimated cost")
+    assert "`tickets.csv`*: 50 rows" in shown(status)
+    assert "<!channel>" not in shown(status)
+    assert reply_with(slack, bobs, "Estimated cost") is None
+    await mention(slack, CHANNEL, USER, "batch: Classify {title}", thread_ts=bobs)
+    await slack.wait_for(lambda: len(slack.ephemerals) == 1)
+    assert "no CSV file you shared in this thread" in slack.ephemerals[0].text
+    assert claude.batches.batches == {}
+
+
+async def test_a_guest_from_another_organisation_cannot_run_a_batch(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """In a Slack Connect channel, "@Claude batch: …" by another organisation's user gets the
+    polite refusal (BOT_ALLOW_EXTERNAL_USERS off) and nothing is estimated or submitted."""
+    slack.add_user("U0GUEST", "gus", team="T0OTHERORG")
+    members = {USER, "U0GUEST", slack.ids.bot_user_id}
+    slack.add_channel("C0SHARED", "with-partner", members=members, ext_shared=True)
+    file = slack.add_file({"name": "t.csv", "mimetype": "text/csv", "filetype": "csv"}, CSV)
+    text = f"<@{slack.ids.bot_user_id}> batch: Classify {{title}}"
+    await slack.user_message("C0SHARED", "U0GUEST", text, files=[file])
+    await slack.wait_for(lambda: len(slack.ephemerals) == 1)
+    assert "other organisations" in slack.ephemerals[0].text
+    assert [m for m in slack.messages("C0SHARED") if m.bot_id] == []
+    assert claude.batches.batches == {}

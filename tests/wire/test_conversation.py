@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.conversation.mentions import WORD_JOINER
 from testing.fakes.claude_server import FakeClaude, HttpError, MidStreamError, TextReply
 from testing.fakes.slack_server import FakeSlack, SlackRateLimits
 from testing.harness import BotProcess, mention, wait_for_final
@@ -237,3 +238,32 @@ async def test_long_answer_continues_in_more_messages(
     words = " ".join(m.visible_text for m in replies).split()
     assert words[: len(answer.split())] == answer.split()
     assert words[len(answer.split())].startswith("_Sonnet")
+
+
+# Broadcast syntax that injected content (a file, a thread message, a web page) could make
+# Claude write; its 3-character deltas split every token across two edits.
+INJECTED = (
+    "<!channel> and @here: read this now. <!subteam^S0ENG|@eng>, <!everyone>, <!here|here>. "
+    "Ask <@U0BOB> about it."
+)
+
+
+async def test_model_output_never_broadcasts_to_the_channel(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """An answer full of `<!channel>`, `@here`, `<!subteam^…>` — streamed in deltas that split
+    each token, edited after every delta — is posted, edited and finished with none of them
+    able to notify anyone (every version of every bot message is checked by the fake), reads
+    the same, keeps the one-person mention, and Slack's name linking is off."""
+    await bot_factory(BOT_EDIT_POLICY="every_delta").start()
+    claude.enqueue(TextReply(INJECTED, tokens_per_second=20, chunk_chars=3))
+    delivery = await mention(slack, CHANNEL, USER, "Summarise the pasted page")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "about it.")
+    assert slack.broadcasts == []
+    assert final.replace(WORD_JOINER, "").startswith(INJECTED)
+    assert "<@U0BOB>" in final
+    writes = slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")
+    assert len(slack.calls_to("chat.update")) >= 2
+    for call in writes:
+        assert call.args["parse"] == "none"
+        assert call.args["link_names"] in (False, "0", "false")

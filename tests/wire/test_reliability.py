@@ -180,6 +180,48 @@ async def test_users_outside_the_allowlist_get_a_polite_ephemeral_refusal(
     assert claude.message_requests() == []
 
 
+SHARED = "C0SHARED"
+GUEST = "U0GUEST"
+
+
+def _slack_connect_channel(slack: FakeSlack) -> None:
+    """A channel shared with another organisation, with one of its people in it."""
+    slack.add_user(GUEST, "gus", "Gus Guest", team="T0OTHERORG")
+    members = {USER, GUEST, slack.ids.bot_user_id}
+    slack.add_channel(SHARED, "with-partner", members=members, ext_shared=True)
+
+
+async def test_a_guest_from_another_organisation_is_refused_by_default(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """In a Slack Connect channel a mention by another organisation's user gets a polite
+    ephemeral refusal and Claude is not called (BOT_ALLOW_EXTERNAL_USERS is off by default);
+    a person of the workspace in the same channel is answered."""
+    _slack_connect_channel(slack)
+    claude.enqueue(TextReply("Hello colleague."))
+    guest = await mention(slack, SHARED, GUEST, "what do your internal docs say?")
+    await slack.wait_for(lambda: bool(slack.ephemerals))
+    assert slack.ephemerals[0].user == GUEST
+    assert "other organisations" in slack.ephemerals[0].text
+    colleague = await mention(slack, SHARED, USER, "hi")
+    await wait_for_final(slack, SHARED, colleague.ts, "Hello colleague.")
+    assert slack.bot_replies(SHARED, guest.ts) == []
+    assert len(claude.message_requests()) == 1
+    assert len(slack.ephemerals) == 1
+
+
+async def test_guests_are_answered_when_external_users_are_allowed(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With BOT_ALLOW_EXTERNAL_USERS=true the other organisation's user is answered."""
+    await bot_factory(BOT_ALLOW_EXTERNAL_USERS="true").start()
+    _slack_connect_channel(slack)
+    claude.enqueue(TextReply("Hello guest."))
+    guest = await mention(slack, SHARED, GUEST, "hi")
+    await wait_for_final(slack, SHARED, guest.ts, "Hello guest.")
+    assert slack.ephemerals == []
+
+
 async def test_a_message_over_the_input_budget_is_refused_clearly(
     bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
 ) -> None:

@@ -11,6 +11,7 @@ import redis.asyncio as redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import DEFAULT_PROMPTS, parse_prompts
+from bot.conversation.mentions import WORD_JOINER
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
 from testing.fakes.slack_surfaces import (
@@ -158,6 +159,39 @@ async def test_viewed_channel_is_passed_to_claude(
     assert "What changed here?" in sent
 
 
+async def test_a_viewed_channel_outside_the_allowlist_is_never_read(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With BOT_ALLOWED_CHANNELS naming only #general, asking in the assistant pane while
+    looking at another channel (one the bot is in) reads none of its messages: no
+    conversations.history there, nothing of it in the request, Claude told they are not
+    shared; a thread opened while looking at #general gets that channel's messages as before."""
+    await bot_factory(BOT_ALLOWED_CHANNELS=CHANNEL).start()
+    secret = "C0SECRET"
+    slack.add_channel(secret, "acquisition", members={USER, OTHER_USER, slack.ids.bot_user_id})
+    await slack.user_message(secret, OTHER_USER, "We are buying Initech for $40M.")
+    await slack.user_message(CHANNEL, OTHER_USER, "The deploy is moved to Friday.")
+    claude.enqueue(TextReply("I can't see that channel."), TextReply("It moved to Friday."))
+
+    def prompts_set() -> int:  # a thread's prompts are set once its channel in view is saved
+        return len(slack.calls_to("assistant.threads.setSuggestedPrompts"))
+
+    root = await start_assistant_thread(slack, USER, DM, viewing=secret)
+    await slack.wait_for(lambda: prompts_set() == 1)
+    await slack.user_message(DM, USER, "Summarise this channel", thread_ts=root)
+    await wait_for_final(slack, DM, root, "see that channel.")
+    sent = repr(claude.message_requests()[0].body["messages"])
+    assert "Initech" not in sent
+    assert f"<#{secret}>" in sent
+    assert "not shared with you" in sent
+    assert all(c.args["channel"] != secret for c in slack.calls_to("conversations.history"))
+    allowed = await start_assistant_thread(slack, USER, DM, viewing=CHANNEL)
+    await slack.wait_for(lambda: prompts_set() == 2)
+    await slack.user_message(DM, USER, "And here?", thread_ts=allowed)
+    await wait_for_final(slack, DM, allowed, "Friday.")
+    assert "The deploy is moved to Friday." in repr(claude.message_requests()[1].body["messages"])
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -227,3 +261,30 @@ async def test_home_tab_is_published_with_commands_models_and_usage(
         assert expected in text
     assert "*This month*\\n$" in text
     assert "1 call" in text
+
+
+async def test_native_stream_never_carries_a_broadcast(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A streamed answer whose `<!here>` / `@channel` tokens are split across appends (one
+    append per 3-character delta) streams defused: the appended pieces are exactly the final
+    message (no fallback to edits: defusing only ever appends), no version of it broadcasts,
+    and the thread title made from the question is defused too."""
+    await bot_factory(BOT_EDIT_POLICY="every_delta").start()
+    answer = "<!here> and @channel, <!everyone>: <!subteam^S0ENG> should read this."
+    claude.enqueue(TextReply(answer, tokens_per_second=20, chunk_chars=3))
+    root = await _dm_thread(slack, "<!channel> summarise this")
+    final = await wait_for_final(slack, DM, root, "read this.", timeout=30)
+    assert slack.broadcasts == []
+    assert final.replace(WORD_JOINER, "").startswith(answer)
+    starts = slack.calls_to("chat.startStream")
+    appends = slack.calls_to("chat.appendStream")
+    stops = slack.calls_to("chat.stopStream")
+    assert len(appends) >= 5
+    pieces = [starts[0].args["markdown_text"]]
+    pieces += [c.args["markdown_text"] for c in appends]
+    pieces.append(stops[0].args.get("markdown_text", ""))
+    assert "".join(pieces) == final
+    assert not slack.calls_to("chat.update")
+    title = slack.calls_to("assistant.threads.setTitle")[0].args["title"]
+    assert title == f"<!channe{WORD_JOINER}l> summarise this"
