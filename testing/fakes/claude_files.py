@@ -4,8 +4,9 @@ Checked against the Claude docs (API reference "Files", as stored for the `searc
 endpoints are behind the `anthropic-beta: files-api-2025-04-14` header; the metadata object is
 {type: "file", id, filename (1-500 chars), mime_type, size_bytes, created_at, downloadable}; files
 are up to 500 MB. GET /v1/files/{id}/content downloads a file; only files a tool created (code
-execution's output files) are downloadable, uploads are not. Wording of the errors is made up here
-(no public sample found).
+execution's output files) are downloadable, uploads are not (the SDK's FileNotDownloadableError:
+400 with `error.details.error_code` "file_not_downloadable"). Wording of the error messages is
+made up here (no public sample found).
 """
 
 from __future__ import annotations
@@ -114,9 +115,12 @@ class FileStore:
         """The file to download, or the API's error."""
         stored = self.get(file_id)
         if not stored.downloadable:
-            raise invalid(
+            raise ApiError(
+                400,
+                "invalid_request_error",
                 f"File {file_id} is not downloadable: only files created by tools (such as code "
-                "execution) can be downloaded"
+                "execution) can be downloaded",
+                {"error_code": "file_not_downloadable"},
             )
         return stored
 

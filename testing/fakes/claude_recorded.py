@@ -1,7 +1,8 @@
 """Replaying recorded Claude streams and responses (../shared/anthropic/server-tools/*_recorded.txt:
 a comment header ending "# ---- END-OF-HEADER ----", then either one SSE `data:` payload per line
 or a JSON Message). A stream is sent verbatim, each line as `event: <type>` / `data: <line>`; the
-non-streamed answer to a stream file is the Message its events accumulate to.
+non-streamed answer to a stream file is the Message its events accumulate to. A JSON response is
+answered as is; streamed, its content is rendered into events with the fake's own id and usage.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ def load(path: str | Path) -> Recording:
     if HEADER_END in text:
         text = text.split(HEADER_END, 1)[1]
     body = text.strip()
-    lines = [line for line in body.splitlines() if line.strip()]
-    if lines and json.loads(lines[0]).get("type") == "message_start":
-        return Recording(lines, None)
-    return Recording([], json.loads(body))
+    if body.startswith("{\n") or not body.startswith('{"type":"message_start"'):
+        return Recording([], json.loads(body))
+    return Recording([line for line in body.splitlines() if line.strip()], None)
 
 
 def _apply_delta(
@@ -87,7 +87,8 @@ def render(renderer: Renderer, recording: Recording) -> Rendered:
             fetches=int(server.get("web_fetch_requests", 0)),
             container=response.get("container"),
         )
-        return renderer.blocks(response["content"], str(response.get("stop_reason")))
+        streamed = renderer.blocks(response["content"], str(response.get("stop_reason")))
+        return Rendered(response, streamed.steps)  # not streamed: the recording itself
     steps = [
         Step(0.0, f"event: {json.loads(line)['type']}\ndata: {line}\n\n".encode())
         for line in recording.lines

@@ -223,7 +223,7 @@ class FakeClaude:
             headers["retry-after"] = _retry_after(retry_after)
         return web.Response(
             status=err.status,
-            body=error_body(err.error_type, err.message, request_id),
+            body=error_body(err.error_type, err.message, request_id, err.details),
             content_type="application/json",
             headers=headers,
         )

@@ -57,7 +57,7 @@ def render_item(renderer: Renderer, item: Scripted, context: ToolContext) -> Ren
     if turn is None and context.waiting and isinstance(item, TextReply | ToolUseReply):
         turn = as_tool_turn(item)
     if turn is None:
-        return renderer.render(item)  # type: ignore[arg-type]
+        return renderer.render(item)
     runner = TurnRunner(context.body, context.tools, context.files, context.state, context.waiting)
     outcome = runner.run(turn)
     renderer.extras = TurnExtras(

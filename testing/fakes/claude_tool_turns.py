@@ -169,8 +169,8 @@ class TurnRunner:
     def run(self, turn: ToolTurn) -> TurnOutcome:
         """The response: waiting calls answered first, then the parts."""
         for call in self.waiting:
-            part = self.state.deferred.pop(call["id"], None) or _part_from_call(call)
-            self.out.content.append(self._result(part, call["id"]))
+            waited = self.state.deferred.pop(call["id"], None) or _part_from_call(call)
+            self.out.content.append(self._result(waited, call["id"]))
         calls_client = any(isinstance(p, CallTool) for p in turn.parts)
         stop = turn.stop_reason or ("tool_use" if calls_client else "end_turn")
         if stop == "pause_turn" and calls_client:
@@ -223,7 +223,8 @@ class TurnRunner:
             }
         name, given = _call_input(part)
         tool = self._tool(name, "code_execution" if name.endswith("code_execution") else name)
-        block = {"type": "server_tool_use", "id": part.id or new_id("srvtoolu_"), "name": name}
+        call_id = part.id or new_id("srvtoolu_")
+        block: dict[str, Any] = {"type": "server_tool_use", "id": call_id, "name": name}
         block["input"] = given
         if tool["type"] in DYNAMIC_WEB_TOOLS:
             block["caller"] = {"type": "direct"}
