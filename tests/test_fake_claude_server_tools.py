@@ -381,6 +381,13 @@ async def test_pause_turn_continuation_round_trips(
     assert resumed.stop_reason == "end_turn"
     assert fake.tool_state.continuations[-1].message_id == paused.id
     assert fake.tool_state.continuations[-1].as_is is True
+    edited = [b.to_dict() for b in paused.content]
+    edited[0]["input"] = {"query": "edited"}
+    fake.enqueue(TextReply("Edited."))
+    await client.messages.create(
+        messages=[*ASK, {"role": "assistant", "content": edited}], **kwargs
+    )
+    assert fake.tool_state.continuations[-1].as_is is False  # accepted, but not resent as is
     with pytest.raises(anthropic.BadRequestError, match="but no `web_search` tool was provided"):
         await client.messages.create(
             model=MODEL, max_tokens=100, messages=resumed_history, tools=[RUN]

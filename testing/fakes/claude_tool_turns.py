@@ -58,7 +58,8 @@ RESULT_TYPE: dict[type, str] = {
     Bash: "bash_code_execution_tool_result",
     TextEdit: "text_editor_code_execution_tool_result",
 }
-CONTAINER_SECONDS = 3600  # the rolling expires_at the fake reports
+CONTAINER_SECONDS = 3600
+_CALLS = ("server_tool_use", "mcp_tool_use")  # the rolling expires_at the fake reports
 
 
 class ScriptError(Exception):
@@ -102,9 +103,11 @@ class ToolState:
         if not messages or messages[-1].get("role") != "assistant":
             return
         sent = _normalized(messages[-1].get("content"))
+        calls = {b.get("id") for b in sent if isinstance(b, dict) and b.get("type") in _CALLS}
+        if not isinstance(sent, list) or not calls:
+            return  # a prefill, not a paused server turn
         for message_id, content in self.paused.items():
-            ids = {b.get("id") for b in content if b.get("type") in ("server_tool_use",)}
-            if ids & {b.get("id") for b in sent if isinstance(b, dict)}:
+            if calls & {b.get("id") for b in content if b.get("type") in _CALLS}:
                 self.continuations.append(Continuation(message_id, sent == _normalized(content)))
                 return
         self.continuations.append(Continuation(None, False))
