@@ -524,7 +524,8 @@ VALIDATION_CASES: list[tuple[str, dict[str, Any], str]] = [
                 },
             ],
         },
-        "`tool_result` blocks must come first",
+        # server-tools docs: content before the results fails with the client tool error
+        "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after",
     ),
     (
         "prefill",

@@ -41,11 +41,14 @@ DEFAULT_ERROR_MESSAGES: dict[str, str] = {
 class ApiError(Exception):
     """A request the fake answers with an HTTP error (status, error type, message)."""
 
-    def __init__(self, status: int, error_type: str, message: str) -> None:
+    def __init__(
+        self, status: int, error_type: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {error_type}: {message}")
         self.status = status
         self.error_type = error_type
         self.message = message
+        self.details = details  # `error.details` (e.g. {"error_code": ...}), when the API sends it
 
 
 def invalid(message: str) -> ApiError:
@@ -58,16 +61,25 @@ def new_id(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
-def error_payload(error_type: str, message: str, request_id: str | None = None) -> dict[str, Any]:
+def error_payload(
+    error_type: str,
+    message: str,
+    request_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """`{"type":"error","error":{...},"request_id":...}` (request_id left out on SSE errors)."""
     payload: dict[str, Any] = {"type": "error", "error": {"type": error_type, "message": message}}
+    if details is not None:
+        payload["error"]["details"] = details
     if request_id is not None:
         payload["request_id"] = request_id
     return payload
 
 
-def error_body(error_type: str, message: str, request_id: str) -> bytes:
+def error_body(
+    error_type: str, message: str, request_id: str, details: dict[str, Any] | None = None
+) -> bytes:
     """The encoded JSON body of an HTTP error response."""
     return json.dumps(
-        error_payload(error_type, message, request_id), separators=(",", ":")
+        error_payload(error_type, message, request_id, details), separators=(",", ":")
     ).encode()

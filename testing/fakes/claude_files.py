@@ -3,7 +3,10 @@
 Checked against the Claude docs (API reference "Files", as stored for the `search` tool): the
 endpoints are behind the `anthropic-beta: files-api-2025-04-14` header; the metadata object is
 {type: "file", id, filename (1-500 chars), mime_type, size_bytes, created_at, downloadable}; files
-are up to 500 MB. Wording of the errors is made up here (no public sample found).
+are up to 500 MB. GET /v1/files/{id}/content downloads a file; only files a tool created (code
+execution's output files) are downloadable, uploads are not (the SDK's FileNotDownloadableError:
+400 with `error.details.error_code` "file_not_downloadable"). Wording of the error messages is
+made up here (no public sample found).
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ def has_beta(headers: Any, beta: str) -> bool:
     return any(beta in (part.strip() for part in value.split(",")) for value in values)
 
 
+def betas_of(headers: Any) -> frozenset[str]:
+    """Every value of the `anthropic-beta` header(s)."""
+    values = headers.getall("anthropic-beta", []) if hasattr(headers, "getall") else []
+    return frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
 def require_files_beta(headers: Any) -> None:
     """The Files API, and file sources in messages, need the beta header."""
     if not has_beta(headers, FILES_BETA):
@@ -43,6 +52,7 @@ class StoredFile:
     mime_type: str
     data: bytes
     created_at: str
+    downloadable: bool = False  # True for files code execution created
 
     def metadata(self) -> dict[str, Any]:
         """The file object the API returns."""
@@ -53,7 +63,7 @@ class StoredFile:
             "mime_type": self.mime_type,
             "size_bytes": len(self.data),
             "created_at": self.created_at,
-            "downloadable": False,
+            "downloadable": self.downloadable,
         }
 
 
@@ -93,6 +103,25 @@ class FileStore:
         )
         self.files[stored.id] = stored
         self.uploads.append(stored)
+        return stored
+
+    def add_generated(self, filename: str, data: bytes, mime_type: str) -> StoredFile:
+        """Store a file a tool created (downloadable)."""
+        stored = StoredFile(new_id("file_"), filename, mime_type, data, _now_rfc3339(), True)
+        self.files[stored.id] = stored
+        return stored
+
+    def download(self, file_id: str) -> StoredFile:
+        """The file to download, or the API's error."""
+        stored = self.get(file_id)
+        if not stored.downloadable:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"File {file_id} is not downloadable: only files created by tools (such as code "
+                "execution) can be downloaded",
+                {"error_code": "file_not_downloadable"},
+            )
         return stored
 
     def delete(self, file_id: str) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class ModelRules:
     system_messages: bool = False  # mid-conversation {"role": "system"} messages
     efforts: tuple[str, ...] = ALL_EFFORTS  # output_config.effort levels; () = no effort
     context_window: int = 200_000  # 200k models take 100 images / PDF pages a request, others 600
+    programmatic_tool_calling: bool = True  # code execution may call tools (dynamic web filtering)
 
 
 def _newest(
@@ -118,6 +119,7 @@ MODEL_RULES: dict[str, ModelRules] = {
         thinking_types=_BUDGET_ONLY,
         sampling_exclusive=True,
         efforts=(),
+        programmatic_tool_calling=False,  # code-execution docs, "Tool versions"
     ),
 }
 

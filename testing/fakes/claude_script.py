@@ -1,4 +1,5 @@
-"""What the fake Claude answers: scripted replies, the FIFO that holds them, recorded requests."""
+"""What the fake Claude answers: scripted replies, the FIFO that holds them, recorded requests.
+Tool turns (server tools, client tool calls) and recorded replays: claude_script_tools.py."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from testing.fakes.claude_script_tools import RecordedReply, ToolTurn
 
 
 @dataclass
@@ -58,7 +61,7 @@ class Stall:
     seconds: float = 60.0
 
 
-Scripted = TextReply | ToolUseReply | HttpError | MidStreamError | Stall
+Scripted = TextReply | ToolUseReply | HttpError | MidStreamError | Stall | ToolTurn | RecordedReply
 Responder = Callable[[dict[str, Any]], Scripted]
 
 

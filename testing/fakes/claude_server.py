@@ -6,9 +6,11 @@
 
 Endpoints: POST /v1/messages (SSE when stream is true, else a JSON Message), POST
 /v1/messages/count_tokens, GET /v1/models, and the Files API (POST /v1/files, GET and DELETE
-/v1/files/{id}; claude_files.py). Requests are validated like the real API (see
-claude_validate*.py, and claude_media.py for image and document contents), per-model rules live in
-claude_models.MODEL_RULES, usage comes from the prompt cache model (claude_cache.PromptCacheModel).
+/v1/files/{id}, GET /v1/files/{id}/content; claude_files.py). Server tools and tool turns:
+claude_script_tools.py (what to enqueue), claude_tool_*.py (how they are checked and run).
+Requests are validated like the real API (see claude_validate*.py, and claude_media.py for image
+and document contents), per-model rules live in claude_models.MODEL_RULES, usage comes from the
+prompt cache model (claude_cache.PromptCacheModel).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from testing.fakes.claude_errors import (
     invalid,
     new_id,
 )
-from testing.fakes.claude_files import FileStore, StoredFile, require_files_beta
+from testing.fakes.claude_files import FileStore, StoredFile, betas_of
+from testing.fakes.claude_files_routes import register as register_files
 from testing.fakes.claude_media import validate_media
 from testing.fakes.claude_models import MODEL_RULES, is_known
 from testing.fakes.claude_prompt import breakpoints, layout, total_tokens
@@ -49,7 +52,9 @@ from testing.fakes.claude_script import (
     echo_reply,
 )
 from testing.fakes.claude_sse import Rendered, Renderer, Step
-from testing.fakes.claude_validate import validate_request
+from testing.fakes.claude_tool_render import ToolContext, render_item
+from testing.fakes.claude_tool_turns import ScriptError, ToolState
+from testing.fakes.claude_validate import request_tools, validate_request
 
 __all__ = [
     "FakeClaude",
@@ -66,7 +71,6 @@ __all__ = [
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 MODELS_PATH = "/v1/models"
-FILES_PATH = "/v1/files"
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -111,6 +115,9 @@ class FakeClaude:
         self._script = ScriptQueue()
         self._runner: web.AppRunner | None = None
         self._recorded = asyncio.Event()
+        # server tools: deferred calls, paused turns, containers; scripts the API could not answer
+        self.tool_state = ToolState()
+        self.script_errors: list[str] = []
         self._handlers: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -121,9 +128,7 @@ class FakeClaude:
         app.router.add_post(MESSAGES_PATH, self._tracked(self._messages))
         app.router.add_post(COUNT_TOKENS_PATH, self._tracked(self._count_tokens))
         app.router.add_get(MODELS_PATH, self._tracked(self._models))
-        app.router.add_post(FILES_PATH, self._tracked(self._upload_file))
-        app.router.add_get(FILES_PATH + "/{file_id}", self._tracked(self._file_metadata))
-        app.router.add_delete(FILES_PATH + "/{file_id}", self._tracked(self._delete_file))
+        register_files(app, self)
         register_batches(app, self)
         app.router.add_route("*", "/{tail:.*}", self._tracked(self._not_found))
         runner = web.AppRunner(
@@ -218,7 +223,7 @@ class FakeClaude:
             headers["retry-after"] = _retry_after(retry_after)
         return web.Response(
             status=err.status,
-            body=error_body(err.error_type, err.message, request_id),
+            body=error_body(err.error_type, err.message, request_id, err.details),
             content_type="application/json",
             headers=headers,
         )
@@ -254,13 +259,19 @@ class FakeClaude:
         try:
             self._check_headers(request)
             body = await self._read_json(request)
-            model, rules = validate_request(body, counting=False, known_models=self.known_models)
+            betas = betas_of(request.headers)
+            model, rules = validate_request(
+                body, counting=False, known_models=self.known_models, betas=betas
+            )
             validate_media(body, request.headers, self.files, rules)
             prompt = layout(model, body)
             points = breakpoints(prompt.blocks, body)
+            tools, waiting = request_tools(body, rules, betas)
+            self.tool_state.container_of(body)
         except ApiError as err:
             self._record(request, body, err.status, at=at, request_id=request_id)
             return self._error(err, request_id)
+        self.tool_state.note_continuation(body["messages"])
         item = None if body["max_tokens"] == 0 else self._script.pop(model) or self._default(body)
         if isinstance(item, HttpError):
             self._record(request, body, item.status, at=at, request_id=request_id)
@@ -268,8 +279,16 @@ class FakeClaude:
             error = ApiError(item.status, item.error_type, message)
             return self._error(error, request_id, item.retry_after)
         usage = self.cache.account(prompt, points, rules.cache_min_tokens)
-        renderer = Renderer(model, usage, body["max_tokens"])
-        rendered = renderer.prewarm() if item is None else renderer.render(item)
+        renderer = Renderer(model, usage, body["max_tokens"], server_tools=tools.uses_server_tools)
+        context = ToolContext(body, tools, waiting, self.files, self.tool_state)
+        try:
+            rendered = renderer.prewarm() if item is None else render_item(renderer, item, context)
+        except ScriptError as err:
+            self.script_errors.append(str(err))
+            self._record(request, body, 500, at=at, request_id=request_id)
+            return self._error(
+                ApiError(500, "api_error", f"fake Claude script error: {err}"), request_id
+            )
         failure = None if body.get("stream") else _http_failure(rendered)
         status = failure.status if failure is not None else 200
         record_usage = rendered.message["usage"]
@@ -334,7 +353,12 @@ class FakeClaude:
         try:
             self._check_headers(request)
             body = await self._read_json(request)
-            _, rules = validate_request(body, counting=True, known_models=self.known_models)
+            _, rules = validate_request(
+                body,
+                counting=True,
+                known_models=self.known_models,
+                betas=betas_of(request.headers),
+            )
             validate_media(body, request.headers, self.files, rules)
             breakpoints(layout("", body).blocks, body)
         except ApiError as err:
@@ -374,39 +398,6 @@ class FakeClaude:
     def uploaded(self) -> list[StoredFile]:
         """Every file uploaded to the Files API, in order."""
         return list(self.files.uploads)
-
-    async def _files_call(
-        self, request: web.Request, action: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> web.StreamResponse:
-        at, request_id = time.monotonic(), new_id("req_")
-        try:
-            self._check_headers(request)
-            payload = await action()
-        except ApiError as err:
-            self._record(request, None, err.status, at=at, request_id=request_id)
-            return self._error(err, request_id)
-        self._record(request, payload, 200, at=at, request_id=request_id)
-        return web.json_response(payload, headers={"request-id": request_id})
-
-    async def _upload_file(self, request: web.Request) -> web.StreamResponse:
-        async def upload() -> dict[str, Any]:
-            return (await self.files.upload(request)).metadata()
-
-        return await self._files_call(request, upload)
-
-    async def _file_metadata(self, request: web.Request) -> web.StreamResponse:
-        async def metadata() -> dict[str, Any]:
-            require_files_beta(request.headers)
-            return self.files.get(request.match_info["file_id"]).metadata()
-
-        return await self._files_call(request, metadata)
-
-    async def _delete_file(self, request: web.Request) -> web.StreamResponse:
-        async def delete() -> dict[str, Any]:
-            require_files_beta(request.headers)
-            return self.files.delete(request.match_info["file_id"])
-
-        return await self._files_call(request, delete)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         at, request_id = time.monotonic(), new_id("req_")

@@ -17,6 +17,8 @@ from testing.fakes.claude_script import MidStreamError, Scripted, Stall, TextRep
 
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 TOOL_JSON_CHUNK = 10  # characters of tool input JSON per input_json_delta
+TOOL_CALLS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+_EMPTY_TEXT = {"type": "text", "text": ""}
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -33,6 +35,16 @@ class Step:
     data: bytes
     text: str | None = None  # the text of a text_delta, for stream_events_sent
     pause: float = 0.0
+
+
+@dataclass
+class TurnExtras:
+    """What a tool turn adds to the message: server tool counts, container, result tokens."""
+
+    searches: int = 0
+    fetches: int = 0
+    container: dict[str, Any] | None = None
+    result_tokens: int = 0
 
 
 @dataclass
@@ -114,6 +126,28 @@ class _Builder:
         self.delta({"type": "signature_delta", "signature": signature})
         self.stop()
 
+    def any_block(self, block: dict[str, Any], chunk_chars: int) -> None:
+        """Any content block as the API streams it: text (citations_delta before text_delta),
+        tool calls (input as input_json_delta), thinking, result blocks whole."""
+        kind = block["type"]
+        if kind == "thinking":
+            self.thinking_block(block["thinking"], chunk_chars)
+            return
+        if kind == "text":
+            cited = "citations" in block
+            head = {"citations": [], "type": "text", "text": ""} if cited else dict(_EMPTY_TEXT)
+            self.start(head, block)
+            for citation in block.get("citations") or []:
+                self.delta({"type": "citations_delta", "citation": citation})
+            self.string_deltas("text_delta", "text", chunks(block["text"], chunk_chars), True)
+        elif kind in TOOL_CALLS:
+            self.start({**block, "input": {}}, block)
+            pieces = ["", *chunks(json.dumps(block["input"]), TOOL_JSON_CHUNK)]
+            self.string_deltas("input_json_delta", "partial_json", pieces, is_text=False)
+        else:
+            self.start(block, block)
+        self.stop()
+
     def tool_block(self, reply: ToolUseReply) -> str:
         tool_id = reply.tool_use_id or new_id("toolu_")
         head = {"type": "tool_use", "id": tool_id, "name": reply.name, "input": {}}
@@ -141,9 +175,13 @@ def _fit(reply: TextReply, max_tokens: int) -> tuple[str, str, str]:
 class Renderer:
     """Renders scripted answers for one request (model, usage and max_tokens known)."""
 
-    def __init__(self, model: str, usage: CacheUsage, max_tokens: int) -> None:
+    def __init__(
+        self, model: str, usage: CacheUsage, max_tokens: int, *, server_tools: bool = False
+    ) -> None:
         self.model, self.usage, self.max_tokens = model, usage, max_tokens
         self.message_id = new_id("msg_")
+        self.server_tools = server_tools  # usage reports server_tool_use (tools define some)
+        self.extras = TurnExtras()
 
     def _message(self, content: list[dict[str, Any]], stop: str | None, out: int) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -160,16 +198,38 @@ class Renderer:
             message["stop_details"] = {"type": "refusal", "category": None, "explanation": None}
         return message
 
+    def _final_message(
+        self, content: list[dict[str, Any]], stop: str | None, out: int
+    ) -> dict[str, Any]:
+        """The message as it ends: result tokens, server tool usage and container added."""
+        message = self._message(content, stop, out)
+        usage, extras = message["usage"], self.extras
+        usage["input_tokens"] += extras.result_tokens
+        if self.server_tools:
+            usage["server_tool_use"] = {
+                "web_search_requests": extras.searches,
+                "web_fetch_requests": extras.fetches,
+            }
+        if extras.container is not None:
+            message["container"] = extras.container
+        return message
+
     def _start_step(self) -> Step:
         started = self._message([], None, 1)
         return Step(0.0, sse("message_start", {"type": "message_start", "message": started}))
 
     def _finish(self, builder: _Builder, stop: str, out: int) -> Rendered:
-        message = self._message(builder.content, stop, out)
+        message = self._final_message(builder.content, stop, out)
         delta: dict[str, Any] = {"stop_reason": stop, "stop_sequence": None}
         if "stop_details" in message:
             delta["stop_details"] = message["stop_details"]
-        usage = {k: v for k, v in message["usage"].items() if k.endswith("tokens")}
+        if "container" in message:
+            delta["container"] = message["container"]
+        usage = {
+            k: v
+            for k, v in message["usage"].items()
+            if k.endswith("tokens") or k == "server_tool_use"
+        }
         event = {"type": "message_delta", "delta": delta, "usage": usage}
         builder.steps.append(Step(builder.at, sse("message_delta", event)))
         builder.steps.append(Step(builder.at, sse("message_stop", {"type": "message_stop"})))
@@ -195,6 +255,16 @@ class Renderer:
             builder.stop()
         encoded = builder.tool_block(reply)
         return self._finish(builder, "tool_use", max(1, _tokens(reply.text_before, encoded)))
+
+    def blocks(self, content: list[dict[str, Any]], stop: str, chunk_chars: int = 8) -> Rendered:
+        """Given content blocks (a tool turn, a replayed response), streamed as the API does."""
+        builder = _Builder()
+        for block in content:
+            builder.any_block(block, chunk_chars)
+        calls = [b["input"] for b in content if b["type"] in TOOL_CALLS]
+        texts = [b.get("text") or b.get("thinking") or "" for b in content]
+        out = max(1, _tokens(*texts, *(json.dumps(c) for c in calls)))
+        return self._finish(builder, stop, out)
 
     def mid_stream_error(self, reply: MidStreamError) -> Rendered:
         builder = _Builder()

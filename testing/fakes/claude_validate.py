@@ -10,11 +10,12 @@ effort on a model without it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from testing.fakes.claude_errors import ApiError, invalid
 from testing.fakes.claude_models import ModelRules, is_known, rules_for
+from testing.fakes.claude_tool_defs import ToolSet, check_tools
+from testing.fakes.claude_tool_history import validate_tool_history
 from testing.fakes.claude_validate_messages import (
     check_cache_control,
     check_text,
@@ -23,7 +24,7 @@ from testing.fakes.claude_validate_messages import (
 
 _COMMON_FIELDS = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "thinking", "cache_control"}
-    | {"output_config", "speed"}
+    | {"output_config", "speed", "mcp_servers"}
 )
 MESSAGE_FIELDS = _COMMON_FIELDS | {
     "max_tokens",
@@ -40,11 +41,6 @@ MESSAGE_FIELDS = _COMMON_FIELDS | {
 }
 COUNT_FIELDS = _COMMON_FIELDS
 THINKING_TYPES = ("adaptive", "disabled", "enabled", "between_tools")
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
-_TOOL_FIELDS = frozenset(
-    {"type", "name", "description", "input_schema", "cache_control", "strict"}
-    | {"eager_input_streaming", "input_examples", "defer_loading", "allowed_callers"}
-)
 _BUDGET_DOCS = (
     "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
     "#max-tokens-and-context-window-size"
@@ -136,43 +132,6 @@ def _check_system(system: Any) -> None:
         check_text(block, where)
         if "cache_control" in block:
             check_cache_control(block["cache_control"], f"{where}.cache_control")
-
-
-def _check_custom_tool(tool: dict[str, Any], where: str) -> str:
-    name = tool.get("name")
-    if not isinstance(name, str):
-        raise invalid(f"{where}.custom.name: Field required")
-    if not _TOOL_NAME.match(name):
-        raise invalid(f"{where}.custom.name: String should match pattern '{_TOOL_NAME.pattern}'")
-    schema = tool.get("input_schema")
-    if not isinstance(schema, dict):
-        raise invalid(f"{where}.custom.input_schema: Field required")
-    if schema.get("type") != "object":
-        raise invalid(f"{where}.custom.input_schema.type: Input should be 'object'")
-    for key in tool:
-        if key not in _TOOL_FIELDS:
-            raise invalid(f"{where}.custom.{key}: Extra inputs are not permitted")
-    return name
-
-
-def _check_tools(tools: Any) -> list[str]:
-    if tools is None:
-        return []
-    if not isinstance(tools, list):
-        raise invalid("tools: Input should be a valid list")
-    names: list[str] = []
-    for i, tool in enumerate(tools):
-        if not isinstance(tool, dict):
-            raise invalid(f"tools.{i}: Input should be a valid dictionary")
-        if tool.get("type") in (None, "custom"):
-            names.append(_check_custom_tool(tool, f"tools.{i}"))
-        else:
-            names.append(str(tool.get("name") or tool.get("type")))
-        if "cache_control" in tool:
-            check_cache_control(tool["cache_control"], f"tools.{i}.cache_control")
-    if len(names) != len(set(names)):
-        raise invalid("tools: Tool names must be unique.")
-    return names
 
 
 def _thinking_type(body: dict[str, Any]) -> str | None:
@@ -316,10 +275,23 @@ def _check_shape(body: Any, counting: bool) -> tuple[str, list[Any]]:
     return model, messages
 
 
+def request_tools(
+    body: dict[str, Any], rules: ModelRules, betas: frozenset[str]
+) -> tuple[ToolSet, list[dict[str, Any]]]:
+    """The request's tools, and the server tool calls its history leaves waiting for results."""
+    tools = check_tools(body, rules, betas, str(body.get("model")))
+    return tools, validate_tool_history(body["messages"], tools)
+
+
 def validate_request(
-    body: Any, *, counting: bool, known_models: set[str] | None
+    body: Any,
+    *,
+    counting: bool,
+    known_models: set[str] | None,
+    betas: frozenset[str] = frozenset(),
 ) -> tuple[str, ModelRules]:
-    """Check a request body; returns its model and that model's rules, or raises ApiError."""
+    """Check a request body; returns its model and that model's rules, or raises ApiError.
+    `betas`: the request's `anthropic-beta` values (the MCP connector needs one)."""
     model, messages = _check_shape(body, counting)
     if not is_known(model, known_models):
         raise ApiError(404, "not_found_error", f"model: {model}")
@@ -327,12 +299,13 @@ def validate_request(
     max_tokens = None if counting else _check_max_tokens(body, model, rules)
     _check_sampling(body, rules)
     _check_system(body.get("system"))
-    tool_names = _check_tools(body.get("tools"))
+    tools = check_tools(body, rules, betas, model)
     _check_thinking(body, rules, max_tokens)
-    _check_tool_choice(body, rules, tool_names)
+    _check_tool_choice(body, rules, tools.names)
     _check_effort(body, rules)
     _check_misc(body)
     validate_messages(messages, rules)
+    validate_tool_history(messages, tools)
     if max_tokens == 0:
         _check_prewarm(body)
     return model, rules

@@ -27,6 +27,9 @@ ASSISTANT_BLOCKS = frozenset(
         "web_search_tool_result",
         "web_fetch_tool_result",
         "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
         "mcp_tool_use",
         "mcp_tool_result",
         "compaction",
@@ -220,7 +223,7 @@ def _check_message_shape(messages: list[Any], index: int) -> str:
     return str(role)
 
 
-def _turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[Located]]]:
+def merged_turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[Located]]]:
     """Consecutive same-role messages merged (as the API does), system messages left out."""
     turns: list[tuple[str, list[Located]]] = []
     for i, message in enumerate(messages):
@@ -245,7 +248,12 @@ def _check_answers(turns: list[tuple[str, list[Located]]], t: int) -> None:
     if not asked:
         return
     follows = turns[t + 1][1] if t + 1 < len(turns) else []
-    answered = {x for _, _, x in _ids(follows, "tool_result", "tool_use_id")}
+    leading: list[Located] = []  # only the tool_result blocks that open the next message count
+    for item in follows:
+        if item[2].get("type") != "tool_result":
+            break
+        leading.append(item)
+    answered = {x for _, _, x in _ids(leading, "tool_result", "tool_use_id")}
     missing = [(i, x) for i, _, x in asked if x not in answered]
     if missing:
         raise invalid(
@@ -277,7 +285,7 @@ def _check_results(turns: list[tuple[str, list[Located]]], t: int) -> None:
 
 
 def _check_pairing(messages: list[dict[str, Any]]) -> None:
-    turns = _turns(messages)
+    turns = merged_turns(messages)
     all_ids = [x for _, items in turns for _, _, x in _ids(items, "tool_use", "id")]
     if len(all_ids) != len(set(all_ids)):
         raise invalid("messages: `tool_use` ids must be unique")
@@ -286,6 +294,13 @@ def _check_pairing(messages: list[dict[str, Any]]) -> None:
             _check_answers(turns, t)
         else:
             _check_results(turns, t)
+
+
+def _server_loop(messages: list[dict[str, Any]]) -> bool:
+    """The final assistant turn is a server-tool turn (a pause_turn continuation), not prefill."""
+    role, blocks = merged_turns(messages)[-1]
+    calls = ("server_tool_use", "mcp_tool_use")
+    return role == "assistant" and any(b.get("type") in calls for _, _, b in blocks)
 
 
 def validate_messages(messages: list[Any], rules: ModelRules) -> None:
@@ -298,7 +313,7 @@ def validate_messages(messages: list[Any], rules: ModelRules) -> None:
             is_last = index == len(messages) - 1
             _check_content(index, role, messages[index]["content"], is_last)
     _check_pairing(messages)
-    if messages[-1]["role"] == "assistant" and not rules.prefill:
+    if messages[-1]["role"] == "assistant" and not rules.prefill and not _server_loop(messages):
         raise invalid(
             "This model does not support assistant message prefill. The conversation must end "
             "with a user message."
