@@ -16,6 +16,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.slack_response import SlackResponse
 from structlog.testing import capture_logs
 
 from bot.metrics.registry import BotMetrics
@@ -23,7 +25,8 @@ from bot.metrics.server import metrics_app
 from bot.runtime.lag import LagMonitor
 from bot.runtime.loops import BackgroundLoops
 from bot.runtime.predecessor import InstanceFiles, ProcessMark, is_gone, start_time, this_process
-from bot.runtime.reachability import network_reason, until_reachable
+from bot.runtime.reachability import Unreachable, network_reason, until_reachable
+from bot.runtime.startup import StartupError, slack_call
 
 
 async def test_a_failing_iteration_is_logged_and_the_loop_goes_on() -> None:
@@ -261,3 +264,40 @@ async def _get(app: web.Application, path: str) -> tuple[int, object]:
     async with TestClient(TestServer(app)) as client:
         response = await client.get(path)
         return response.status, await response.json()
+
+
+def _slack_error(error: str, status: int = 200) -> SlackApiError:
+    response = SlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.com/api/auth.test",
+        req_args={},
+        data={"ok": False, "error": error},
+        headers={},
+        status_code=status,
+    )
+    return SlackApiError("refused", response)
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "not_allowed_token_type", "token_revoked"])
+async def test_a_refused_slack_token_names_its_variable(error: str) -> None:
+    """Slack refusing a token ends the start with one line naming the variable and the code."""
+
+    async def refused() -> None:
+        raise _slack_error(error)
+
+    with pytest.raises(StartupError) as raised:
+        await slack_call(refused(), "SLACK_APP_TOKEN")
+    assert str(raised.value) == f"Slack refused SLACK_APP_TOKEN ({error}); see README.md."
+
+
+async def test_slack_being_unwell_is_retried_not_fatal() -> None:
+    """Slack's own trouble (rate limit, 5xx) is a reason to retry, not a bad token."""
+
+    async def unwell(error: str, status: int) -> None:
+        raise _slack_error(error, status)
+
+    with pytest.raises(Unreachable):
+        await slack_call(unwell("ratelimited", 429), "SLACK_BOT_TOKEN")
+    with pytest.raises(Unreachable):
+        await slack_call(unwell("", 503), "SLACK_BOT_TOKEN")
