@@ -285,12 +285,14 @@ async def test_the_sweeper_survives_a_dropped_slack_connection(
     writes is not taken for an orphan by another replica."""
     thread_ts = await _kill_mid_answer(bot_factory(), slack, claude)
     slack.drop_next("chat.update", 2)  # slack_sdk retries a dropped connection once
-    survivor = bot_factory(BOT_HEARTBEAT_SECONDS="1.5")
+    survivor = bot_factory(BOT_HEARTBEAT_SECONDS="3")
     await survivor.start()
     await wait_for_final(slack, CHANNEL, thread_ts, "interrupted", timeout=15)
     assert (await survivor.wait_for_log("sweep.mark_retried"))["error"] == "ServerDisconnectedError"
-    await bot_factory(BOT_HEARTBEAT_SECONDS="1.5", BOT_DATA_DIR=str(tmp_path / "b")).start()
-    claude.enqueue(TextReply("A slow answer that outlives several heartbeats. " * 3, **SLOW))
-    root = await mention(slack, CHANNEL, USER, "take your time")
+    claude.enqueue(TextReply("A slow answer that outlives several heartbeats. " * 13, **SLOW))
+    root = await mention(slack, CHANNEL, USER, "take your time")  # to the survivor, alone
+    await slack.wait_for(lambda: shows(slack, root.ts, "A slow answer"))
+    await bot_factory(BOT_HEARTBEAT_SECONDS="3", BOT_DATA_DIR=str(tmp_path / "b")).start()
     final = await wait_for_final(slack, CHANNEL, root.ts, "heartbeats.", timeout=30)
     assert "interrupted" not in final
+    assert _interrupted_edits(slack, str(root.ts)) == []  # never marked by the other replica
