@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.bot_lag import Buckets, free_port, scrape_lag
 from testing.fakes.claude_server import FakeClaude
 from testing.fakes.slack_server import FakeSlack
 
@@ -67,7 +68,8 @@ class BotProcess:
 
     def __init__(self, bot_dir: Path, env: dict[str, str], log_path: Path) -> None:
         self.bot_dir = bot_dir
-        self.env = {**env, "PYTHONPATH": str(bot_dir)}
+        self.metrics_port = free_port()  # its /metrics has the event loop's lag
+        self.env = {**env, "PYTHONPATH": str(bot_dir), "BOT_METRICS_PORT": str(self.metrics_port)}
         self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
 
@@ -145,6 +147,7 @@ class LogWatcher:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.events: Counter[str] = Counter()
+        self.stalls_ms: list[float] = []  # lag_ms of each loop.stalled line, in order
         self._offset = 0
         self._partial = b""
 
@@ -165,6 +168,8 @@ class LogWatcher:
                 continue
             if isinstance(record, dict) and isinstance(record.get("event"), str):
                 self.events[record["event"]] += 1
+                if record["event"] == "loop.stalled":
+                    self.stalls_ms.append(float(record.get("lag_ms", 0)))
         return self.events
 
 
@@ -203,6 +208,19 @@ class BotGroup:
         for watcher in self.watchers:
             total.update(watcher.poll())
         return total
+
+    async def lag_buckets(self) -> list[Buckets]:
+        """Each replica's event-loop lag histogram, as scraped now."""
+        return [await scrape_lag(p.metrics_port) for p in self.processes]
+
+    def stall_marks(self) -> list[int]:
+        """How many stalls each replica has logged so far (read the log first: events())."""
+        return [len(w.stalls_ms) for w in self.watchers]
+
+    def stalls_since(self, marks: list[int]) -> list[float]:
+        """The stalls (ms) logged after stall_marks() gave `marks`."""
+        pairs = zip(self.watchers, marks, strict=True)
+        return [ms for watcher, mark in pairs for ms in watcher.stalls_ms[mark:]]
 
     def log_tail(self) -> str:
         """The end of the output of a replica that died, else of the first one."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.bot_lag import BotLag
 from bench.metrics import Summary, ratio
 from bench.runner import RunResult
 from bench.scenarios import BURST_SPACING_S, OVERHEAD_P99_LIMIT_MS, Outcome, Plan
@@ -253,6 +254,7 @@ def runs_table(runs: Sequence[RunResult]) -> str:
         "Bot CPU s",
         "Fakes CPU s",
         "Fakes lag p99 ms",
+        "Bot lag p99 / worst ms",
         "Other CPU s",
         "Peak RSS MB",
         "Wall s",
@@ -273,12 +275,22 @@ def runs_table(runs: Sequence[RunResult]) -> str:
             fmt(run.resources.bot_cpu_s, 1),
             fmt(run.resources.fakes_cpu_s, 1),
             fmt(run.resources.fakes_loop_lag_ms.p99, 0),
+            bot_lag_cell(run.resources.bot_loop_lag),
             fmt(run.resources.other_cpu_s, 1),
             fmt(run.resources.peak_rss_mb, 0),
             fmt(run.wall_s, 0),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def bot_lag_cell(lag: BotLag) -> str:
+    """`≤p99 / worst` of the bot's loop lag: a bucket bound is shown as ≤, a logged stall as is."""
+    if lag.samples == 0 and lag.worst_ms is None:
+        return "-"
+    p99 = "-" if lag.p99_le_ms is None else f"≤{lag.p99_le_ms:.0f}"
+    worst = "-" if lag.worst_ms is None else f"{'' if lag.worst_exact else '≤'}{lag.worst_ms:.0f}"
+    return f"{p99} / {worst}"
 
 
 def scenarios_text(plan: Plan) -> str:
@@ -340,6 +352,10 @@ DEFINITIONS = """\
   calls excluded; commands run inside Lua scripts count one by one) divided by turns. The fakes
   share the same 2 cores: their CPU, and how late their event loop woke up (p99), are in the runs
   table, with *Other CPU*: what processes outside the benchmark used meanwhile (should be ~0).
+- **Bot lag**: how late the bot's event loop ran a timer during the measured window, from its
+  `csb_event_loop_lag_seconds` histogram on /metrics (p99 as a bucket bound, ≤) and its
+  `loop.stalled` log lines (the worst stall over 250 ms, exact; without one, the highest bucket
+  reached, ≤); every replica together.
 - Ratios are bot ÷ baseline: below 1× means the bot's policy is lower (better for every measure
   here except throughput)."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import redis.asyncio as redis
 
+from bench.bot_lag import BotLag, added, summarize_lag
 from bench.metrics import Summary, summarize
 from bench.observe import AnswerRecord, Sent, Trace, observe_answers
 from bench.process import BotGroup, BotProcess, bot_environment, machine_busy_seconds
@@ -83,6 +84,7 @@ class Resources:
     redis_cpu_s: float
     fakes_cpu_s: float  # the bench process: fake Slack, fake Claude, the load driver
     fakes_loop_lag_ms: Summary  # how late the bench process's event loop woke up
+    bot_loop_lag: BotLag  # how late the bot's event loop woke up (its /metrics and log)
     other_cpu_s: float  # CPU used meanwhile by processes outside the benchmark (should be ~0)
 
 
@@ -248,6 +250,7 @@ class Measured:
     redis_used: Counter[str]
     redis_cpu_s: float
     fakes_lag_ms: Summary
+    bot_lag: BotLag
     machine_cpu_s: float
     events: Counter[str]
 
@@ -282,6 +285,8 @@ async def drive(
         redis_before, redis_cpu_before = await redis_snapshot(stats_client)
         bot_cpu_before, own_before = bots.cpu_seconds(), own_cpu_seconds()
         machine_before = machine_busy_seconds()
+        bots.events()  # read the log so far: stalls of the warm-up are not counted
+        lag_before, stall_marks = await bots.lag_buckets(), bots.stall_marks()
         lag.start()
         started = time.monotonic()
         sent = await send_questions(slack, spec)
@@ -289,6 +294,12 @@ async def drive(
         ended = await wait_for_turns(bots, spec.answers + warmups, spec.timeout) - warmups
         wall_s = time.monotonic() - started
         fakes_lag = await lag.stop()
+        lag_after = await bots.lag_buckets()
+        bots.events()
+        bot_lag = summarize_lag(
+            [added(b, a) for b, a in zip(lag_before, lag_after, strict=True)],
+            bots.stalls_since(stall_marks),
+        )
         if not bots.running:
             raise RuntimeError(f"the bot died during {spec.label}:\n{bots.log_tail()}")
         bot_cpu = bots.cpu_seconds() - bot_cpu_before
@@ -313,6 +324,7 @@ async def drive(
         redis_used=redis_used,
         redis_cpu_s=redis_cpu_after - redis_cpu_before,
         fakes_lag_ms=fakes_lag,
+        bot_lag=bot_lag,
         machine_cpu_s=machine_cpu,
         events=bots.events(),
     )
@@ -347,6 +359,7 @@ def assemble(
         redis_cpu_s=measured.redis_cpu_s,
         fakes_cpu_s=measured.fakes_cpu_s,
         fakes_loop_lag_ms=measured.fakes_lag_ms,
+        bot_loop_lag=measured.bot_lag,
         other_cpu_s=max(
             0.0,
             measured.machine_cpu_s

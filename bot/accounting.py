@@ -58,8 +58,10 @@ class Accounting:
         slack_connected: HealthCheck,
         client: redis.Redis,
         in_flight: Callable[[], int],
+        loops: HealthCheck,
     ) -> None:
-        """Start /healthz and /metrics when BOT_METRICS_PORT is set (stopped with the stack)."""
+        """Start /healthz and /metrics when BOT_METRICS_PORT is set (stopped with the stack);
+        /healthz checks the Slack connection, Redis, and that no background loop is dead."""
         self.metrics.track_in_flight(in_flight)
         if settings.metrics_port is None:
             return
@@ -67,6 +69,7 @@ class Accounting:
         async def redis_reachable() -> bool:
             return bool(await client.ping())
 
-        app = metrics_app(self.metrics, {"slack": slack_connected, "redis": redis_reachable})
+        checks = {"slack": slack_connected, "redis": redis_reachable, "loops": loops}
+        app = metrics_app(self.metrics, checks)
         runner = await start_server(app, settings.metrics_host, settings.metrics_port)
         stack.push_async_callback(runner.cleanup)

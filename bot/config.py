@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -123,7 +125,11 @@ class Settings(BaseSettings):
     batch_poll_max_seconds: float = Field(300, gt=0, alias="BOT_BATCH_POLL_MAX_SECONDS")
 
     @field_validator(
-        "budget_user_daily_usd", "budget_channel_monthly_usd", "metrics_port", mode="before"
+        "budget_user_daily_usd",
+        "budget_channel_monthly_usd",
+        "metrics_port",
+        "anthropic_base_url",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -188,10 +194,27 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_is_slack(cls, value: str) -> str:
+        require_https(value)
         host = urlsplit(value).hostname or ""
         if not is_slack_host(host):
             raise ValueError("must be Slack's API (slack.com): the bot token is only sent there")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("anthropic_base_url")
+    @classmethod
+    def _base_url_is_https(cls, value: str | None) -> str | None:
+        return None if value is None else require_https(value)
+
+    @field_validator("slack_file_hosts")
+    @classmethod
+    def _file_hosts_are_slack(cls, value: str) -> str:
+        for entry in (h.strip() for h in value.split(",")):
+            if entry and not (HOST_NAME.fullmatch(entry) and is_slack_host(entry)):
+                raise ValueError(
+                    "must list Slack's file host names (files.slack.com), comma-separated, "
+                    "without scheme, port or wildcard: the bot token is sent to them"
+                )
+        return value
 
     @property
     def file_hosts(self) -> frozenset[str]:
@@ -250,13 +273,36 @@ def parse_prompts(value: str) -> tuple[tuple[str, str], ...]:
 
 
 SLACK_DOMAINS = ("slack.com", "slack-gov.com")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:]+\]?")
 
 
 def is_slack_host(host: str) -> bool:
     """Slack's own hosts, or loopback (where tests run a fake Slack)."""
     host = host.lower().rstrip(".")
-    return host in LOOPBACK or any(host == d or host.endswith("." + d) for d in SLACK_DOMAINS)
+    return is_loopback(host) or any(host == d or host.endswith("." + d) for d in SLACK_DOMAINS)
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1."""
+    host = host.lower().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_https(url: str) -> str:
+    """The URL, if it is https:// (or http:// to a loopback host); else ValueError."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host or not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host))):
+        raise ValueError(
+            "must be an https:// URL (http:// only to a loopback address): "
+            "credentials are sent there"
+        )
+    return url
 
 
 class TierSource(PydanticBaseSettingsSource):

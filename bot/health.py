@@ -1,8 +1,9 @@
-"""A heartbeat file, fresh while Slack is connected; `python -m bot healthcheck` reads it.
+"""A heartbeat file, fresh while Slack is connected and every background loop runs; `python -m
+bot healthcheck` reads it.
 
 No port needs to be opened for a container health check: the bot is healthy when the file is fresh.
 When the metrics server is on (BOT_METRICS_PORT), the health check asks its /healthz instead,
-which also checks that Redis is reachable.
+which also checks that Redis is reachable and that no background loop has died.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 HEARTBEAT_FILE = "heartbeat"
@@ -18,15 +18,15 @@ BEAT_SECONDS = 10.0
 STALE_AFTER_SECONDS = 60.0
 
 
-async def beat_while_connected(
-    path: Path, is_connected: Callable[[], Awaitable[bool]], every: float = BEAT_SECONDS
-) -> None:
-    """Touch the file every few seconds while the Socket Mode connection is up (runs forever)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        if await is_connected():
-            await asyncio.to_thread(path.write_text, f"{time.time():.0f}\n")
-        await asyncio.sleep(every)
+async def write_heartbeat(path: Path) -> None:
+    """Write the current time to the heartbeat file (the wiring calls it every BEAT_SECONDS
+    while Slack is connected and every background loop is alive)."""
+
+    def write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{time.time():.0f}\n")
+
+    await asyncio.to_thread(write)
 
 
 def is_healthy(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from pathlib import Path
 
 import anthropic
 import redis.asyncio as redis
@@ -33,18 +34,23 @@ from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.tiers import tier
 from bot.conversation.turn import TurnDeps, TurnSettings
-from bot.health import HEARTBEAT_FILE, beat_while_connected
+from bot.health import BEAT_SECONDS, HEARTBEAT_FILE, write_heartbeat
+from bot.metrics.registry import BotMetrics
+from bot.runtime.lag import LagMonitor
+from bot.runtime.loops import BackgroundLoops
+from bot.runtime.predecessor import InstanceFiles
+from bot.runtime.startup import SlackIdentity, StartupError, check_services
 from bot.slack.access import AccessPolicy, parse_ids
 from bot.slack.commands import CommandHandler, register_commands
 from bot.slack.files import SlackFileSource
 from bot.slack.listeners import EventHandler, TaskTracker, register
 from bot.slack.native_stream import update_finished
 from bot.slack.people import PeopleDirectory
-from bot.slack.reply import RateLimited
 from bot.slack.thread_reader import SlackThreadReader
 from bot.slack.web import close_web_client, web_client
 from bot.storage.budget import SharedEditBudget
 from bot.storage.embedded import EmbeddedRedis
+from bot.storage.eviction import warn_if_evicting
 from bot.storage.inflight import InflightAnswer, InflightJournal
 from bot.storage.locks import ThreadLocks
 from bot.storage.redis_store import RedisMarks, RedisThreadStore
@@ -53,18 +59,7 @@ from bot.vision.reader import FileAttachmentReader
 
 log = structlog.get_logger("bot")
 
-
-class StartupError(Exception):
-    """The bot cannot start; the message says why and what to do, in one line."""
-
-
-@dataclass(frozen=True)
-class SlackIdentity:
-    """Who the bot is in the workspace, from auth.test."""
-
-    team_id: str
-    bot_user_id: str
-    bot_name: str
+__all__ = ["StartupError", "run"]
 
 
 async def connect_redis(settings: Settings, stack: AsyncExitStack) -> redis.Redis:
@@ -84,21 +79,8 @@ async def connect_redis(settings: Settings, stack: AsyncExitStack) -> redis.Redi
         raise StartupError(
             f"Redis is not reachable ({type(exc).__name__}); check REDIS_URL."
         ) from None
+    await warn_if_evicting(client)
     return client
-
-
-async def identify(client: AsyncWebClient) -> SlackIdentity:
-    """auth.test: checks the bot token and learns the bot's user id."""
-    try:
-        response = await client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error")
-        raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error}); see README.md.") from None
-    return SlackIdentity(
-        team_id=str(response["team_id"]),
-        bot_user_id=str(response["user_id"]),
-        bot_name=str(response.get("user") or "Claude"),
-    )
 
 
 def turn_settings(settings: Settings) -> TurnSettings:
@@ -239,14 +221,21 @@ def build_events(
 
 async def run(settings: Settings) -> None:
     """Start everything, serve Socket Mode until SIGTERM/SIGINT, then shut down cleanly."""
+    loops = BackgroundLoops()
     async with AsyncExitStack() as stack:
+        stack.push_async_callback(loops.cancel_all)
         redis_client = await connect_redis(settings, stack)
         slack = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
         stack.push_async_callback(close_web_client, slack)
-        identity = await identify(slack)
+        identity = await check_services(settings, slack)
         journal = InflightJournal(redis_client, heartbeat_seconds=settings.heartbeat_seconds)
+        instances = InstanceFiles(settings.data_dir)
+        await release_dead_predecessors(journal, instances)
+        instances.register(journal.instance)
+        loops.start("orphan_sweeper", sweeper(journal, slack), settings.heartbeat_seconds / 3)
         accounting = Accounting.build(settings, redis_client)
         accounting.count_rate_limits(slack)
+        start_lag_monitor(loops, accounting.metrics, stack)
         events = build_events(
             settings,
             redis_client,
@@ -266,7 +255,7 @@ async def run(settings: Settings) -> None:
                 events, slack, events.clock, identity.bot_name, accounting.reporter, code=code
             ),
         )
-        start_batches(settings, app, slack, redis_client, events.access, stack)
+        start_batches(settings, app, slack, redis_client, events.access, stack, loops)
         surfaces = AiSurfaces.build(
             settings, redis_client, slack, events, accounting.metrics, accounting.reporter
         )
@@ -279,48 +268,81 @@ async def run(settings: Settings) -> None:
             slack_connected=handler.client.is_connected,
             client=redis_client,
             in_flight=lambda: events.tasks.running,
+            loops=loops.healthy,
         )
-        background = [
-            asyncio.create_task(
-                beat_while_connected(
-                    settings.data_dir / HEARTBEAT_FILE, handler.client.is_connected
-                )
-            ),
-            asyncio.create_task(sweep_orphans(journal, slack, settings.heartbeat_seconds / 3)),
-        ]
+        heartbeat = beat(settings.data_dir / HEARTBEAT_FILE, handler.client.is_connected, loops)
+        loops.start("heartbeat_file", heartbeat, BEAT_SECONDS)
         log.info("bot.ready", team=identity.team_id, bot_user=identity.bot_user_id)
         await wait_for_stop_signal()
         log.info("bot.stopping", answers_in_flight=events.tasks.running)
         await handler.disconnect_async()  # type: ignore[no-untyped-call]
         await events.tasks.drain(settings.shutdown_grace_seconds)
-        for task in background:
-            task.cancel()
+        await loops.cancel(("heartbeat_file", "orphan_sweeper"))
         with contextlib.suppress(RedisError):
             await journal.stop()
+        instances.remove(journal.instance)
         await handler.close_async()  # type: ignore[no-untyped-call]
 
 
-async def sweep_orphans(journal: InflightJournal, slack: AsyncWebClient, every: float) -> None:
-    """Keep this replica's heartbeat, and mark answers whose replica died as interrupted."""
-    while True:
+def start_lag_monitor(loops: BackgroundLoops, metrics: BotMetrics, stack: AsyncExitStack) -> None:
+    """Measure the event loop's lag (csb_event_loop_lag_seconds) and log its stalls."""
+    monitor = LagMonitor(metrics.observe_loop_lag)
+    monitor.start_watchdog()
+    stack.callback(monitor.stop_watchdog)
+    loops.start("loop_lag", monitor.tick, monitor.every)
+
+
+async def release_dead_predecessors(journal: InflightJournal, instances: InstanceFiles) -> None:
+    """Processes of this host and data dir that are gone (killed): drop their heartbeats, so
+    the first sweep marks their answers now rather than when the heartbeats expire."""
+    for instance in instances.dead():
         try:
-            await journal.beat()
-            for orphan in await journal.take_orphans():
-                await mark_interrupted(slack, orphan)
+            await journal.forget(instance)
         except RedisError as exc:
-            log.warning("sweep.redis_unavailable", error=type(exc).__name__)
-        await asyncio.sleep(every)
+            log.warning("sweep.predecessor_not_released", error=type(exc).__name__)
+            continue
+        instances.remove(instance)
+        log.info("sweep.predecessor_gone", instance=instance)
 
 
-async def mark_interrupted(slack: AsyncWebClient, orphan: InflightAnswer) -> None:
-    """Edit an abandoned answer's last message to say it was interrupted."""
+def beat(
+    path: Path, is_connected: Callable[[], Awaitable[bool]], loops: BackgroundLoops
+) -> Callable[[], Awaitable[None]]:
+    """One heartbeat-file step: written while Slack is connected and no loop is dead."""
+
+    async def step() -> None:
+        if await is_connected() and await loops.healthy():
+            await write_heartbeat(path)
+
+    return step
+
+
+def sweeper(journal: InflightJournal, slack: AsyncWebClient) -> Callable[[], Awaitable[None]]:
+    """One sweep: keep this replica's heartbeat, and mark answers whose replica died."""
+
+    async def step() -> None:
+        await journal.beat()
+        for orphan in await journal.take_orphans():
+            await mark_interrupted(slack, journal, orphan)
+
+    return step
+
+
+async def mark_interrupted(
+    slack: AsyncWebClient, journal: InflightJournal, orphan: InflightAnswer
+) -> None:
+    """Edit an abandoned answer's last message to say it was interrupted; when Slack could not
+    be reached, put the record back for the next sweep."""
     partial = "" if is_status(orphan.text) else orphan.text
     text = failure_text(partial, INTERRUPTED)
     try:
         await update_finished(MonotonicClock(), slack, orphan.channel, orphan.message_ts, text)
         log.info("sweep.marked_interrupted", channel=orphan.channel, ts=orphan.message_ts)
-    except (SlackApiError, RateLimited) as exc:
-        log.warning("sweep.mark_failed", error=type(exc).__name__)
+    except SlackApiError as exc:  # Slack's answer (message gone, channel archived): final
+        log.warning("sweep.mark_failed", error=exc.response.get("error"))
+    except Exception as exc:  # network, 429: try again at the next sweep
+        log.warning("sweep.mark_retried", error=type(exc).__name__)
+        await journal.restore(orphan)
 
 
 async def wait_for_stop_signal() -> None:

@@ -58,9 +58,8 @@ class BotProcess:
         env.update(self.extra_env)
         return env
 
-    async def start(self) -> None:
-        """Start the process and wait until it is connected over Socket Mode."""
-        before = self.slack.connection_count
+    async def launch(self) -> None:
+        """Start the process, without waiting for anything."""
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -71,6 +70,12 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
+
+    async def start(self) -> None:
+        """Start the process and wait until it is connected over Socket Mode."""
+        before = self.slack.connection_count
+        await self.launch()
+        assert self.process is not None
         deadline = asyncio.get_running_loop().time() + 30
         while self.slack.connection_count <= before:
             if self.process.returncode is not None:

@@ -30,8 +30,11 @@ from bot.batch.results import RowResult, Summary, batch_cost_usd, output_csv, su
 from bot.batch.service import BatchService
 from bot.batch.store import LeaderLock
 from bot.claude.catalog import CATALOG
+from bot.runtime.loops import BackgroundLoops
 
 log = structlog.get_logger("bot.batch.poller")
+
+ROUND_STUCK_AFTER_SECONDS = 1800.0  # a round uploads results files: it may take a while
 
 
 class JobNotifier(Protocol):
@@ -73,15 +76,17 @@ class BatchPoller:
         self._clock = clock
         self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        """Poll until stop() (or until the task is cancelled); steps down on the way out."""
-        try:
-            while not self._stopping.is_set():
-                await self.tick()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._tick)
-        finally:
-            await asyncio.shield(self._step_down())
+    def start(self, loops: BackgroundLoops) -> asyncio.Task[None]:
+        """Poll, as a supervised loop (a failed round is logged, the next one runs), until
+        stop() or until the task is cancelled; steps down on the way out."""
+        return loops.start(
+            "batch_poller",
+            self.tick,
+            self._tick,
+            stop=self._stopping,
+            stuck_after=ROUND_STUCK_AFTER_SECONDS,
+            on_end=self._step_down,
+        )
 
     def stop(self) -> None:
         """Stop after the round in progress (a result being uploaded is finished first)."""

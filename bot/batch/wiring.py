@@ -17,6 +17,7 @@ from bot.batch.service import BatchService, BatchSettings
 from bot.batch.store import JobStore, LeaderLock
 from bot.config import Settings
 from bot.conversation.throttle import MonotonicClock
+from bot.runtime.loops import BackgroundLoops
 from bot.slack.access import AccessPolicy
 from bot.slack.batch_blocks import BatchUsage, SlackJobNotifier
 from bot.slack.batch_commands import BatchCommands, register_batch
@@ -49,8 +50,10 @@ def start_batches(
     redis_client: redis.Redis,
     access: AccessPolicy,
     stack: AsyncExitStack,
+    loops: BackgroundLoops,
 ) -> asyncio.Task[None]:
-    """Register /claude-batch and its buttons; start the poller (stopped with the stack)."""
+    """Register /claude-batch and its buttons; start the poller as one of the supervised
+    background loops (stopped with the stack)."""
     claude = anthropic.AsyncAnthropic(
         api_key=settings.anthropic_api_key.get_secret_value(),
         base_url=settings.anthropic_base_url,
@@ -79,7 +82,7 @@ def start_batches(
         BatchUsage(RedisLedger(redis_client)),
         tick_seconds=min(settings.batch_poll_seconds, 5.0),
     )
-    task = asyncio.create_task(poller.run())
+    task = poller.start(loops)
 
     async def stop() -> None:
         poller.stop()  # let a round in progress (an upload, say) finish, within reason

@@ -11,6 +11,8 @@ from bot.usage.records import CallRecord, token_counts
 
 FIRST_VISIBLE_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
 ANSWER_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0)
+LOOP_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LOOP_LAG_METRIC = "csb_event_loop_lag_seconds"
 
 
 class BotMetrics:
@@ -67,6 +69,13 @@ class BotMetrics:
             ["value"],
             registry=r,
         )
+        self.loop_lag = Histogram(
+            LOOP_LAG_METRIC,
+            "How late the event loop ran a timer (sampled every 0.1 s); a stall over 0.25 s is "
+            "also logged as loop.stalled with what was running.",
+            buckets=LOOP_LAG_BUCKETS,
+            registry=r,
+        )
         self._prompt_tokens = 0
         self._read_tokens = 0
 
@@ -98,6 +107,10 @@ class BotMetrics:
     def observe_feedback(self, value: str) -> None:
         """Count a click on an answer's feedback buttons ("positive" or "negative")."""
         self.feedback.labels(value).inc()
+
+    def observe_loop_lag(self, seconds: float) -> None:
+        """How late the event loop woke up for one timer."""
+        self.loop_lag.observe(seconds)
 
     def track_in_flight(self, running: Callable[[], int]) -> None:
         """Read the number of answers in flight from `running` at each scrape."""

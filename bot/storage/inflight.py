@@ -61,6 +61,16 @@ class InflightJournal:
         """This replica is going away cleanly."""
         await self._redis.delete(_instance_key(self.instance))
 
+    async def forget(self, instance: str) -> None:
+        """Another instance is known to be dead (its process is gone): drop its heartbeat, so
+        the next sweep takes its answers now rather than when the heartbeat expires."""
+        await self._redis.delete(_instance_key(instance))
+
+    async def restore(self, orphan: InflightAnswer) -> None:
+        """Put back an orphan that could not be marked, for a later sweep (any replica's)."""
+        field = f"orphan:{orphan.channel}:{orphan.message_ts}"
+        await self._redis.hset(RECORDS, field, json.dumps(asdict(orphan)))
+
     async def shown(self, answer_id: str, channel: str, message_ts: str, text: str) -> None:
         """Record what the answer's last message shows (best effort)."""
         record = InflightAnswer(self.instance, channel, message_ts, text)

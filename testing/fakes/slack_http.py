@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -61,12 +62,17 @@ class WebApi:
         self.limiter = limiter
         self.calls: list[ApiCall] = []
         self.rate_limited: list[ApiCall] = []
+        self.drops: Counter[str] = Counter()  # method -> connections still to drop
         self._granted_header = ",".join(sorted(ws.granted))
 
     async def handle(self, request: web.Request) -> web.Response:
         now = time.monotonic()
         method = request.match_info["method"]
         args, json_keys = await self._read_args(request, self.specs.get(method))
+        if self.drops[method] > 0 and request.transport is not None:
+            self.drops[method] -= 1  # the connection drops before any answer (a network fault)
+            request.transport.abort()
+            return web.Response(status=500)
         token = self._token(request, args)
         status, body, headers = self.dispatch(method, args, token, json_keys, now)
         call = ApiCall(method, args, now, status, body)

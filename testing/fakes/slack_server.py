@@ -267,6 +267,10 @@ class FakeSlack:
     def acks(self) -> dict[str, Ack]:
         return self._hub.acks
 
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of a Web API method lose their connection before any answer."""
+        self._api.drops[method] += times
+
     async def drop_connections(self) -> None:
         """Cut every socket without a close frame; the client has to notice and reconnect."""
         self._hub.drop_all()

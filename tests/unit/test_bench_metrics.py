@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.bot_lag import added, summarize_lag
 from bench.metrics import (
     percentile,
     ratio,
@@ -60,3 +61,19 @@ def test_staleness_curve_is_the_age_of_the_oldest_hidden_text() -> None:
     timeline = [(2.0, 2), (3.0, 4)]
     curve = staleness_curve(deltas, timeline, start=0.0, stop=3.0, step=1.0)
     assert curve == [(0.0, 0.0), (1.0, 0.0), (2.0, 0.5), (3.0, 0.0)]
+
+
+def test_bot_lag_from_histogram_deltas_and_logged_stalls() -> None:
+    """The bot's loop lag over a window: p99 and worst as bucket bounds of the histogram's
+    growth (replicas added up), the worst replaced by the longest stall logged when there is one."""
+    inf = float("inf")
+    before = {0.005: 10.0, 0.01: 10.0, 0.1: 10.0, 0.25: 10.0, inf: 10.0}
+    after = {0.005: 100.0, 0.01: 108.0, 0.1: 110.0, 0.25: 110.0, inf: 110.0}
+    other = {0.005: 99.0, 0.01: 100.0, 0.1: 100.0, 0.25: 100.0, inf: 100.0}
+    windows = [added(before, after), other]
+    quiet = summarize_lag(windows, [])
+    assert (quiet.samples, quiet.p99_le_ms, quiet.worst_ms, quiet.stalls) == (200, 10.0, 100.0, 0)
+    assert not quiet.worst_exact
+    stalled = summarize_lag(windows, [412.0, 380.0])
+    assert (stalled.worst_ms, stalled.worst_exact, stalled.stalls) == (412.0, True, 2)
+    assert summarize_lag([{}], []).samples == 0

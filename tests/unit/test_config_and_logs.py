@@ -77,3 +77,63 @@ def test_foreign_slack_api_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(SettingsError) as raised:
         load_settings()
     assert "SLACK_API_URL is invalid" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SLACK_API_URL", "http://slack.com/api/"),
+        ("SLACK_API_URL", "ftp://slack.com/api/"),
+        ("ANTHROPIC_BASE_URL", "http://api.anthropic.com"),
+        ("ANTHROPIC_BASE_URL", "ftp://api.anthropic.com"),
+        ("ANTHROPIC_BASE_URL", "api.anthropic.com"),
+        ("SLACK_FILE_HOSTS", "*"),
+        ("SLACK_FILE_HOSTS", "files.slack.com,*.example.net"),
+        ("SLACK_FILE_HOSTS", "files.example.net"),
+        ("SLACK_FILE_HOSTS", "https://files.slack.com"),
+        ("SLACK_FILE_HOSTS", "files.slack.com:8443"),
+    ],
+)
+def test_settings_that_receive_tokens_must_be_https_to_known_hosts(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """Where a token or key is sent: HTTPS only (plain HTTP only to loopback), no wildcard host,
+    Slack's own hosts for Slack's token; the line names the variable, never the value."""
+    for name, good in GOOD.items():
+        monkeypatch.setenv(name, good)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value).startswith(f"{variable} is invalid: ")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SLACK_API_URL", "https://slack.com/api/"),
+        ("SLACK_API_URL", "http://127.0.0.1:8080/api/"),
+        ("SLACK_API_URL", "http://localhost:8080/api/"),
+        ("ANTHROPIC_BASE_URL", "https://llm-gateway.example.com/anthropic"),
+        ("ANTHROPIC_BASE_URL", "http://127.0.0.1:4000"),
+        ("ANTHROPIC_BASE_URL", "http://[::1]:4000"),
+        ("SLACK_FILE_HOSTS", "files.slack.com, files.slack-gov.com"),
+        ("SLACK_FILE_HOSTS", "127.0.0.1"),
+    ],
+)
+def test_https_and_loopback_urls_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """HTTPS endpoints, and plain HTTP to a loopback address (tests, local gateways), are fine."""
+    for name, good in GOOD.items():
+        monkeypatch.setenv(name, good)
+    monkeypatch.setenv(variable, value)
+    load_settings()
+
+
+def test_an_empty_anthropic_base_url_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ANTHROPIC_BASE_URL set to nothing is the SDK's default endpoint, not an invalid URL."""
+    for name, good in GOOD.items():
+        monkeypatch.setenv(name, good)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "")
+    assert load_settings().anthropic_base_url is None

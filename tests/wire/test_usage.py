@@ -267,9 +267,9 @@ async def _healthcheck(bot: BotProcess) -> int:
 async def test_metrics_and_healthz_after_a_conversation(
     bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
 ) -> None:
-    """With BOT_METRICS_PORT set: /metrics has the call's request, tokens, cost, cache ratio
-    and answer timings; /healthz is 200 with Slack and Redis up; the health check command uses
-    it and fails once the bot is gone."""
+    """With BOT_METRICS_PORT set: /metrics has the call's request, tokens, cost, cache ratio,
+    answer timings and the event loop's lag; /healthz is 200 with Slack, Redis and every
+    background loop up; the health check command uses it and fails once the bot is gone."""
     port = _free_port()
     bot = bot_factory(BOT_METRICS_PORT=str(port))
     await bot.start()
@@ -285,7 +285,11 @@ async def test_metrics_and_healthz_after_a_conversation(
             async with http.get(f"{base}/metrics") as response:
                 assert response.status == 200
                 samples = _samples(await response.text())
-            if ("csb_answer_seconds_count", frozenset({("feature", "mention")})) in samples:
+            lag_samples = samples.get(("csb_event_loop_lag_seconds_count", frozenset()), 0)
+            if (
+                "csb_answer_seconds_count",
+                frozenset({("feature", "mention")}),
+            ) in samples and lag_samples > 0:
                 break
             await asyncio.sleep(0.1)
         key = frozenset({("feature", "mention"), model})
@@ -300,11 +304,12 @@ async def test_metrics_and_healthz_after_a_conversation(
         first = ("csb_answer_first_visible_seconds_count", frozenset({("feature", "mention")}))
         assert samples[first] == 1
         assert samples[("csb_answers_in_flight", frozenset())] == 0
+        assert samples[("csb_event_loop_lag_seconds_count", frozenset())] > 0
         async with http.get(f"{base}/healthz") as response:
             assert response.status == 200
             assert await response.json() == {
                 "healthy": True,
-                "checks": {"slack": True, "redis": True},
+                "checks": {"slack": True, "redis": True, "loops": True},
             }
     assert await _healthcheck(bot) == 0
     await bot.stop()
