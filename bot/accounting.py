@@ -17,7 +17,8 @@ from bot.metrics.registry import BotMetrics
 from bot.metrics.server import HealthCheck, metrics_app, start_server
 from bot.slack.rate_counter import RateLimitCounter
 from bot.usage.budget import Budgets
-from bot.usage.guard import LedgerGuard
+from bot.usage.guard import HOLD_MARGIN_SECONDS, InFlightLimits, LedgerGuard
+from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
 from bot.usage.report import UsageReporter
 
@@ -40,7 +41,12 @@ class Accounting:
         )
         metrics = BotMetrics()
         ledger = RedisLedger(client)
-        return cls(metrics, LedgerGuard(ledger, budgets, metrics), UsageReporter(ledger, budgets))
+        in_flight = InFlightLimits(
+            per_user=settings.max_answers_in_flight_per_user,
+            hold_seconds=settings.turn_deadline_seconds + HOLD_MARGIN_SECONDS,
+        )
+        guard = LedgerGuard(ledger, budgets, metrics, holds=SpendHolds(client), in_flight=in_flight)
+        return cls(metrics, guard, UsageReporter(ledger, budgets))
 
     def meter(self, model: ChatModel) -> ChatModel:
         """The model, with its failures counted by kind."""
