@@ -23,6 +23,15 @@ from bot.usage.ledger import RedisLedger
 from bot.usage.report import UsageReporter
 
 
+def budgets_of(settings: Settings) -> Budgets:
+    """The budgets and the admins exempt from them, from the settings."""
+    return Budgets(
+        user_daily_usd=settings.budget_user_daily_usd,
+        channel_monthly_usd=settings.budget_channel_monthly_usd,
+        admins=settings.admins,
+    )
+
+
 @dataclass(frozen=True)
 class Accounting:
     """What the wiring hands to the turn, the commands, the clients and the server."""
@@ -34,11 +43,7 @@ class Accounting:
     @classmethod
     def build(cls, settings: Settings, client: redis.Redis) -> Accounting:
         """The ledger on this Redis, the budgets and admins from the settings, fresh metrics."""
-        budgets = Budgets(
-            user_daily_usd=settings.budget_user_daily_usd,
-            channel_monthly_usd=settings.budget_channel_monthly_usd,
-            admins=settings.admins,
-        )
+        budgets = budgets_of(settings)
         metrics = BotMetrics()
         ledger = RedisLedger(client)
         in_flight = InFlightLimits(

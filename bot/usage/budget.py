@@ -122,8 +122,8 @@ class _Limit:
         pending = " once the answers in progress are paid for" if held > 0 else ""
         return (
             f"Sorry, {what} could cost up to {money(estimate)}, and only {money(left)} of "
-            f"{self.whose} Claude budget ({money(self.limit)}) is left{pending}, so I can't ask "
-            f"Claude right now. It resets {reset_phrase(self.reset, now)}. "
+            f"{self.whose} Claude budget ({money(self.limit)}) is left{pending}, so I can't "
+            f"send it to Claude right now. It resets {reset_phrase(self.reset, now)}. "
             "If this is urgent, ask a bot admin."
         )
 

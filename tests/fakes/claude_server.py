@@ -108,6 +108,9 @@ class FakeClaude:
         self.record_streams = record_streams
         self.streams_sent: dict[str, list[tuple[float, str]]] = {}
         self._default: Responder = default or echo_reply
+        # When set, streamed answers wait for it before their first byte (a test holds answers
+        # "in flight" for as long as it needs, without timing).
+        self.hold_streams: asyncio.Event | None = None
         self._script = ScriptQueue()
         self._runner: web.AppRunner | None = None
         self._recorded = asyncio.Event()
@@ -275,6 +278,8 @@ class FakeClaude:
         record_usage = rendered.message["usage"]
         self._record(request, body, status, at=at, request_id=request_id, usage=record_usage)
         if body.get("stream"):
+            if self.hold_streams is not None:
+                await self.hold_streams.wait()
             return await self._stream(request, rendered, request_id)
         await asyncio.sleep(rendered.duration)
         if failure is not None:
