@@ -111,6 +111,9 @@ class FakeClaude:
         # When set, streamed answers wait for it before their first byte (a test holds answers
         # "in flight" for as long as it needs, without timing).
         self.hold_streams: asyncio.Event | None = None
+        # The most input tokens a request may have (None: the model's context window), so a
+        # test can reach "prompt is too long" without a million tokens.
+        self.context_limit: int | None = None
         self._script = ScriptQueue()
         self._runner: web.AppRunner | None = None
         self._recorded = asyncio.Event()
@@ -261,6 +264,9 @@ class FakeClaude:
             validate_media(body, request.headers, self.files, rules)
             prompt = layout(model, body)
             points = breakpoints(prompt.blocks, body)
+            limit = self.context_limit or rules.context_window
+            if prompt.total > limit:  # the real API's wording
+                raise invalid(f"prompt is too long: {prompt.total} tokens > {limit} maximum")
         except ApiError as err:
             self._record(request, body, err.status, at=at, request_id=request_id)
             return self._error(err, request_id)
