@@ -30,9 +30,14 @@ HISTORY_MAX_MESSAGES = 2_000  # a thread keeps at most this many messages (1,000
 HISTORY_MAX_BYTES = 2 * 1024 * 1024  # ... and at most this much JSON
 
 
+def _compact(value: object) -> str:
+    """JSON as the store keeps it (compact, UTF-8 characters unescaped)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def estimate_tokens(value: object) -> int:
     """A cheap, conservative token estimate of a message (or anything JSON)."""
-    return int(len(json.dumps(value, ensure_ascii=False)) / CHARS_PER_TOKEN) + 1
+    return int(len(_compact(value)) / CHARS_PER_TOKEN) + 1
 
 
 def _blocks(message: ChatMessage) -> list[Any]:
@@ -64,14 +69,41 @@ def message_tokens(message: ChatMessage) -> int:
     return estimate_tokens(message) + media_tokens(message)
 
 
-def request_tokens(request: ChatRequest) -> int:
+class Sizes:
+    """Each message's token estimate and stored size, measured once (one JSON encoding) however
+    often a turn asks: fitting each tier, the cost estimate, the trim. Keyed by identity, so
+    for one turn's messages only (they are kept alive here, and nobody changes them)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[ChatMessage, int, int]] = {}
+
+    def _measure(self, message: ChatMessage) -> tuple[ChatMessage, int, int]:
+        known = self._known.get(id(message))
+        if known is None:
+            text = _compact(message)
+            tokens = int(len(text) / CHARS_PER_TOKEN) + 1 + media_tokens(message)
+            known = (message, tokens, len(text.encode()))
+            self._known[id(message)] = known
+        return known
+
+    def tokens(self, message: ChatMessage) -> int:
+        """The message's token estimate, its images and documents at their real cost."""
+        return self._measure(message)[1]
+
+    def stored_bytes(self, message: ChatMessage) -> int:
+        """The message's size as the store keeps it (compact UTF-8 JSON)."""
+        return self._measure(message)[2]
+
+
+def request_tokens(request: ChatRequest, sizes: Sizes | None = None) -> int:
     """The input token estimate of a whole request: system, long-lived blocks, tools, messages."""
+    count = (sizes or Sizes()).tokens
     total = estimate_tokens(request.system)
     if request.long_lived_system:
         total += estimate_tokens(list(request.long_lived_system))
     if request.tools:
         total += estimate_tokens(list(request.tools))
-    return total + sum(message_tokens(message) for message in request.messages)
+    return total + sum(count(message) for message in request.messages)
 
 
 @dataclass(frozen=True)
@@ -93,15 +125,20 @@ def starts_a_turn(message: ChatMessage) -> bool:
 
 
 def fit(
-    history: list[ChatMessage], new_turn: ChatMessage, system: str, budget: int | None
+    history: list[ChatMessage],
+    new_turn: ChatMessage,
+    system: str,
+    budget: int | None,
+    measured: Sizes | None = None,
 ) -> Window | None:
     """The newest history that fits the budget with the new turn; None if the turn alone can't."""
     if budget is None:
         return Window([*history, new_turn], 0)
-    fixed = estimate_tokens(system) + message_tokens(new_turn)
+    count = (measured or Sizes()).tokens
+    fixed = estimate_tokens(system) + count(new_turn)
     if fixed > budget:
         return None
-    sizes = [message_tokens(message) for message in history]
+    sizes = [count(message) for message in history]
     total = fixed + sum(sizes)
     start = 0
     while total > budget and start < len(history):
@@ -115,7 +152,7 @@ def fit(
 
 def stored_bytes(message: ChatMessage) -> int:
     """The message's size as the store keeps it (compact UTF-8 JSON)."""
-    return len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode())
+    return len(_compact(message).encode())
 
 
 def stale_prefix(
@@ -124,16 +161,18 @@ def stale_prefix(
     *,
     max_messages: int = HISTORY_MAX_MESSAGES,
     max_bytes: int = HISTORY_MAX_BYTES,
+    measured: Sizes | None = None,
 ) -> int:
     """How many of the oldest messages a stored history can drop: the rest is the longest run
     of newest whole exchanges within max_tokens (what the largest window could ever send; None:
     no limit), max_messages and max_bytes. The newest exchange is always kept."""
+    sizes = measured or Sizes()
     tokens = size = 0
     keep_from: int | None = None
     for index in range(len(messages) - 1, -1, -1):
         message = messages[index]
-        tokens += message_tokens(message)
-        size += stored_bytes(message)
+        tokens += sizes.tokens(message)
+        size += sizes.stored_bytes(message)
         count = len(messages) - index
         within = (
             (max_tokens is None or tokens <= max_tokens)
