@@ -52,6 +52,8 @@ def bot_environment(
         "BOT_LOG_LEVEL": "INFO",
         "BOT_EDIT_POLICY": policy,
         "SLACK_FILE_HOSTS": "127.0.0.1",
+        # 20 askers share up to 300 answers in flight: no per-person cap in the benchmarks.
+        "BOT_MAX_ANSWERS_IN_FLIGHT_PER_USER": "0",
     }
     return env | UNLIMITED_BUDGET if unlimited_budget else env
 

@@ -17,9 +17,19 @@ from bot.metrics.registry import BotMetrics
 from bot.metrics.server import HealthCheck, metrics_app, start_server
 from bot.slack.rate_counter import RateLimitCounter
 from bot.usage.budget import Budgets
-from bot.usage.guard import LedgerGuard
+from bot.usage.guard import HOLD_MARGIN_SECONDS, InFlightLimits, LedgerGuard
+from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
 from bot.usage.report import UsageReporter
+
+
+def budgets_of(settings: Settings) -> Budgets:
+    """The budgets and the admins exempt from them, from the settings."""
+    return Budgets(
+        user_daily_usd=settings.budget_user_daily_usd,
+        channel_monthly_usd=settings.budget_channel_monthly_usd,
+        admins=settings.admins,
+    )
 
 
 @dataclass(frozen=True)
@@ -33,14 +43,15 @@ class Accounting:
     @classmethod
     def build(cls, settings: Settings, client: redis.Redis) -> Accounting:
         """The ledger on this Redis, the budgets and admins from the settings, fresh metrics."""
-        budgets = Budgets(
-            user_daily_usd=settings.budget_user_daily_usd,
-            channel_monthly_usd=settings.budget_channel_monthly_usd,
-            admins=settings.admins,
-        )
+        budgets = budgets_of(settings)
         metrics = BotMetrics()
         ledger = RedisLedger(client)
-        return cls(metrics, LedgerGuard(ledger, budgets, metrics), UsageReporter(ledger, budgets))
+        in_flight = InFlightLimits(
+            per_user=settings.max_answers_in_flight_per_user,
+            hold_seconds=settings.turn_deadline_seconds + HOLD_MARGIN_SECONDS,
+        )
+        guard = LedgerGuard(ledger, budgets, metrics, holds=SpendHolds(client), in_flight=in_flight)
+        return cls(metrics, guard, UsageReporter(ledger, budgets))
 
     def meter(self, model: ChatModel) -> ChatModel:
         """The model, with its failures counted by kind."""

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
         None, gt=0, alias="BOT_BUDGET_CHANNEL_MONTHLY_USD"
     )
     admin_users: str = Field("", alias="BOT_ADMIN_USERS")
+    max_answers_in_flight_per_user: int = Field(
+        3, ge=0, le=1000, alias="BOT_MAX_ANSWERS_IN_FLIGHT_PER_USER"
+    )
     metrics_port: int | None = Field(None, ge=1, le=65_535, alias="BOT_METRICS_PORT")
     metrics_host: str = Field("127.0.0.1", alias="BOT_METRICS_HOST")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,14 +20,25 @@ from bot.batch.api import BatchesApi
 from bot.batch.jobs import CANCELED, DONE, FAILED, PROCESSING, SUBMITTING, Job
 from bot.batch.poller import BatchPoller
 from bot.batch.results import RowResult, Summary
-from bot.batch.service import BatchService, BatchSettings, NotAllowed
+from bot.batch.service import BatchService, BatchSettings, NotAllowed, OverBudget
 from bot.batch.store import JobStore, LeaderLock
 from bot.batch.table import BatchInputError
+from bot.conversation.messages import Usage
+from bot.usage.batches import BatchSpend
+from bot.usage.budget import Budgets
+from bot.usage.holds import SpendHolds
+from bot.usage.ledger import RedisLedger
+from bot.usage.records import CallRecord, to_nanos
 from testing.fakes.claude_server import FakeClaude
 
 MODEL = "claude-haiku-5-5"
 ROWS = 50
+ADMINS = frozenset({"UADMIN"})
 CSV = ("id,title\n" + "".join(f"{i},ticket {i}\n" for i in range(1, ROWS + 1))).encode()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Notes:
@@ -339,3 +352,66 @@ async def test_two_pollers_finishing_at_once_upload_and_record_once(
     assert len(notes.finished) == 1
     assert sum(notes.recorded) == ROWS
     assert len(world["fake"].batches.results_served) == 6  # 3 batches, read by both
+
+
+def _budgeted(world: dict[str, Any]) -> BatchService:
+    """The world's service with 10,000 output tokens a row (50 rows: at most $0.125 on Haiku
+    5.5 with the discount) and a $1.00 daily budget per person."""
+    base: BatchService = world["service"]
+    settings = dataclasses.replace(base.settings, max_tokens=10_000)
+    budget = BatchSpend(SpendHolds(world["redis"]), Budgets(user_daily_usd=1.0, admins=ADMINS))
+    return BatchService(base.api, base.store, settings, ADMINS, budget=budget)
+
+
+async def _spent(world: dict[str, Any], usd: float) -> None:
+    await RedisLedger(world["redis"]).add(
+        CallRecord("T", "C", "UANA", "mention", MODEL, Usage(1, 1), to_nanos(usd), 0, True, _now())
+    )
+
+
+async def test_a_batch_over_the_budget_is_refused_at_estimate_and_at_submit(
+    world: dict[str, Any],
+) -> None:
+    """$0.90 of $1.00 spent: the estimate says the batch does not fit; Run is refused with the
+    same words and nothing is submitted; an admin's Run goes through."""
+    service = _budgeted(world)
+    await _spent(world, 0.90)
+    ready = await service.prepare(
+        team="T", channel="C", owner="UANA", filename="t.csv", data=CSV, text="Classify {title}"
+    )
+    assert ready.estimate.max_total_usd == pytest.approx(0.125, rel=0.01)
+    assert "this batch could cost up to $0.13, and only $0.10 of your daily" in ready.over_budget
+    with pytest.raises(OverBudget, match="this batch could cost up to"):
+        await service.submit(ready.job.id, "UANA")
+    assert world["fake"].batches.batches == {}
+    job = await service.store.get(ready.job.id)
+    assert job is not None
+    assert job.state == "pending"
+    started = await service.submit(ready.job.id, "UADMIN")
+    assert started is not None
+    assert started.state == PROCESSING
+
+
+async def test_a_submitted_batch_holds_its_estimate_until_its_cost_is_recorded(
+    world: dict[str, Any],
+) -> None:
+    """$0.80 spent: a first $0.125 batch fits and is held, so a second one is refused at
+    submit (estimates alone both fitted); once the first ended, the second runs."""
+    service = _budgeted(world)
+    await _spent(world, 0.80)
+    one, two = [
+        await service.prepare(
+            team="T", channel="C", owner="UANA", filename="t.csv", data=CSV, text="Do {title}"
+        )
+        for _ in range(2)
+    ]
+    assert one.over_budget == two.over_budget == ""
+    await service.submit(one.job.id, "UANA")
+    with pytest.raises(OverBudget, match="once the answers in progress are paid for"):
+        await service.submit(two.job.id, "UANA")
+    world["service"] = service
+    await poller(world).tick()
+    assert len(world["notes"].finished) == 1
+    second = await service.submit(two.job.id, "UANA")
+    assert second is not None
+    assert second.state == PROCESSING

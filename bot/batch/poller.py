@@ -165,6 +165,7 @@ class BatchPoller:
             await self._store.save_results(job.id, came)
             if await self._store.claim(job.id, f"ledger:{batch_id}"):
                 await self._record_usage(job, came)
+        await self._service.release_hold(job)  # the real cost is in the ledger now
         state = CANCELED if job.state == CANCELING else DONE
         await self._store.update(
             job.id,

@@ -14,12 +14,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
 from bot.batch.api import BatchesApi
 from bot.batch.jobs import (
     CANCELING,
+    DISCARDED,
     FAILED,
     LEASE_UNTIL,
     PENDING,
@@ -60,12 +62,51 @@ class NotAllowed(Exception):
     """The user may not act on this job (only its owner and admins may)."""
 
 
+class OverBudget(Exception):
+    """The batch's estimate does not fit what is left of a budget; the message says so."""
+
+
+class BatchBudget(Protocol):
+    """The budgets a batch answers to (bot.usage.batches.BatchSpend)."""
+
+    async def over(self, *, team: str, owner: str, channel: str, usd: float) -> str:
+        """Why a batch estimated at `usd` cannot run now ("" when it fits)."""
+        ...
+
+    async def hold(
+        self, *, team: str, owner: str, channel: str, hold_id: str, usd: float, by: str
+    ) -> str:
+        """Hold the estimate until release(); the refusal when it does not fit ("" when held)."""
+        ...
+
+    async def release(self, *, team: str, owner: str, channel: str, hold_id: str) -> None:
+        """Drop the hold (its cost is in the ledger, or it never ran)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """A job waiting for confirmation, with its estimate."""
+    """A job waiting for confirmation, with its estimate (and why it cannot run, if so)."""
 
     job: Job
     estimate: Estimate
+    over_budget: str = ""
+
+
+MAX_USD, REQUESTS = "max_usd", "requests"  # the estimate, kept in Job.extra for submit and retry
+
+
+def hold_id(job: Job, round_: int) -> str:
+    """The budget hold of one round of a job."""
+    return f"batch:{job.id}:{round_}"
+
+
+def estimate_usd(job: Job, rows: int | None = None) -> float:
+    """The most the job's rows (or `rows` of them) can cost, from the estimate shown."""
+    total = float(job.extra.get(MAX_USD) or 0.0)
+    if rows is None:
+        return total
+    return total * rows / max(1, int(job.extra.get(REQUESTS) or 1))
 
 
 class BatchService:
@@ -79,12 +120,14 @@ class BatchService:
         admins: frozenset[str],
         *,
         clock: Callable[[], float] = time.time,
+        budget: BatchBudget | None = None,
     ) -> None:
         self.api = api
         self.store = store
         self.settings = settings
         self.admins = admins
         self._clock = clock
+        self._budget = budget
 
     def _template(self, data: bytes, text: str) -> tuple[Table, Template]:
         table = parse_csv(data, max_rows=self.settings.max_rows)
@@ -123,9 +166,38 @@ class BatchService:
             filename=filename,
             rows=len(table.rows),
             created_at=time.time(),
+            extra={MAX_USD: f"{guess.max_total_usd:.9f}", REQUESTS: str(len(plan.requests))},
         )
         await self.store.create(job, table)
-        return Prepared(job, guess)
+        over = ""
+        if self._budget is not None:
+            over = await self._budget.over(
+                team=team, owner=owner, channel=channel, usd=guess.max_total_usd
+            )
+        return Prepared(job, guess, over)
+
+    async def _hold(self, job: Job, round_: int, usd: float, by: str) -> None:
+        """Hold the round's estimate against the budgets; OverBudget when it does not fit."""
+        if self._budget is None:
+            return
+        refused = await self._budget.hold(
+            team=job.team,
+            owner=job.owner,
+            channel=job.channel,
+            hold_id=hold_id(job, round_),
+            usd=usd,
+            by=by,
+        )
+        if refused:
+            log.info("batch.over_budget", job=job.id, round=round_, usd=round(usd, 6))
+            raise OverBudget(refused)
+
+    async def release_hold(self, job: Job) -> None:
+        """The round's cost is in the ledger (or the round never ran): drop its hold."""
+        if self._budget is not None:
+            await self._budget.release(
+                team=job.team, owner=job.owner, channel=job.channel, hold_id=hold_id(job, job.round)
+            )
 
     async def attach_thread(self, job_id: str, thread_ts: str, status_ts: str) -> None:
         """Note where the job talks: the thread, and the message that shows its status."""
@@ -150,7 +222,8 @@ class BatchService:
         job = await self._allowed(job_id, user)
         if job is None or job.state != PENDING:
             return job
-        return await self._start(job, only=None)
+        await self._hold(job, job.round, estimate_usd(job), user)  # raises OverBudget
+        return await self._started(job, None)
 
     async def retry(self, job_id: str, user: str) -> Job | None:
         """Submit the rows that did not succeed again, as a new round."""
@@ -163,7 +236,16 @@ class BatchService:
         failed = failed_rows(table, await self.store.results(job_id))
         if not failed:
             return job
-        return await self._start(job, only=failed)
+        await self._hold(job, job.round + 1, estimate_usd(job, len(failed)), user)
+        return await self._started(job, failed)
+
+    async def _started(self, job: Job, only: frozenset[str] | None) -> Job | None:
+        """Start the round; its hold goes if the job did not start after all (a discard won)."""
+        started = await self._start(job, only=only)
+        if started is None or started.state in (DISCARDED, FAILED):
+            attempted = job.moved(round=job.round + (0 if only is None else 1))
+            await self.release_hold(attempted)
+        return started
 
     def _leased(self, job: Job, token: str) -> Job:
         until = self._clock() + self.settings.submit_lease_seconds
@@ -265,6 +347,7 @@ class BatchService:
         failed = await self.store.update(job_id, fail)
         if failed is None or failed.state != FAILED:
             return failed
+        await self.release_hold(failed)
         for made in failed.batch_ids:
             await self._cancel_quietly(made)
         await self.store.deactivate(job_id)

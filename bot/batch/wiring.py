@@ -10,6 +10,7 @@ import redis.asyncio as redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.accounting import budgets_of
 from bot.batch.api import BatchesApi
 from bot.batch.plan import API_MAX_BYTES
 from bot.batch.poller import BatchPoller
@@ -24,6 +25,8 @@ from bot.slack.batch_commands import BatchCommands, register_batch
 from bot.slack.batch_files import CsvFinder
 from bot.slack.files import SlackFileSource
 from bot.storage.redis_store import RedisMarks
+from bot.usage.batches import BatchSpend
+from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
 
 STOP_GRACE_SECONDS = 10.0
@@ -68,7 +71,11 @@ def start_batches(
     )
     stack.push_async_callback(files.close)
     service = BatchService(
-        BatchesApi(claude), JobStore(redis_client), batch_settings(settings), settings.admins
+        BatchesApi(claude),
+        JobStore(redis_client),
+        batch_settings(settings),
+        settings.admins,
+        budget=BatchSpend(SpendHolds(redis_client), budgets_of(settings)),
     )
     clock = MonotonicClock()
     commands = BatchCommands(

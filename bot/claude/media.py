@@ -1,5 +1,5 @@
-"""Images and documents in a request (pure): the Files API beta header and the per-request image
-limit.
+"""Images and documents in a request (pure): the Files API beta header, the per-request image
+limit, and what images and PDF pages cost in tokens.
 
 Claude docs ("Vision"): above 20 images in one request each image may be at most 2000 px per edge
 (8000 px otherwise); the bot sends images up to the model's edge (2576 px on the newest models),
@@ -8,6 +8,7 @@ so a request keeps only the newest 20 images of a thread and names the older one
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bot.conversation.messages import ChatMessage
@@ -15,6 +16,22 @@ from bot.conversation.messages import ChatMessage
 FILES_BETA = "files-api-2025-04-14"
 MAX_FULL_SIZE_IMAGES = 20
 OLDER_IMAGE = "[An earlier image of this conversation, no longer shown: only the newest 20 are.]"
+# Claude docs ("Vision"): an image costs about width × height / 750 tokens (as sent, i.e. after
+# the downscale to the model's edge). "PDF support": each page is its text plus the page as an
+# image, 1,500-3,000 tokens a page for typical pages; the upper figure is used, so a thread of
+# PDFs is trimmed a little early rather than sent to fail.
+PIXELS_PER_TOKEN = 750
+PDF_PAGE_TOKENS = 3_000
+
+
+def image_tokens(width: int, height: int) -> int:
+    """The tokens an image of this size costs the model."""
+    return max(1, math.ceil(width * height / PIXELS_PER_TOKEN))
+
+
+def pdf_tokens(pages: int) -> int:
+    """The tokens a PDF of this many pages costs the model (an upper estimate)."""
+    return pages * PDF_PAGE_TOKENS
 
 
 def _blocks(message: ChatMessage) -> list[Any]:

@@ -51,6 +51,7 @@ class Attachments:
 
     blocks: tuple[ChatMessage, ...] = ()
     notices: tuple[str, ...] = ()
+    media_tokens: int = 0  # what the blocks' images and documents cost the model (estimated)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ThreadState:
     mode: str | None = None  # "code" for an /ask-code thread
     repo: str | None = None  # the repository of a code thread
     commit: str | None = None  # the commit its answers read
+    trimmed: int = 0  # oldest messages the store has let go of (they no longer fit any window)
 
 
 class StopReason(StrEnum):

@@ -7,7 +7,7 @@ from bot.conversation.display import is_status
 from bot.conversation.messages import AnswerDone, Question
 from bot.conversation.ports import Clock, ReplySink
 from bot.conversation.sinks import FramedSink, SinkDecorator
-from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict
+from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict, PlannedCall
 
 
 class Unmetered:
@@ -16,6 +16,13 @@ class Unmetered:
     async def check(self, question: Question) -> BudgetVerdict:
         """Everything is allowed."""
         return ALLOWED
+
+    async def reserve(self, question: Question, planned: PlannedCall) -> BudgetVerdict:
+        """Everything is allowed; nothing is held."""
+        return ALLOWED
+
+    async def release(self, question: Question, verdict: BudgetVerdict) -> None:
+        """Nothing was held."""
 
     async def record(self, question: Question, done: AnswerDone) -> None:
         """Nothing is recorded."""

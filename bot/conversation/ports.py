@@ -17,7 +17,7 @@ from bot.conversation.messages import (
     ThreadKey,
     ThreadState,
 )
-from bot.conversation.usage import AnswerTiming, BudgetVerdict
+from bot.conversation.usage import AnswerTiming, BudgetVerdict, PlannedCall
 
 
 class ThreadStore(Protocol):
@@ -35,9 +35,11 @@ class ThreadStore(Protocol):
         *,
         last_seen_ts: str,
         between: Sequence[ChatMessage] = (),
+        drop_oldest: int = 0,
     ) -> None:
         """Store one user turn and its answer together (with the tool calls and results
-        `between` them, in order), and refresh the thread's TTL."""
+        `between` them, in order), let go of the `drop_oldest` oldest stored messages (they no
+        longer fit any window), and refresh the thread's TTL."""
         ...
 
     async def set_tier(self, key: ThreadKey, tier: str) -> None:
@@ -115,7 +117,18 @@ class UsageGuard(Protocol):
     """Cost control around model calls: budgets before, the ledger and metrics after."""
 
     async def check(self, question: Question) -> BudgetVerdict:
-        """Whether the question may go to the model (cheap; fails open)."""
+        """A cheap early refusal, before files are read: a budget already used up (answers in
+        progress counted). Holds nothing; fails open."""
+        ...
+
+    async def reserve(self, question: Question, planned: PlannedCall) -> BudgetVerdict:
+        """Whether the question may go to the model: atomically, its estimated cost fits what
+        is left of the budgets (answers in progress counted) and the asker has room for one
+        more answer in flight; if so the estimate is held until release(). Fails open."""
+        ...
+
+    async def release(self, question: Question, verdict: BudgetVerdict) -> None:
+        """The answer ended: free what reserve() held (never raises)."""
         ...
 
     async def record(self, question: Question, done: AnswerDone) -> None:

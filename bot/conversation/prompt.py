@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.conversation.attachments import notes_for_model
 from bot.conversation.messages import Attachments, ChatMessage, ContextMessage, Question
+from bot.conversation.window import MEDIA_TOKENS
 
 MAX_CONTEXT_MESSAGES = 50
 MAX_CONTEXT_CHARS = 20_000
@@ -59,4 +60,7 @@ def build_user_message(
     if attachments.notices:
         body = f"{body}\n\n{notes_for_model(attachments.notices)}"
     blocks = [dict(block) for block in attachments.blocks]
-    return {"role": "user", "content": [*blocks, {"type": "text", "text": body}]}
+    message: ChatMessage = {"role": "user", "content": [*blocks, {"type": "text", "text": body}]}
+    if attachments.media_tokens:
+        message[MEDIA_TOKENS] = attachments.media_tokens  # for the window; never sent
+    return message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -63,7 +64,16 @@ from bot.conversation.ports import (
 from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
 from bot.conversation.throttle import Coalescer, EditPolicy
-from bot.conversation.window import estimate_tokens, fit, outgrown_notice, too_long_notice
+from bot.conversation.usage import BudgetVerdict, PlannedCall
+from bot.conversation.window import (
+    Sizes,
+    Window,
+    fit,
+    outgrown_notice,
+    request_tokens,
+    stale_prefix,
+    too_long_notice,
+)
 
 log = structlog.get_logger("bot.turn")
 
@@ -85,6 +95,12 @@ class TurnSettings:
     # Tokens a request's input may use per tier (context window minus the answer's room, or the
     # operator's cap); a tier missing here has no limit.
     input_budget_by_tier: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def history_tokens(self) -> int | None:
+        """The most any tier's window can send: a thread's stored history keeps no more (it may
+        move to another tier). None: no limit."""
+        return max(self.input_budget_by_tier.values(), default=None)
 
 
 @dataclass(frozen=True)
@@ -164,13 +180,9 @@ async def _turn(
         context = await _read_context(question, state, deps.reader)
     except StorageUnavailable:
         return await _fail(sink, "", ChatFailure(FailureKind.STORAGE), deps.settings)
-    verdict = await deps.usage.check(question)
+    verdict = await deps.usage.check(question)  # a budget used up: refused before any work
     if not verdict.allowed:
-        log.info("turn.over_budget", user=question.user, feature=question.feature)
-        await sink.finish(verdict.message)
-        return TurnOutcome(answered=False)
-    if verdict.warning:
-        sink = WarningSink(sink, verdict.warning)
+        return await _refuse(question, verdict, sink)
     chosen = tier or state.tier or DEFAULT_TIER
     attachments = await _read_files(question, chosen, deps)
     if attachments.notices:
@@ -190,7 +202,7 @@ async def _turn(
     user_turn = build_user_message(question, author, context, attachments)
     if workspace is not None:
         user_turn = with_excerpts(user_turn, workspace.excerpts(question.text))
-    return await _answer(question, state, user_turn, chosen, started, sink, deps, workspace)
+    return await _answer(Ask(question, state, user_turn, workspace), chosen, started, sink, deps)
 
 
 async def _read_files(question: Question, tier: str, deps: TurnDeps) -> Attachments:
@@ -214,31 +226,76 @@ async def _read_context(
     return await reader.messages_between(question.key, state.last_seen_ts, question.ts)
 
 
+async def _refuse(question: Question, verdict: BudgetVerdict, sink: ReplySink) -> TurnOutcome:
+    """Over budget, or too many answers in flight: the polite message is the answer."""
+    log.info("turn.over_budget", user=question.user, feature=question.feature)
+    await sink.finish(verdict.message)
+    return TurnOutcome(answered=False)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question ready to answer: the question, its thread, the user turn to send and store,
+    the repository of a code thread, and the sizes of its messages (measured once)."""
+
+    question: Question
+    state: ThreadState
+    user_turn: ChatMessage
+    workspace: CodeWorkspace | None = None
+    sizes: Sizes = field(default_factory=Sizes)
+
+
 async def _answer(
-    question: Question,
-    state: ThreadState,
-    user_turn: ChatMessage,
-    chosen: str,
-    started: float,
-    sink: ReplySink,
-    deps: TurnDeps,
-    workspace: CodeWorkspace | None = None,
+    ask: Ask, chosen: str, started: float, sink: ReplySink, deps: TurnDeps
+) -> TurnOutcome:
+    """Reserve the first call's estimated cost (atomically against the budgets and the asker's
+    answers in flight), then answer; the reservation is released when the answer ends, after
+    the real cost went into the ledger."""
+    window = _window(ask, chosen, deps)
+    if window is None:
+        return await _too_long(ask, chosen, sink, deps)
+    first = _request(ask, window.messages, chosen, deps.settings)
+    planned = PlannedCall(first.model, request_tokens(first, ask.sizes), first.max_tokens)
+    verdict = await deps.usage.reserve(ask.question, planned)
+    if not verdict.allowed:
+        return await _refuse(ask.question, verdict, sink)
+    if verdict.warning:
+        sink = WarningSink(sink, verdict.warning)
+    try:
+        return await _attempts(ask, chosen, started, sink, deps)
+    finally:
+        await deps.usage.release(ask.question, verdict)
+
+
+def _window(ask: Ask, tier: str, deps: TurnDeps) -> Window | None:
+    budget = deps.settings.input_budget_by_tier.get(tier)
+    return fit(ask.state.history, ask.user_turn, deps.settings.system_prompt, budget, ask.sizes)
+
+
+async def _too_long(ask: Ask, tier: str, sink: ReplySink, deps: TurnDeps) -> TurnOutcome:
+    budget = deps.settings.input_budget_by_tier.get(tier)
+    tokens = ask.sizes.tokens(ask.user_turn)
+    log.info("turn.too_long", tokens=tokens, budget=budget)
+    await sink.finish(failure_text("", too_long_notice(tokens, budget or 0)))
+    return TurnOutcome(answered=False, failure=FailureKind.PROMPT_TOO_LONG)
+
+
+async def _attempts(
+    ask: Ask, chosen: str, started: float, sink: ReplySink, deps: TurnDeps
 ) -> TurnOutcome:
     """Try the chosen tier, falling back while it is overloaded before any text was shown."""
+    question, trimmed = ask.question, ask.state.trimmed
     chain = fallback_chain(chosen)
     for index, tier in enumerate(chain):
-        budget = deps.settings.input_budget_by_tier.get(tier)
-        window = fit(state.history, user_turn, deps.settings.system_prompt, budget)
+        window = _window(ask, tier, deps)
         if window is None:
-            tokens = estimate_tokens(user_turn)
-            log.info("turn.too_long", tokens=tokens, budget=budget)
-            await sink.finish(failure_text("", too_long_notice(tokens, budget or 0)))
-            return TurnOutcome(answered=False, failure=FailureKind.PROMPT_TOO_LONG)
-        if window.dropped and index == 0:
-            log.info("turn.history_trimmed", dropped=window.dropped)
-            sink = NoticeSink(sink, [outgrown_notice(window.dropped)], mark=":scissors:")
-        request = code_request(_request(question, window.messages, tier, deps.settings), workspace)
-        attempt, exchange = await _converse(request, started, sink, deps, question, workspace)
+            return await _too_long(ask, tier, sink, deps)
+        unseen = window.dropped + trimmed
+        if unseen and index == 0:
+            log.info("turn.history_trimmed", dropped=window.dropped, trimmed=trimmed)
+            sink = NoticeSink(sink, [outgrown_notice(unseen)], mark=":scissors:")
+        request = _request(ask, window.messages, tier, deps.settings)
+        attempt, exchange = await _converse(request, started, sink, deps, question, ask.workspace)
         if attempt.done is not None:
             await deps.usage.record(question, attempt.done)
         failure = attempt.failure
@@ -248,9 +305,7 @@ async def _answer(
             continue
         if failure is not None or attempt.done is None:
             return await _fail(sink, attempt.text, failure or _no_final(), deps.settings)
-        return await _complete(
-            question, user_turn, attempt, chosen, tier, started, sink, deps, exchange, workspace
-        )
+        return await _complete(ask, attempt, (chosen, tier), started, sink, deps, exchange)
     raise AssertionError("unreachable: the last tier always returns")
 
 
@@ -259,16 +314,17 @@ def _no_final() -> ChatFailure:
 
 
 def _request(
-    question: Question, messages: list[ChatMessage], tier: str, settings: TurnSettings
+    ask: Ask, messages: list[ChatMessage], tier: str, settings: TurnSettings
 ) -> ChatRequest:
-    return ChatRequest(
+    request = ChatRequest(
         model=settings.models_by_tier[tier],
         system=settings.system_prompt,
         messages=messages,
         max_tokens=settings.max_tokens,
-        metadata_user=question.user,
+        metadata_user=ask.question.user,
         thinking_effort=settings.thinking_by_tier.get(tier),
     )
+    return code_request(request, ask.workspace)
 
 
 async def _stream(request: ChatRequest, started: float, sink: ReplySink, deps: TurnDeps) -> Attempt:
@@ -322,29 +378,31 @@ async def _converse(
 
 
 async def _complete(
-    question: Question,
-    user_turn: ChatMessage,
+    ask: Ask,
     attempt: Attempt,
-    asked_tier: str,
-    tier: str,
+    tiers: tuple[str, str],
     started: float,
     sink: ReplySink,
     deps: TurnDeps,
     exchange: list[ChatMessage] | None = None,
-    workspace: CodeWorkspace | None = None,
 ) -> TurnOutcome:
-    """Store the turn, then show the final text with its footer."""
+    """Store the turn (letting go of history no window can send any more), then show the final
+    text with its footer. `tiers` is the tier asked for and the one that answered."""
+    question, user_turn, workspace = ask.question, ask.user_turn, ask.workspace
+    asked_tier, tier = tiers
     done = attempt.done
     if done is None:
         raise ValueError("a completed attempt has its final message")
     answer = _storable(done) if workspace is None else without_tool_calls(_storable(done))
+    stored = [*ask.state.history, user_turn, *(exchange or []), answer]
+    extra: dict[str, Any] = {"between": exchange} if exchange else {}
+    drop = stale_prefix(stored, deps.settings.history_tokens, measured=ask.sizes)
+    if drop:
+        extra["drop_oldest"] = drop
     try:
-        if exchange:
-            await deps.store.append_turn(
-                question.key, user_turn, answer, last_seen_ts=question.ts, between=exchange
-            )
-        else:
-            await deps.store.append_turn(question.key, user_turn, answer, last_seen_ts=question.ts)
+        await deps.store.append_turn(
+            question.key, user_turn, answer, last_seen_ts=question.ts, **extra
+        )
     except StorageUnavailable:
         log.warning("turn.not_stored", reason="storage unavailable")
         notice = "I couldn't save this turn, so a follow-up may not remember it."

@@ -1,4 +1,5 @@
-"""Values of cost control: the budget's verdict before a model call, an answer's timing."""
+"""Values of cost control: what a model call may cost, the budget's verdict before it (with the
+reservation that holds its estimate until the answer ends), an answer's timing."""
 
 from __future__ import annotations
 
@@ -12,9 +13,20 @@ class BudgetVerdict:
     allowed: bool = True
     message: str = ""  # the polite refusal, when not allowed
     warning: str = ""  # shown under the answer when the budget is nearly used up
+    hold: str = ""  # the reservation to release when the answer ends ("" when none was made)
 
 
 ALLOWED = BudgetVerdict()
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """A model call about to be made, for its cost estimate: the model, the request's input
+    tokens (estimated, files at their real cost) and the answer's output cap."""
+
+    model: str
+    input_tokens: int
+    max_output_tokens: int
 
 
 @dataclass(frozen=True)

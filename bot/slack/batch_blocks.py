@@ -59,8 +59,12 @@ def estimate_text(job: Job, guess: Estimate) -> str:
     )
 
 
-def confirm_blocks(job: Job, guess: Estimate) -> list[dict[str, Any]]:
-    """The estimate with Run and Cancel buttons."""
+def confirm_blocks(job: Job, guess: Estimate, over_budget: str = "") -> list[dict[str, Any]]:
+    """The estimate with Run and Cancel buttons; over the budget, why it cannot run, and no Run
+    button."""
+    if over_budget:
+        text = f"{estimate_text(job, guess)}\n:no_entry: {over_budget}"
+        return with_buttons(text, _button("Cancel", DISCARD, job.id))
     return with_buttons(
         estimate_text(job, guess),
         _button("Run batch", CONFIRM, job.id, "primary"),

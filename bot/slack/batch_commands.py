@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.batch.jobs import CANCELING, FAILED, PROCESSING, Job, progress_text
-from bot.batch.service import BatchService, NotAllowed
+from bot.batch.service import BatchService, NotAllowed, OverBudget
 from bot.batch.table import BatchInputError
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question
@@ -195,7 +195,7 @@ class BatchCommands:
             channel=ask.channel,
             thread_ts=found.thread_ts,
             text=defuse_broadcasts(f"<@{ask.user}> wants to run a batch on {job.filename}"),
-            blocks=confirm_blocks(job, prepared.estimate),
+            blocks=confirm_blocks(job, prepared.estimate, prepared.over_budget),
         )
         await self.service.attach_thread(job.id, found.thread_ts, str(posted["ts"]))
         log.info("batch.prepared", job=job.id, rows=job.rows, model=job.model)
@@ -222,6 +222,8 @@ class BatchCommands:
             await handler(job_id, user)
         except NotAllowed:
             await respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
+        except OverBudget as refused:  # the estimate no longer fits: nothing was submitted
+            await respond(response_type="ephemeral", replace_original=False, text=str(refused))
         except RedisError:
             await respond(response_type="ephemeral", replace_original=False, text=UNAVAILABLE)
         except (SlackApiError, RateLimited) as exc:

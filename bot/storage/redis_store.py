@@ -40,6 +40,7 @@ class RedisThreadStore:
             mode=_text(meta.get(b"mode")),
             repo=_text(meta.get(b"repo")),
             commit=_text(meta.get(b"commit")),
+            trimmed=int(meta.get(b"trimmed") or 0),
         )
 
     async def append_turn(
@@ -50,14 +51,19 @@ class RedisThreadStore:
         *,
         last_seen_ts: str,
         between: Sequence[ChatMessage] = (),
+        drop_oldest: int = 0,
     ) -> None:
-        """The messages (tool rounds between the two) and the meta in one transaction; the TTL
-        refreshed."""
+        """The messages (tool rounds between the two) appended and the meta set in one
+        transaction, the `drop_oldest` oldest messages trimmed away (LTRIM, counted in the meta);
+        the TTL refreshed. Only the new messages travel: the list is never rewritten."""
         history, meta = thread_key(key, "history"), thread_key(key, "meta")
         messages = [user, *between, assistant]
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.rpush(history, *(_dump(message) for message in messages))
+                if drop_oldest > 0:
+                    pipe.ltrim(history, drop_oldest, -1)
+                    pipe.hincrby(meta, "trimmed", drop_oldest)
                 pipe.hset(meta, mapping={"last_seen_ts": last_seen_ts})
                 pipe.expire(history, self._ttl)
                 pipe.expire(meta, self._ttl)

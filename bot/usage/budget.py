@@ -1,12 +1,21 @@
-"""Budgets (pure): per user per day and per channel per month, in USD; the verdict before a call,
-and the words for it: a polite refusal with the reset time, a warning from 80 %."""
+"""Budgets (pure): per user per day and per channel per month, in USD; what a call may cost; the
+verdict before a call, and the words for it: a polite refusal with the reset time, a warning from
+80 %, the cap on answers in flight.
+
+A call's estimate is its input (estimated tokens at the input price) plus its whole output cap
+(max_tokens at the output price): an upper bound in practice (cache reads cost a tenth of the
+input price; only a first cache write costs 25 % more), so concurrent answers cannot overspend,
+at the price of refusing a question near the limit that would have fitted. The refusal says so.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.conversation.usage import ALLOWED, BudgetVerdict
+from bot.claude.catalog import CATALOG
+from bot.conversation.usage import ALLOWED, BudgetVerdict, PlannedCall
+from bot.usage.records import to_nanos, to_usd
 
 WARN_SHARE = 0.8
 
@@ -28,6 +37,30 @@ class Budgets:
     def exempt(self, user: str) -> bool:
         """Admins are never limited."""
         return user in self.admins
+
+    def limits_nanos(self, user: str, in_channel: bool) -> tuple[int | None, int | None]:
+        """The user's daily and the channel's monthly limit for this person, in nano-USD
+        (None: no such limit; admins have none; the channel's does not apply in a DM)."""
+        if self.exempt(user):
+            return None, None
+        daily = self.user_daily_usd
+        monthly = self.channel_monthly_usd if in_channel else None
+        return (
+            None if daily is None else to_nanos(daily),
+            None if monthly is None else to_nanos(monthly),
+        )
+
+
+def call_estimate_usd(planned: PlannedCall) -> float:
+    """The most a call should cost: its input at the input price (long-context prices above
+    their threshold) and its whole output cap at the output price; 0 for a model the catalog
+    does not know (the ledger prices it at 0 too)."""
+    model = CATALOG.get(planned.model)
+    if model is None:
+        return 0.0
+    prices = model.prices_for(planned.input_tokens)
+    output = min(planned.max_output_tokens, model.max_output)
+    return (planned.input_tokens * prices.input + output * prices.output) / 1_000_000
 
 
 def next_day(now: datetime) -> datetime:
@@ -83,6 +116,17 @@ class _Limit:
             "If this is urgent, ask a bot admin."
         )
 
+    def short(self, now: datetime, estimate: float, held: float, what: str) -> str:
+        """The estimate does not fit what is left of this budget (answers in progress counted)."""
+        left = max(0.0, self.limit - self.spent - held)
+        pending = " once the answers in progress are paid for" if held > 0 else ""
+        return (
+            f"Sorry, {what} could cost up to {money(estimate)}, and only {money(left)} of "
+            f"{self.whose} Claude budget ({money(self.limit)}) is left{pending}, so I can't "
+            f"send it to Claude right now. It resets {reset_phrase(self.reset, now)}. "
+            "If this is urgent, ask a bot admin."
+        )
+
     def warning(self, now: datetime) -> str:
         share = round(100 * self.spent / self.limit)
         whose = self.whose[0].upper() + self.whose[1:]
@@ -120,3 +164,79 @@ def verdict(
             return BudgetVerdict(allowed=False, message=limit.refusal(now))
     warnings = [x.warning(now) for x in limits if x.spent >= budgets.warn_share * x.limit]
     return BudgetVerdict(warning="\n".join(warnings)) if warnings else ALLOWED
+
+
+@dataclass(frozen=True)
+class HoldResult:
+    """What the reservation script decided, and the amounts it saw (nano-USD; the request's own
+    earlier hold, if any, left out)."""
+
+    outcome: str  # "ok", "cap" (answers in flight), "user" or "channel" (the limit passed)
+    user_spent: int
+    user_held: int
+    channel_spent: int
+    channel_held: int
+    answers: int  # the person's answers in flight besides this one
+
+    @property
+    def ok(self) -> bool:
+        """The estimate fits (and, unless only peeking, is now held)."""
+        return self.outcome == "ok"
+
+
+def cap_message(cap: int) -> str:
+    """The polite refusal when a person already has `cap` answers on the way."""
+    answers = "answer" if cap == 1 else "answers"
+    return (
+        f"Sorry, you already have {cap} {answers} on the way, and I write at most {cap} at a "
+        "time for one person. Ask again when one of them has finished."
+    )
+
+
+def _limit_of(budgets: Budgets, result: HoldResult, now: datetime) -> _Limit:
+    if result.outcome == "channel" and budgets.channel_monthly_usd is not None:
+        return _Limit(
+            "this channel's monthly",
+            to_usd(result.channel_spent),
+            budgets.channel_monthly_usd,
+            next_month(now),
+        )
+    limit = budgets.user_daily_usd or 0.0
+    return _Limit("your daily", to_usd(result.user_spent), limit, next_day(now))
+
+
+def refusal(
+    budgets: Budgets, result: HoldResult, estimate_usd: float, now: datetime, what: str
+) -> str:
+    """Why a hold was refused, for people: used up, or not enough left for `what`."""
+    limit = _limit_of(budgets, result, now)
+    if limit.spent >= limit.limit:
+        return limit.refusal(now)
+    held = to_usd(result.channel_held if result.outcome == "channel" else result.user_held)
+    return limit.short(now, estimate_usd, held, what)
+
+
+def hold_verdict(
+    budgets: Budgets,
+    result: HoldResult,
+    *,
+    estimate_usd: float,
+    cap: int,
+    hold_id: str,
+    in_channel: bool,
+    now: datetime,
+) -> BudgetVerdict:
+    """The verdict on a question from the reservation script: the cap's or the budget's
+    refusal, or allowed (holding `hold_id`) with the 80 % warnings of the ledger's spend."""
+    if result.outcome == "cap":
+        return BudgetVerdict(allowed=False, message=cap_message(cap))
+    if not result.ok:
+        message = refusal(budgets, result, estimate_usd, now, "this question")
+        return BudgetVerdict(allowed=False, message=message)
+    spent = verdict(
+        budgets,
+        user_today_usd=to_usd(result.user_spent),
+        channel_month_usd=to_usd(result.channel_spent) if in_channel else None,
+        now=now,
+    )
+    return BudgetVerdict(warning=spent.warning, hold=hold_id)

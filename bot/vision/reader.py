@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from bot.claude.media import image_tokens, pdf_tokens
 from bot.conversation.attachments import SUPPORTED, FileKind, file_kind
 from bot.conversation.messages import Attachments, ChatMessage, FileRef
 from bot.vision.documents import TEXT_MAX_CHARS, prepare_pdf, prepare_text
@@ -63,6 +64,7 @@ class FileStore(Protocol):
 class _Read:
     blocks: list[ChatMessage] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    tokens: int = 0  # what an image or a PDF costs the model (its block is a few bytes of JSON)
 
 
 def display_name(ref: FileRef) -> str:
@@ -95,7 +97,8 @@ class FileAttachmentReader:
         notices = [notice for result in results for notice in result.notices]
         if len(files) > MAX_FILES:
             notices.append(f"I read only the first {MAX_FILES} files of this message.")
-        return Attachments(tuple(blocks), tuple(dict.fromkeys(notices)))
+        tokens = sum(result.tokens for result in results)
+        return Attachments(tuple(blocks), tuple(dict.fromkeys(notices)), media_tokens=tokens)
 
     async def _read_one(self, ref: FileRef, edge: int) -> _Read:
         name = display_name(ref)
@@ -142,7 +145,8 @@ class FileAttachmentReader:
             blocks=[
                 {"type": "text", "text": label},
                 {"type": "image", "source": {"type": "file", "file_id": file_id}},
-            ]
+            ],
+            tokens=image_tokens(image.width, image.height),
         )
 
     async def _pdf(self, data: bytes, name: str, outcome: dict[str, Any]) -> _Read:
@@ -150,7 +154,7 @@ class FileAttachmentReader:
         outcome["pages"] = pdf.pages
         file_id = await self._store.upload(name, pdf.data, "application/pdf")
         block = {"type": "document", "source": {"type": "file", "file_id": file_id}, "title": name}
-        return _Read(blocks=[block])
+        return _Read(blocks=[block], tokens=pdf_tokens(pdf.pages))
 
     async def _text(self, data: bytes, name: str) -> _Read:
         text = await asyncio.to_thread(prepare_text, data)

@@ -101,9 +101,11 @@ def _without_media(value: Any) -> tuple[Any, int]:
 
 def block_tokens(block: dict[str, Any], canon: str) -> int:
     """The token estimate of one block (canonical JSON given, cache_control already gone)."""
-    if block.get("type") == "text" or "base64" not in canon:
+    if block.get("type") == "text":
         return max(1, math.ceil(len(canon) / 4))
     rest, media = _without_media(block)
+    if not media:
+        return max(1, math.ceil(len(canon) / 4))
     return max(1, math.ceil(len(canonical(rest)) / 4) + media)
 
 

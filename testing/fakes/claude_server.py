@@ -112,6 +112,12 @@ class FakeClaude:
         self.record_streams = record_streams
         self.streams_sent: dict[str, list[tuple[float, str]]] = {}
         self._default: Responder = default or echo_reply
+        # When set, streamed answers wait for it before their first byte (a test holds answers
+        # "in flight" for as long as it needs, without timing).
+        self.hold_streams: asyncio.Event | None = None
+        # The most input tokens a request may have (None: the model's context window), so a
+        # test can reach "prompt is too long" without a million tokens.
+        self.context_limit: int | None = None
         self._script = ScriptQueue()
         self._runner: web.AppRunner | None = None
         self._recorded = asyncio.Event()
@@ -268,6 +274,9 @@ class FakeClaude:
             points = breakpoints(prompt.blocks, body)
             tools, waiting = request_tools(body, rules, betas)
             self.tool_state.container_of(body)
+            limit = self.context_limit or rules.context_window
+            if prompt.total > limit:  # the real API's wording
+                raise invalid(f"prompt is too long: {prompt.total} tokens > {limit} maximum")
         except ApiError as err:
             self._record(request, body, err.status, at=at, request_id=request_id)
             return self._error(err, request_id)
@@ -294,6 +303,8 @@ class FakeClaude:
         record_usage = rendered.message["usage"]
         self._record(request, body, status, at=at, request_id=request_id, usage=record_usage)
         if body.get("stream"):
+            if self.hold_streams is not None:
+                await self.hold_streams.wait()
             return await self._stream(request, rendered, request_id)
         await asyncio.sleep(rendered.duration)
         if failure is not None:

@@ -134,3 +134,11 @@ async def test_an_unusable_file_alone_gets_the_notice_and_no_model_call() -> Non
     await answer_question(_question("", ZIP), "Ana", sink, _deps(model, MemoryStore(), files=files))
     assert sink.events[-1][1] == f":paperclip: I couldn't use *a.zip*: no.\n\n{HELLO_HINT}"
     assert model.requests == []
+
+
+async def test_images_and_pdfs_carry_their_token_cost() -> None:
+    """The reader records what its blocks cost the model: an image width × height / 750, a PDF
+    3,000 tokens a page; the user turn keeps it (for the window) beside its blocks."""
+    source = MemorySource({"F1": samples.png(750, 100), "F3": samples.pdf(2), "F4": b"a,b\n"})
+    result = await _reader(source, MemoryStoreOfFiles()).read([PNG, PDF, CSV], "m")
+    assert result.media_tokens == 100 + 2 * 3000

@@ -158,3 +158,10 @@ def test_thinking_blocks_of_another_model_are_dropped() -> None:
         1
     ]
     assert to_opus == {"role": "assistant", "content": answer["content"]}
+
+
+def test_media_token_count_stays_out_of_the_request() -> None:
+    """The token cost stored with a user turn is the window's business: never sent to Claude."""
+    turn = {"role": "user", "content": [{"type": "text", "text": "hi"}], "media_tokens": 1600}
+    call = build_messages_call(_request([turn]), CATALOG["claude-sonnet-5-5"])
+    assert call["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]

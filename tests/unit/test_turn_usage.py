@@ -10,7 +10,7 @@ from bot.conversation.errors import FailureKind
 from bot.conversation.messages import AnswerDone, Question
 from bot.conversation.metering import TimedSink
 from bot.conversation.turn import TurnDeps, answer_question
-from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict
+from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict, PlannedCall
 from tests.unit.test_turn import (
     InstantClock,
     MemoryStore,
@@ -27,16 +27,30 @@ class RecordingGuard:
     """A UsageGuard answering with a fixed verdict and remembering what it saw."""
 
     verdict: BudgetVerdict = ALLOWED
+    held: BudgetVerdict = field(default_factory=lambda: BudgetVerdict(hold="h1"))
     checked: list[Question] = field(default_factory=list)
+    planned: list[PlannedCall] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
     recorded: list[tuple[Question, AnswerDone]] = field(default_factory=list)
     timings: list[AnswerTiming] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
 
     async def check(self, question: Question) -> BudgetVerdict:
         self.checked.append(question)
         return self.verdict
 
+    async def reserve(self, question: Question, planned: PlannedCall) -> BudgetVerdict:
+        self.planned.append(planned)
+        self.events.append("reserve")
+        return self.held
+
+    async def release(self, question: Question, verdict: BudgetVerdict) -> None:
+        self.released.append(verdict.hold)
+        self.events.append("release")
+
     async def record(self, question: Question, done: AnswerDone) -> None:
         self.recorded.append((question, done))
+        self.events.append("record")
 
     def timed(self, timing: AnswerTiming) -> None:
         self.timings.append(timing)
@@ -82,7 +96,7 @@ async def test_a_fallback_records_only_the_call_that_answered() -> None:
 
 async def test_budget_warning_ends_the_final_message() -> None:
     """Near the budget the answer is given, with the warning under the footer."""
-    guard = RecordingGuard(BudgetVerdict(warning="_Your daily budget is 85 % used._"))
+    guard = RecordingGuard(held=BudgetVerdict(warning="_Your daily budget is 85 % used._"))
     sink = RecordingSink()
     await answer_question(_question(), "A", sink, _guarded(ScriptedModel(["Hi"]), guard))
     final = sink.events[-1][1]
@@ -134,3 +148,39 @@ async def test_timed_sink_ignores_statuses_until_answer_text() -> None:
     await sink.finish("Hello there.")  # t=3
     timing = sink.timing("mention")
     assert timing == AnswerTiming("mention", 1.0, 2.0)
+
+
+async def test_a_refused_reservation_is_the_answer_and_claude_is_not_called() -> None:
+    """When the estimate does not fit (or the asker has too many answers in flight), the
+    polite refusal is the final message; the model is never called, nothing is released."""
+    refusal = BudgetVerdict(allowed=False, message="Sorry, only $0.01 is left.")
+    guard = RecordingGuard(held=refusal)
+    model, sink = ScriptedModel(["x"]), RecordingSink()
+    outcome = await answer_question(_question(), "A", sink, _guarded(model, guard))
+    assert not outcome.answered
+    assert model.requests == []
+    assert sink.events[-1] == ("finish", "Sorry, only $0.01 is left.")
+    assert guard.released == []
+
+
+async def test_the_hold_is_released_after_the_cost_is_recorded() -> None:
+    """The estimate (model, input tokens, output cap of the request) is held before the call
+    and released after the call's real cost went to the ledger."""
+    guard = RecordingGuard()
+    model = ScriptedModel(["ok"])
+    await answer_question(_question(), "A", RecordingSink(), _guarded(model, guard))
+    [planned] = guard.planned
+    [request] = model.requests
+    assert (planned.model, planned.max_output_tokens) == (request.model, request.max_tokens)
+    assert planned.input_tokens > 0
+    assert guard.events == ["reserve", "record", "release"]
+    assert guard.released == ["h1"]
+
+
+async def test_the_hold_is_released_when_the_answer_fails() -> None:
+    """A failed answer (every tier overloaded) still releases its hold."""
+    guard = RecordingGuard()
+    failing = OverloadedThen([], overloaded_models=("s", "h"))
+    outcome = await answer_question(_question(), "A", RecordingSink(), _guarded(failing, guard))
+    assert outcome.failure is FailureKind.OVERLOADED
+    assert guard.released == ["h1"]

@@ -8,8 +8,19 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.conversation.messages import AnswerDone, Question, StopReason, ThreadKey, Usage
+from bot.conversation.usage import BudgetVerdict, PlannedCall
 from bot.slack.usage_blocks import usage_blocks, usage_text
-from bot.usage.budget import Budgets, money, next_day, next_month, reset_phrase, verdict
+from bot.usage.budget import (
+    Budgets,
+    HoldResult,
+    call_estimate_usd,
+    hold_verdict,
+    money,
+    next_day,
+    next_month,
+    reset_phrase,
+    verdict,
+)
 from bot.usage.keys import day_of, last_days, month_of
 from bot.usage.records import Totals, call_record, to_nanos
 from bot.usage.report import Ranking, UsageReport
@@ -136,6 +147,57 @@ def test_no_channel_budget_in_a_dm() -> None:
     """channel_month_usd None (a DM) leaves the channel budget out."""
     result = verdict(BUDGETS, user_today_usd=0, channel_month_usd=None, now=NOW)
     assert result.allowed
+
+
+def test_a_calls_estimate_is_its_input_and_whole_output_cap() -> None:
+    """Sonnet 5.5: 10,000 input tokens at $2 and 8,192 output tokens at $10 per million; an
+    unknown model is estimated at 0 (the ledger prices it at 0 too)."""
+    planned = PlannedCall("claude-sonnet-5-5", 10_000, 8192)
+    assert call_estimate_usd(planned) == pytest.approx((10_000 * 2 + 8192 * 10) / 1e6)
+    assert call_estimate_usd(PlannedCall("claude-haiku-5-5", 10, 10**6)) == pytest.approx(
+        (10 * 0.10 + 64_000 * 0.50) / 1e6
+    ), "output capped at the model's maximum"
+    assert call_estimate_usd(PlannedCall("claude-future-9", 10, 10)) == 0.0
+
+
+def _held(outcome: str, user_spent: float, user_held: float = 0.0) -> HoldResult:
+    return HoldResult(outcome, to_nanos(user_spent), to_nanos(user_held), 0, 0, 1)
+
+
+def _hold_verdict(result: HoldResult, estimate: float = 0.09) -> BudgetVerdict:
+    return hold_verdict(
+        BUDGETS, result, estimate_usd=estimate, cap=3, hold_id="h", in_channel=False, now=NOW
+    )
+
+
+def test_an_estimate_that_does_not_fit_is_refused_with_what_is_left() -> None:
+    """Spent $0.90 with $0.05 held by answers in progress: a $0.09 question is refused, naming
+    the estimate, what is left, the budget and its reset."""
+    result = _hold_verdict(_held("user", 0.90, 0.05))
+    assert not result.allowed
+    assert "this question could cost up to $0.09, and only $0.05 of your daily Claude " in (
+        result.message
+    )
+    assert "budget ($1.00) is left once the answers in progress are paid for" in result.message
+    assert "resets at 00:00 UTC, in 5 h 12 min" in result.message
+    assert "used up" in _hold_verdict(_held("user", 1.0)).message
+
+
+def test_a_held_estimate_is_allowed_with_its_hold_and_warning() -> None:
+    """A hold that fits carries its id (to release) and the 80 % warning of the spend."""
+    result = _hold_verdict(_held("ok", 0.85))
+    assert (result.allowed, result.hold) == (True, "h")
+    assert "85 % used" in result.warning
+
+
+def test_too_many_answers_in_flight_is_a_polite_wait() -> None:
+    """The cap's refusal says how many answers are on the way and what to do."""
+    result = _hold_verdict(_held("cap", 0.0))
+    assert not result.allowed
+    assert result.message == (
+        "Sorry, you already have 3 answers on the way, and I write at most 3 at a time for "
+        "one person. Ask again when one of them has finished."
+    )
 
 
 def _report(user: str = "U1", admins: frozenset[str] = frozenset()) -> UsageReport:

