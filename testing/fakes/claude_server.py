@@ -175,9 +175,10 @@ class FakeClaude:
         n: int,
         timeout: float = 10.0,
         *,
-        path: str | None = None,
+        path: str | None = MESSAGES_PATH,
     ) -> None:
-        """Wait until at least n requests (to `path`, when given) are recorded."""
+        """Wait until at least n requests to `path` are recorded: by default the Messages API
+        calls (the bot's start-up check GET /v1/models is not one); path=None counts every one."""
 
         def count() -> int:
             return sum(1 for r in self.requests if path is None or r.path == path)
