@@ -18,6 +18,7 @@ REDACTED = "[REDACTED]"
 # what a token is made of: letters, digits and the separators of base64, URL-safe base64, JWTs
 # and prefixed keys (sk-ant-…, github_pat_…, glpat-….01.…)
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-.")
+TOKEN_START_CHARS = TOKEN_CHARS - {"="}  # "=" only pads a token's end (KEY=value keeps KEY=)
 
 _kingfisher = KingfisherDetector()
 _generic = GenericDetector()
@@ -69,7 +70,7 @@ def widen(text: str, spans: list[Span]) -> list[Span]:
             start, end = previous_start, max(end, previous_end)
         else:
             floor = merged[-1][1] if merged else 0
-            while start > floor and text[start - 1] in TOKEN_CHARS:
+            while start > floor and text[start - 1] in TOKEN_START_CHARS:
                 start -= 1
             if merged and start == floor:
                 start = merged.pop()[0]  # touches the previous span: one secret
