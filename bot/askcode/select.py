@@ -18,6 +18,7 @@ class Skip(StrEnum):
     MINIFIED = "minified"
     LARGE = "large"
     LINK = "link"  # symlinks and submodules
+    UNSCANNABLE = "unscannable"  # its secret scan ran out of time: left out rather than sent
 
 
 SECRET_NAMES = (
@@ -53,10 +54,38 @@ SECRET_NAMES = (
     "*.tfstate",
     "*.tfstate.*",
     "*.tfvars",
+    "*.tfvars.json",
+    "*.auto.tfvars.json",
+    ".terraformrc",
+    "terraform.rc",
     "service-account*.json",
     "htpasswd",
     ".htpasswd",
+    "*.p8",  # Apple's .p8 signing keys
+    "*.ovpn",
+    ".dockercfg",
+    ".s3cfg",
+    ".boto",
+    "kubeconfig",
+    "kubeconfig.y*ml",
+    "kubeconfig.json",
+    "kubeconfig-*",
+    "kubeconfig_*",
+    "*.kubeconfig",
+    "*-kubeconfig",
+    "*_kubeconfig",
+    "*-kubeconfig.y*ml",
+    "*_kubeconfig.y*ml",
+    "secret.y*ml",  # Kubernetes Secret manifests (base64 is not encryption)
+    "secret.json",
+    "*-secret.y*ml",
+    "*_secret.y*ml",
+    "*.secret.y*ml",
+    "*-secrets.y*ml",
+    "*_secrets.y*ml",
 )
+# Files known by their folder too: a name alone (config, config.json) says nothing
+SECRET_PATHS = (".docker/config.json", "*/.docker/config.json", ".kube/config", "*/.kube/config")
 SECRET_ALLOWED = (".env.example", ".env.sample", ".env.template", ".env.dist", "*.pub")
 LOCKFILES = frozenset(
     {
@@ -136,10 +165,14 @@ MINIFIED_LINE_CHARS = 1000
 
 
 def is_secret_name(path: str) -> bool:
-    """True for files denied by name (.env, keys, credentials): their contents are never read."""
-    name = PurePosixPath(path).name.lower()
+    """True for files denied by name (.env, keys, credentials, kubeconfigs, Docker's
+    config.json): their contents are never read."""
+    lower = path.lower()
+    name = PurePosixPath(lower).name
     if any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_ALLOWED):
         return False
+    if any(fnmatch.fnmatchcase(lower, pattern) for pattern in SECRET_PATHS):
+        return True
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_NAMES)
 
 

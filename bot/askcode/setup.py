@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 
 import anthropic
 
+from bot.askcode import secrets
 from bot.askcode.service import AskCodeOptions, AskCodeService
 from bot.claude.tokens import AnthropicTokenCounter
 from bot.config import Settings
@@ -30,6 +31,7 @@ def build_ask_code(settings: Settings, stack: AsyncExitStack) -> AskCodeService 
     repos = settings.code_repos
     if not repos:
         return None
+    secrets.configure(settings.data_dir / "askcode" / "rule-cache")
     client = anthropic.AsyncAnthropic(
         api_key=settings.anthropic_api_key.get_secret_value(),
         base_url=settings.anthropic_base_url,

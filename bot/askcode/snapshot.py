@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.askcode.git import Checkout, RepoTooLarge
-from bot.askcode.secrets import redact
+from bot.askcode.secrets import Unscannable, redact
 from bot.askcode.select import Skip, skip_by_content, skip_by_path
 
-SCHEMA = 1
+SCHEMA = 2  # 2: redaction by whole tokens and PEM blocks (older caches are rebuilt)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,9 @@ async def build_snapshot(checkout: Checkout, commit: str, limits: Limits) -> Sna
             skipped.setdefault(content.value, []).append(entry.path)
         else:
             texts.append((entry.path, content))
-    files = await asyncio.to_thread(_redact_all, texts)
+    files, unscannable = await asyncio.to_thread(_redact_all, texts)
+    if unscannable:
+        skipped.setdefault(Skip.UNSCANNABLE.value, []).extend(unscannable)
     return Snapshot(
         repo=checkout.spec.name,
         commit=commit,
@@ -131,12 +133,17 @@ async def build_snapshot(checkout: Checkout, commit: str, limits: Limits) -> Sna
     )
 
 
-def _redact_all(texts: list[tuple[str, str]]) -> list[SourceFile]:
-    files = []
+def _redact_all(texts: list[tuple[str, str]]) -> tuple[list[SourceFile], list[str]]:
+    """The files with their secrets redacted, and the paths that could not be scanned."""
+    files, unscannable = [], []
     for path, text in texts:
-        clean, count = redact(path, text)
+        try:
+            clean, count = redact(path, text)
+        except Unscannable:
+            unscannable.append(path)
+            continue
         files.append(SourceFile(path, clean, count))
-    return files
+    return files, unscannable
 
 
 def skipped_summary(snapshot: Snapshot) -> str:

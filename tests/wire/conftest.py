@@ -60,9 +60,21 @@ async def claude() -> AsyncIterator[FakeClaude]:
 BotFactory = Callable[..., BotProcess]
 
 
+@pytest.fixture(scope="session")
+def rule_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A directory with Kingfisher's compiled rules (/ask-code's secret scan), compiled here once
+    per machine, so no bot compiles them (seconds of CPU) while a test waits for its answer."""
+    from kingfisher_sdk import Rules
+
+    cache = tmp_path_factory.getbasetemp().parent / "kingfisher-rules"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    Rules(confidence="low", cache_dir=cache)
+    return str(cache)
+
+
 @pytest.fixture
 async def bot_factory(
-    slack: FakeSlack, claude: FakeClaude, redis_url: str, tmp_path: Path
+    slack: FakeSlack, claude: FakeClaude, redis_url: str, tmp_path: Path, rule_cache: str
 ) -> AsyncIterator[BotFactory]:
     """Makes bot processes (started by the test); all are stopped at the end."""
     made: list[BotProcess] = []
@@ -74,7 +86,7 @@ async def bot_factory(
             log_path=tmp_path / f"bot-{len(made)}.log",
             redis_url=None if embedded else redis_url,
             data_dir=tmp_path / "data",
-            extra_env=env,
+            extra_env={"KF_RULE_CACHE_DIR": rule_cache, **env},
         )
         made.append(process)
         return process
