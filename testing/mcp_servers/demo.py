@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import sys
-from typing import TypedDict
+from typing import Any, TypedDict
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.utilities.types import Image
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    METHOD_NOT_FOUND,
     EmbeddedResource,
     ResourceLink,
     TextContent,
@@ -106,8 +110,29 @@ async def add_tool(ctx: Context) -> str:
     return "added"
 
 
+@server.tool(annotations=READ_ONLY, description="The Authorization header of the request.")
+def whoami(ctx: Context) -> str:
+    return (ctx.headers or {}).get("authorization", "(none)")
+
+
+@server.tool(annotations=READ_ONLY, description="The server's process id.")
+def pid() -> int:
+    return os.getpid()
+
+
+async def no_discover(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Answer `server/discover` as a server from before 2026-07-28 does: method not found."""
+    if ctx.method == "server/discover":
+        raise MCPError(METHOD_NOT_FOUND, "Method not found")
+    return await call_next(ctx)
+
+
 def main(argv: list[str]) -> None:
-    """Serve over stdio, or streamable HTTP on 127.0.0.1:PORT at /mcp."""
+    """Serve over stdio, or streamable HTTP on 127.0.0.1:PORT at /mcp; `--legacy` first: speak
+    only the handshake era (2025-11-25 and older)."""
+    if argv[:1] == ["--legacy"]:
+        server.middleware.append(no_discover)
+        argv = argv[1:]
     if argv[:1] == ["http"]:
         server.settings.log_level = "WARNING"
         asyncio.run(server.run_streamable_http_async(host="127.0.0.1", port=int(argv[1])))

@@ -30,17 +30,24 @@ def stdio_entry(**extra: Any) -> dict[str, Any]:
 
 
 class HttpDemoServer:
-    """The demo server as a subprocess serving streamable HTTP at http://127.0.0.1:<port>/mcp."""
+    """The demo server as a subprocess serving streamable HTTP at http://127.0.0.1:<port>/mcp;
+    started again after a kill, it listens on the same port."""
 
-    def __init__(self, log_path: Path, port: int | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(self, log_path: Path, *, legacy: bool = False) -> None:
+        self.port = free_port()
         self.log_path = log_path
+        self.legacy = legacy  # speak only the handshake era (2025-11-25 and older)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """The MCP endpoint."""
         return f"http://127.0.0.1:{self.port}/mcp"
+
+    @property
+    def flags(self) -> list[str]:
+        """The demo server's options."""
+        return ["--legacy"] if self.legacy else []
 
     def entry(self, **extra: Any) -> dict[str, Any]:
         """The mcpServers entry for this server."""
@@ -50,7 +57,7 @@ class HttpDemoServer:
         """Start the process and wait until the port accepts connections."""
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(  # noqa: ASYNC220, S603  # our own server; returns at once
-                [sys.executable, "-m", DEMO, "http", str(self.port)],
+                [sys.executable, "-m", DEMO, *self.flags, "http", str(self.port)],
                 cwd=ROOT,
                 stdout=log,
                 stderr=log,

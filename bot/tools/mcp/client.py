@@ -32,7 +32,13 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, Implementation, Tool
+from mcp_types import (
+    CONNECTION_CLOSED,
+    REQUEST_TIMEOUT,
+    CallToolResult,
+    Implementation,
+    Tool,
+)
 from mcp_types import ToolListChangedNotification as ListChanged
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -41,13 +47,23 @@ from bot.tools.mcp.config import ServerConfig
 log = structlog.get_logger("bot.tools.mcp")
 
 CLIENT_INFO = Implementation(name="claude-slack-bot", version="0.1.0")
+SESSION_HEADER = "mcp-session-id"
+POLL_SECONDS = 60.0  # how often a handshake-era session is checked (it has no change stream)
 MAX_TOOL_PAGES = 100  # a server whose tools/list never ends cannot hang the connection
 HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)  # the SDK's defaults: a stream may stay quiet
 State = Literal["connecting", "connected", "down", "stopped"]
 
 
+CallFailure = Literal["not_connected", "timeout", "dropped", "refused", "failed"]
+
+
 class CallError(Exception):
-    """A call that did not reach a result; the message is for Claude (and the log)."""
+    """A call that did not reach a result. The message is for Claude (it may quote the server);
+    the log gets only the kind."""
+
+    def __init__(self, kind: CallFailure, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ConnectionLost(Exception):
@@ -94,9 +110,11 @@ class ServerConnection:
         timeout_seconds: float,
         backoff: Backoff = DEFAULT_BACKOFF,
         stderr_dir: Path | None = None,
+        poll_seconds: float = POLL_SECONDS,
         on_tools: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
+        self._poll_seconds = poll_seconds
         self.timeout_seconds = config.timeout_seconds or timeout_seconds
         self._backoff = backoff
         self._stderr_dir = stderr_dir
@@ -198,9 +216,10 @@ class ServerConnection:
             )
             try:
                 async with anyio.create_task_group() as tasks:
-                    if self._protocol in MODERN_PROTOCOL_VERSIONS:
+                    modern = self._protocol in MODERN_PROTOCOL_VERSIONS
+                    if modern:
                         tasks.start_soon(self._listen, client)
-                    await self._watch(client)
+                    await self._watch(client, poll=None if modern else self._poll_seconds)
             finally:
                 self._client = None
 
@@ -215,8 +234,18 @@ class ServerConnection:
             with self._stderr() as errlog:
                 yield stdio_client(params, errlog=errlog)
             return
-        async with httpx2.AsyncClient(headers=dict(config.headers), timeout=HTTP_TIMEOUT) as http:
+        hooks = {"response": [self._check_session]}
+        async with httpx2.AsyncClient(
+            headers=dict(config.headers), timeout=HTTP_TIMEOUT, event_hooks=hooks
+        ) as http:
             yield streamable_http_client(config.url, http_client=http)
+
+    async def _check_session(self, response: httpx2.Response) -> None:
+        """HTTP 404 to a request naming a session: the server no longer knows it (it restarted),
+        and the spec says to start a new one. The SDK reports the server's error body but not
+        the status, so the connection watches the responses itself."""
+        if response.status_code == 404 and SESSION_HEADER in response.request.headers:
+            self._mark_lost("the server no longer knows the session (HTTP 404)")
 
     @contextlib.contextmanager
     def _stderr(self) -> Any:
@@ -229,14 +258,24 @@ class ServerConnection:
         with path.open("a", encoding="utf-8") as errlog:
             yield errlog
 
-    async def _watch(self, client: Client) -> None:
-        """Refresh the tools when they change; raise ConnectionLost when the session broke."""
+    async def _watch(self, client: Client, *, poll: float | None) -> None:
+        """Refresh the tools when they change; raise ConnectionLost when the session broke.
+
+        A handshake-era session has no stream whose end would say the server went away (its
+        GET stream gives up quietly, and a restarted server no longer knows the session), so
+        every `poll` seconds the listing is read again: a failure ends the session, and a
+        server that changes its tools without saying so is caught up with."""
         while True:
-            await self._wake.wait()
+            woke = True
+            try:
+                async with asyncio.timeout(poll):
+                    await self._wake.wait()
+            except TimeoutError:
+                woke = False
             self._wake.clear()
             if self._lost is not None:
                 raise ConnectionLost(self._lost)
-            if self._stale:
+            if self._stale or not woke:
                 self._stale = False
                 await self._refresh(client)
 
@@ -301,8 +340,9 @@ class ServerConnection:
         if client is None:
             reason = f" ({self._error})" if self._error else ""
             raise CallError(
+                "not_connected",
                 f'The MCP server "{self.name}" is not connected right now{reason}; '
-                "the bot keeps trying to reconnect."
+                "the bot keeps trying to reconnect.",
             )
         try:
             async with asyncio.timeout(self.timeout_seconds + 1):  # a stuck write, too
@@ -316,25 +356,30 @@ class ServerConnection:
                 raise self._timed_out() from None
             if exc.code == CONNECTION_CLOSED:
                 self._mark_lost("the connection closed")
+            if self._lost is not None:
                 raise CallError(
+                    "dropped",
                     f'The connection to the MCP server "{self.name}" dropped during the call; '
-                    "the bot is reconnecting. The call may or may not have run."
+                    "the bot is reconnecting. The call may or may not have run.",
                 ) from None
             raise CallError(
+                "refused",
                 f'The MCP server "{self.name}" refused the call: '
-                f"{self.config.redact(exc.error.message)}"
+                f"{self.config.redact(exc.error.message)}",
             ) from None
         except Exception as exc:
             raise CallError(
+                "failed",
                 f'The call to the MCP server "{self.name}" failed: '
-                f"{self.config.redact(describe(exc))}"
+                f"{self.config.redact(describe(exc))}",
             ) from None
 
     def _timed_out(self) -> CallError:
         log.warning("mcp.call_timeout", server=self.name, seconds=self.timeout_seconds)
         return CallError(
+            "timeout",
             f'The MCP server "{self.name}" did not answer within {self.timeout_seconds:g} seconds; '
-            "the call was abandoned."
+            "the call was abandoned.",
         )
 
 

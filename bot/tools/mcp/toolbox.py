@@ -18,7 +18,13 @@ from pathlib import Path
 import structlog
 
 from bot.conversation.tools import Tool
-from bot.tools.mcp.client import DEFAULT_BACKOFF, Backoff, ServerConnection, ServerStatus
+from bot.tools.mcp.client import (
+    DEFAULT_BACKOFF,
+    POLL_SECONDS,
+    Backoff,
+    ServerConnection,
+    ServerStatus,
+)
 from bot.tools.mcp.config import ServerConfig, tool_names
 from bot.tools.mcp.tools import McpTool, tool_spec
 
@@ -39,6 +45,7 @@ class McpToolbox:
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
         stderr_dir: Path | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self._max_result_chars = max_result_chars
         self._connections = [
@@ -47,6 +54,7 @@ class McpToolbox:
                 timeout_seconds=call_timeout_seconds,
                 backoff=backoff,
                 stderr_dir=stderr_dir,
+                poll_seconds=poll_seconds,
                 on_tools=self._changed,
             )
             for config in servers

@@ -59,7 +59,7 @@ class McpTool:
         try:
             result = await self.connection.call(self.tool.name, dict(tool_input))
         except CallError as exc:
-            log.info("mcp.call_failed", server=self.server, tool=self.tool.name, error=str(exc))
+            log.info("mcp.call_failed", server=self.server, tool=self.tool.name, kind=exc.kind)
             return ToolOutput.error(str(exc))
         log.info(
             "mcp.call",
