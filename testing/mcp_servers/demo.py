@@ -115,6 +115,11 @@ def whoami(ctx: Context) -> str:
     return (ctx.headers or {}).get("authorization", "(none)")
 
 
+@server.tool(annotations=READ_ONLY, description="An environment variable of the server.")
+def getenv(name: str) -> str:
+    return os.environ.get(name, "(unset)")
+
+
 @server.tool(annotations=READ_ONLY, description="The server's process id.")
 def pid() -> int:
     return os.getpid()

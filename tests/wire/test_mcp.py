@@ -5,6 +5,7 @@ production; nothing is faked. Conditions are polled with a deadline, never slept
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,8 +18,8 @@ import pytest
 import structlog.testing
 
 from bot.conversation.tools import ToolOutput
-from bot.tools.mcp.client import Backoff
 from bot.tools.mcp.config import parse_config
+from bot.tools.mcp.faults import Backoff
 from bot.tools.mcp.toolbox import McpToolbox
 from bot.tools.mcp.tools import McpTool
 from testing.mcp_servers.process import HttpDemoServer, stdio_entry, wait_for
@@ -305,3 +306,36 @@ async def test_logs_name_the_call_but_never_its_input_or_output(
             ("create_ticket", True),
         ]
         assert "BODY" not in repr(logs)
+
+
+@pytest.mark.parametrize("server_entry", ["http", "stdio"], indirect=True)
+async def test_answers_share_one_session_and_a_hanging_call_blocks_no_other(
+    server_entry: Callable[..., dict[str, Any]], tmp_path: Path
+) -> None:
+    """Concurrent calls from several answers go over the one session; while one hangs until its
+    timeout, the others are answered."""
+    async with toolbox({"t": server_entry()}, tmp_path, call_timeout_seconds=3.0) as box:
+        tools = by_name(box)
+        pid = text_of(await tools["t__pid"].run({}))
+        hang = asyncio.create_task(tools["t__hang"].run({}))
+        echoes = [tools["t__echo"].run({"text": str(n)}) for n in range(8)]
+        answered = await asyncio.gather(*echoes)
+        assert not hang.done()
+        assert [text_of(output) for output in answered] == [f"echo: {n}" for n in range(8)]
+        assert (await hang).is_error
+        assert text_of(await tools["t__pid"].run({})) == pid
+        (status,) = box.status()
+        assert status.state == "connected"
+        assert status.attempts == 1
+
+
+async def test_a_stdio_server_gets_its_env_but_not_the_bots_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stdio server sees the variables of its `env` (expanded), not the bot's tokens."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-for-mcp")
+    monkeypatch.setenv("DOCS_KEY", "docs-key-value")
+    async with toolbox({"t": stdio_entry(env={"DOCS_API_KEY": "${DOCS_KEY}"})}, tmp_path) as box:
+        getenv = by_name(box)["t__getenv"]
+        assert text_of(await getenv.run({"name": "DOCS_API_KEY"})) == "docs-key-value"
+        assert text_of(await getenv.run({"name": "SLACK_BOT_TOKEN"})) == "(unset)"

@@ -2,6 +2,7 @@
 
 - `config`: the `mcpServers` file: parse, validate, `${VAR}` expansion, tool names (pure, no SDK).
 - `client`: one long-lived session per server, reconnected with backoff (the `mcp` SDK).
+- `faults`: states, call failures, the backoff; `tools`: an MCP tool as a `Tool`.
 - `results`: an MCP tool result as Claude `tool_result` content (pure).
 - `toolbox`: `McpToolbox`, what the composition root builds: `tools()`, `status()`.
 

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import httpx2
@@ -43,6 +41,15 @@ from mcp_types import ToolListChangedNotification as ListChanged
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from bot.tools.mcp.config import ServerConfig
+from bot.tools.mcp.faults import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    CallError,
+    ConnectionLost,
+    ServerStatus,
+    State,
+    describe,
+)
 
 log = structlog.get_logger("bot.tools.mcp")
 
@@ -51,53 +58,6 @@ SESSION_HEADER = "mcp-session-id"
 POLL_SECONDS = 60.0  # how often a handshake-era session is checked (it has no change stream)
 MAX_TOOL_PAGES = 100  # a server whose tools/list never ends cannot hang the connection
 HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)  # the SDK's defaults: a stream may stay quiet
-State = Literal["connecting", "connected", "down", "stopped"]
-
-
-CallFailure = Literal["not_connected", "timeout", "dropped", "refused", "failed"]
-
-
-class CallError(Exception):
-    """A call that did not reach a result. The message is for Claude (it may quote the server);
-    the log gets only the kind."""
-
-    def __init__(self, kind: CallFailure, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class ConnectionLost(Exception):
-    """The session is no longer usable; the connection's task reconnects."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Waits between connection attempts: doubling from `initial` up to `maximum`, jittered."""
-
-    initial: float = 1.0
-    maximum: float = 60.0
-
-    def delay(self, failures: int) -> float:
-        """The wait after the given number of failures in a row (1 = the first)."""
-        base = min(self.maximum, self.initial * 2.0 ** max(0, failures - 1))
-        return base * random.uniform(0.5, 1.0)  # noqa: S311  # jitter, not a secret
-
-
-DEFAULT_BACKOFF = Backoff()
-
-
-@dataclass(frozen=True)
-class ServerStatus:
-    """A server as an admin sees it (no secrets: the URL without query, the command's name)."""
-
-    name: str
-    transport: str
-    where: str
-    state: State
-    tools: int
-    protocol: str | None
-    error: str | None  # the last failure, while not connected
-    since: float  # time.time() of the last change of state
 
 
 class ServerConnection:
@@ -129,8 +89,8 @@ class ServerConnection:
         self._stale = False
         self._lost: str | None = None
         self._connections = 0  # how many times a session reached "connected"
+        self._attempts = 0
         self.settled = asyncio.Event()  # set once the first attempt connected or failed
-        self.attempts = 0  # connection attempts so far (tests and status wait on it)
 
     @property
     def name(self) -> str:
@@ -153,6 +113,7 @@ class ServerConnection:
             protocol=self._protocol,
             error=self._error,
             since=self._since,
+            attempts=self._attempts,
         )
 
     async def run(self) -> None:
@@ -160,7 +121,7 @@ class ServerConnection:
         failures = 0
         while True:
             self._set_state("connecting")
-            self.attempts += 1
+            self._attempts += 1
             connections = self._connections
             try:
                 await self._session()
@@ -381,18 +342,3 @@ class ServerConnection:
             f'The MCP server "{self.name}" did not answer within {self.timeout_seconds:g} seconds; '
             "the call was abandoned.",
         )
-
-
-def describe(exc: BaseException) -> str:
-    """A short reason for a failure: the innermost cause of an exception group, by type and
-    message (one line, at most 300 characters)."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    if isinstance(exc, MCPError):
-        text = exc.error.message
-    else:
-        text = str(exc) or type(exc).__name__
-        if type(exc).__name__ not in text:
-            text = f"{type(exc).__name__}: {text}"
-    line = " ".join(text.split())
-    return line if len(line) <= 300 else line[:299] + "…"

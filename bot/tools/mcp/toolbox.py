@@ -18,14 +18,9 @@ from pathlib import Path
 import structlog
 
 from bot.conversation.tools import Tool
-from bot.tools.mcp.client import (
-    DEFAULT_BACKOFF,
-    POLL_SECONDS,
-    Backoff,
-    ServerConnection,
-    ServerStatus,
-)
+from bot.tools.mcp.client import POLL_SECONDS, ServerConnection
 from bot.tools.mcp.config import ServerConfig, tool_names
+from bot.tools.mcp.faults import DEFAULT_BACKOFF, Backoff, ServerStatus
 from bot.tools.mcp.tools import McpTool, tool_spec
 
 log = structlog.get_logger("bot.tools.mcp")

@@ -9,7 +9,8 @@ import structlog
 from mcp_types import Tool as McpToolDef
 
 from bot.conversation.tools import JsonObject, ToolOutput, ToolSpec
-from bot.tools.mcp.client import CallError, ServerConnection
+from bot.tools.mcp.client import ServerConnection
+from bot.tools.mcp.faults import CallError
 from bot.tools.mcp.results import to_output
 
 log = structlog.get_logger("bot.tools.mcp")
