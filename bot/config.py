@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from bot.askcode.repos import RepoConfigError, RepoSpec, parse_repos, with_links
 from bot.conversation.tiers import TIER_NAMES, TIER_TABLE, TIERS, Effort
+from bot.tools.mcp.config import ConfigError, ServerConfig, load_config
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are Claude, an AI assistant made by Anthropic, answering in a Slack workspace. "
@@ -104,6 +105,10 @@ class Settings(BaseSettings):
     ask_code_git_timeout_seconds: float = Field(120, gt=0, alias="ASK_CODE_GIT_TIMEOUT_SECONDS")
     ask_code_max_tool_rounds: int = Field(8, ge=1, le=50, alias="ASK_CODE_MAX_TOOL_ROUNDS")
 
+    mcp_config: Path | None = Field(None, alias="BOT_MCP_CONFIG")
+    mcp_call_timeout_seconds: float = Field(60, gt=0, alias="BOT_MCP_CALL_TIMEOUT_SECONDS")
+    mcp_max_result_chars: int = Field(100_000, ge=1_000, alias="BOT_MCP_MAX_RESULT_CHARS")
+
     budget_user_daily_usd: float | None = Field(None, gt=0, alias="BOT_BUDGET_USER_DAILY_USD")
     budget_channel_monthly_usd: float | None = Field(
         None, gt=0, alias="BOT_BUDGET_CHANNEL_MONTHLY_USD"
@@ -132,6 +137,7 @@ class Settings(BaseSettings):
         "budget_channel_monthly_usd",
         "metrics_port",
         "anthropic_base_url",
+        "mcp_config",
         mode="before",
     )
     @classmethod
@@ -170,6 +176,16 @@ class Settings(BaseSettings):
             parse_repos(value)
         except RepoConfigError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("mcp_config")
+    @classmethod
+    def _mcp_config_loads(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                load_config(value, os.environ)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")
@@ -243,6 +259,11 @@ class Settings(BaseSettings):
     def code_repos(self) -> dict[str, RepoSpec]:
         """The /ask-code repositories by name (empty: the feature is off)."""
         return with_links(parse_repos(self.ask_code_repos), self.ask_code_links)
+
+    @property
+    def mcp_servers(self) -> tuple[ServerConfig, ...]:
+        """The MCP servers of BOT_MCP_CONFIG, `${VAR}`s expanded (empty: none configured)."""
+        return () if self.mcp_config is None else load_config(self.mcp_config, os.environ)
 
     @property
     def models_by_tier(self) -> dict[str, str]:

