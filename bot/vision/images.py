@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import warnings
 from dataclasses import dataclass
 from functools import cache
 
@@ -50,6 +51,9 @@ UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 SMALLER_COPY = "Share a smaller copy, or a screenshot of the part that matters."
+# Pillow warns (on stderr, outside the logs) of images it still opens past 89 megapixels; they
+# are refused here with a message, so the warning says nothing new.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 NOT_AN_IMAGE = "it isn't an image I can open. " + (
     "PNG, JPEG, GIF, WebP, BMP and TIFF images work."
 )

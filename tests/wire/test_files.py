@@ -249,7 +249,6 @@ def peak_memory_mb(bot: BotProcess) -> float:
     return int(line.split()[1]) / 1024
 
 
-@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 async def test_a_decompression_bomb_image_gets_a_line_and_the_rest_is_answered(
     bot: BotProcess, slack: FakeSlack, claude: FakeClaude
 ) -> None:
