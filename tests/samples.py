@@ -8,6 +8,7 @@ import zipfile
 
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
+from pypdf.generic import NameObject, NumberObject
 
 
 def screenshot(width: int = 640, height: int = 400, *, mode: str = "RGB") -> Image.Image:
@@ -68,11 +69,15 @@ def pdf(pages: int = 3) -> bytes:
     return encoded(images[0], "PDF", save_all=True, append_images=images[1:], resolution=72.0)
 
 
-def blank_pdf(pages: int, *, password: str | None = None) -> bytes:
-    """A PDF of blank pages written by pypdf, optionally encrypted."""
+def blank_pdf(pages: int, *, password: str | None = None, declared: int | None = None) -> bytes:
+    """A PDF of blank pages written by pypdf, optionally encrypted, or with a page tree whose
+    /Count declares `declared` pages whatever it holds."""
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
+    if declared is not None:
+        tree = writer.root_object["/Pages"].get_object()
+        tree[NameObject("/Count")] = NumberObject(declared)
     if password is not None:
         writer.encrypt(password)
     out = io.BytesIO()

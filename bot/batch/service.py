@@ -31,7 +31,7 @@ from bot.batch.jobs import (
     SUBMITTING,
     Job,
 )
-from bot.batch.plan import Estimate, build_plan, estimate, sample_indices, split
+from bot.batch.plan import Estimate, Plan, build_plan, estimate, sample_indices, split
 from bot.batch.results import RowResult, failed_rows
 from bot.batch.store import JobStore
 from bot.batch.table import BatchInputError, Table, parse_csv
@@ -129,16 +129,11 @@ class BatchService:
         self._clock = clock
         self._budget = budget
 
-    def _template(self, data: bytes, text: str) -> tuple[Table, Template]:
+    def _checked(self, data: bytes, text: str) -> tuple[Table, Template, Plan]:
+        """The file's table and the plan of its requests; BatchInputError when either is bad.
+        CPU-bound on a big file: run in a worker thread, off the event loop."""
         table = parse_csv(data, max_rows=self.settings.max_rows)
-        return table, parse_template(text, table)
-
-    async def prepare(
-        self, *, team: str, channel: str, owner: str, filename: str, data: bytes, text: str
-    ) -> Prepared:
-        """Check the file and the template, estimate the cost, store a pending job.
-        BatchInputError says what is wrong; nothing is submitted."""
-        table, template = self._template(data, text)
+        template = parse_template(text, table)
         plan = build_plan(
             table,
             template,
@@ -149,6 +144,14 @@ class BatchService:
         if not plan.requests:
             raise BatchInputError("The template gives an empty prompt for every row.")
         split(plan.requests, max_requests=self.settings.requests_per_batch)  # raises if too big
+        return table, template, plan
+
+    async def prepare(
+        self, *, team: str, channel: str, owner: str, filename: str, data: bytes, text: str
+    ) -> Prepared:
+        """Check the file and the template, estimate the cost, store a pending job.
+        BatchInputError says what is wrong; nothing is submitted."""
+        table, template, plan = await asyncio.to_thread(self._checked, data, text)
         picked = sample_indices(len(plan.requests), self.settings.samples)
         counts = await asyncio.gather(
             *(self.api.count_tokens(plan.requests[i].params) for i in picked)

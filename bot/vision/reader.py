@@ -5,6 +5,10 @@ Images and PDFs are uploaded once with the Files API and referenced by file_id: 
 stays a few bytes per file (no base64 in Redis), it is byte-stable from turn to turn (so it stays
 in the cached prefix), and later requests stay far below the API's 32 MB request limit. Text files
 are small once capped, so they go inline as plain-text documents.
+
+Converting is CPU- and memory-heavy (a 25-megapixel image takes about 100 MB decoded), so it runs
+off the event loop in one small pool shared by the whole process: CONVERSIONS_AT_ONCE files at a
+time, whatever the number of messages and files; the others wait their turn.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import structlog
 
@@ -25,7 +30,11 @@ from bot.vision.images import prepare_image
 from bot.vision.problems import FileProblem
 
 log = structlog.get_logger("bot.files")
+P = ParamSpec("P")
+R = TypeVar("R")
 
+CONVERSIONS_AT_ONCE = 2
+CONVERTER = ThreadPoolExecutor(CONVERSIONS_AT_ONCE, thread_name_prefix="file-convert")
 MAX_FILES = 20  # Slack allows 10 files a message; more images than 20 shrink the API's limits
 MAX_NAME_CHARS = 200
 IMAGE_SUFFIX = {
@@ -83,11 +92,18 @@ class FileAttachmentReader:
         *,
         max_image_edge: Callable[[str], int],
         pdf_max_pages: int,
+        converter: Executor = CONVERTER,
     ) -> None:
         self._source = source
         self._store = store
         self._max_image_edge = max_image_edge
         self._pdf_max_pages = pdf_max_pages
+        self._converter = converter
+
+    async def _off_loop(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """work(*args) in the shared conversion pool, the event loop free meanwhile."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._converter, lambda: work(*args, **kwargs))
 
     async def read(self, files: Sequence[FileRef], model_id: str) -> Attachments:
         """Blocks for the files that could be read, in order, and a notice for each other."""
@@ -133,7 +149,7 @@ class FileAttachmentReader:
         raise unsupported
 
     async def _image(self, data: bytes, name: str, edge: int, outcome: dict[str, Any]) -> _Read:
-        image = await asyncio.to_thread(prepare_image, data, edge)
+        image = await self._off_loop(prepare_image, data, edge)
         outcome.update(converted=image.converted, width=image.width, height=image.height)
         upload_name = name
         if image.converted:
@@ -150,14 +166,14 @@ class FileAttachmentReader:
         )
 
     async def _pdf(self, data: bytes, name: str, outcome: dict[str, Any]) -> _Read:
-        pdf = await asyncio.to_thread(prepare_pdf, data, self._pdf_max_pages)
+        pdf = await self._off_loop(prepare_pdf, data, self._pdf_max_pages)
         outcome["pages"] = pdf.pages
         file_id = await self._store.upload(name, pdf.data, "application/pdf")
         block = {"type": "document", "source": {"type": "file", "file_id": file_id}, "title": name}
         return _Read(blocks=[block], tokens=pdf_tokens(pdf.pages))
 
     async def _text(self, data: bytes, name: str) -> _Read:
-        text = await asyncio.to_thread(prepare_text, data)
+        text = await self._off_loop(prepare_text, data)
         source = {"type": "text", "media_type": "text/plain", "data": text.text}
         read = _Read(blocks=[{"type": "document", "source": source, "title": name}])
         if text.truncated:

@@ -20,7 +20,7 @@ from bot.askcode.repos import repo_spec
 from bot.askcode.secrets import REDACTED, Unscannable, redact, widen
 from bot.askcode.select import Skip, is_secret_name, skip_by_path
 from bot.askcode.snapshot import Limits, build_snapshot
-from tests.gitrepo import commit_files
+from testing.gitrepo import commit_files
 
 ALNUM = string.ascii_letters + string.digits
 URLSAFE = ALNUM + "_-"

@@ -64,6 +64,33 @@ def test_parse_csv_refuses_bad_files_clearly(data: bytes, message: str) -> None:
         parse_csv(data, max_rows=3)
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"a,b\n" + b"x," * 600_000 + b"\n", "Row 1 is longer than 1,000,000 characters"),
+        (b'a\n1\n"' + b"x\n" * 600_000, "Row 2 has a cell longer than 100,000 characters"),
+        (b"a\n" + b"x" * 100_001 + b"\n", "Row 1 has a cell longer than 100,000 characters"),
+        (b",".join(b"c%d" % i for i in range(501)) + b"\n1\n", "501 columns; a batch file"),
+        (b"c" * 1_000_001 + b"\n1\n", "The header is longer than 1,000,000 characters"),
+        (b",,\n\n", "first line should name the columns"),
+    ],
+)
+def test_parse_csv_caps_rows_cells_and_columns(data: bytes, message: str) -> None:
+    """An endless line, an unclosed quote, a huge cell, a header of too many columns: each is
+    refused with its limit named, without reading the rest of the file."""
+    with pytest.raises(BatchInputError, match=message):
+        parse_csv(data, max_rows=10)
+
+
+def test_parse_csv_stops_reading_at_the_first_row_past_the_cap() -> None:
+    """The file is read as a stream and only up to the row past max_rows: what lies a megabyte
+    further (here bytes that are not UTF-8) is never decoded, so a huge file costs what the cap
+    allows."""
+    data = b"title\n" + b"ticket\n" * 150_000 + b"\xff\xfe" * 1000
+    with pytest.raises(BatchInputError, match="more than 3 rows"):
+        parse_csv(data, max_rows=3)
+
+
 def test_template_renders_columns_and_keeps_escaped_braces() -> None:
     """Placeholders take the row's values; {{ and }} stay literal braces."""
     table = parse_csv(CSV, max_rows=10)

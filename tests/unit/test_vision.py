@@ -85,11 +85,44 @@ def test_what_is_not_an_image_is_a_problem() -> None:
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_an_image_claiming_too_many_pixels_is_refused_before_decoding() -> None:
-    """A small file that would decode to over 100 megapixels is refused from its header."""
-    data = samples.encoded(Image.new("1", (20_000, 6_000)), "PNG")
+    """A small file that would decode to 100 megapixels is refused from its header, with its
+    size and the limit in words."""
+    data = samples.encoded(Image.new("1", (10_000, 9_999)), "PNG")
     assert len(data) < 100_000
-    with pytest.raises(FileProblem, match="too many pixels"):
+    with pytest.raises(FileProblem) as caught:
         prepare_image(data, NEWEST_EDGE)
+    assert caught.value.reason.startswith(
+        "it is 10,000×9,999 pixels (100 megapixels) and I read images up to 25 megapixels."
+    )
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_an_image_over_pillows_own_limit_is_refused_in_words() -> None:
+    """Past Pillow's own limit (about 179 megapixels) the user still gets the same sentence."""
+    data = samples.encoded(Image.new("1", (20_000, 10_000)), "PNG")
+    with pytest.raises(FileProblem, match="over 179 megapixels and I read images up to 25"):
+        prepare_image(data, NEWEST_EDGE)
+
+
+def test_a_big_jpeg_photo_is_decoded_at_a_reduced_scale_and_kept() -> None:
+    """A 35-megapixel JPEG is over the limit at full size but decodes at half scale, which
+    still covers the model's edge: it is read, downscaled to the edge."""
+    big = Image.linear_gradient("L").resize((7000, 5000))
+    image = prepare_image(samples.encoded(big, "JPEG", quality=70), NEWEST_EDGE)
+    assert (image.width, image.height) == (NEWEST_EDGE, round(NEWEST_EDGE * 5000 / 7000))
+
+
+def test_a_sideways_photo_is_shrunk_then_turned_upright() -> None:
+    """A 6000×4000 photo with EXIF orientation 6 comes out 1717×2576: within the edge, upright."""
+    image = prepare_image(samples.photo_jpeg(orientation=6), NEWEST_EDGE)
+    assert (image.width, image.height) == (1717, NEWEST_EDGE)
+
+
+def test_formats_we_do_not_take_are_not_decoded() -> None:
+    """Pillow opens PCX or ICO, but only the formats we take are tried: the user is told."""
+    for image_format in ("PCX", "ICO"):
+        with pytest.raises(FileProblem, match="isn't an image I can open"):
+            prepare_image(samples.encoded(samples.screenshot(64, 64), image_format), NEWEST_EDGE)
 
 
 def test_fits_keeps_the_aspect_ratio() -> None:
@@ -113,6 +146,19 @@ def test_a_pdf_over_the_page_limit_says_which_limit_and_what_to_do() -> None:
     assert "101 pages" in caught.value.reason
     assert "at most 100" in caught.value.reason
     assert "Split it" in caught.value.reason
+
+
+def test_a_pdf_declaring_too_many_pages_is_refused_without_walking_its_page_tree() -> None:
+    """A PDF whose page tree declares a million pages is refused on that count (its tree, which
+    could be that big, is not walked: it holds 2 pages here, and that is never found out)."""
+    with pytest.raises(FileProblem, match="it has 1,000,000 pages and Claude reads at most 100"):
+        prepare_pdf(samples.blank_pdf(2, declared=1_000_000), max_pages=100)
+
+
+def test_a_pdf_hiding_many_pages_is_refused_once_the_walk_passes_the_limit() -> None:
+    """A PDF declaring 1 page but holding 2,000 is walked only as far as the limit allows."""
+    with pytest.raises(FileProblem, match="it has more than 100 pages and Claude reads at most"):
+        prepare_pdf(samples.blank_pdf(2_000, declared=1), max_pages=100)
 
 
 def test_a_pdf_over_the_size_limit_says_so() -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.claude_server import FakeClaude, TextReply, ToolUseReply
-from tests.fakes.slack_server import FakeSlack
-from tests.gitrepo import commit_files
+from testing.fakes.claude_server import FakeClaude, TextReply, ToolUseReply
+from testing.fakes.slack_server import FakeSlack
+from testing.gitrepo import commit_files
+from testing.harness import BotProcess, wait_for_final
 from tests.unit.test_askcode_secrets import TOKENS, pem, pieces, rand
 from tests.wire.conftest import CHANNEL, BotFactory
-from tests.wire.harness import BotProcess, wait_for_final
 from tests.wire.test_ask_code import ask_code, everything_sent, start_bot
 
 PEM_KEY = pem("RSA PRIVATE KEY")

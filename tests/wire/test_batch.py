@@ -8,14 +8,15 @@ import asyncio
 import csv
 import io
 import re
+from collections.abc import Callable
 
 import aiohttp
 
-from testing.fakes.claude_server import FakeClaude
+from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_models import StoredMessage, blocks_text
 from testing.fakes.slack_server import FakeSlack
 from testing.fakes.slack_surfaces import click_button
-from testing.harness import BotProcess, mention, recent_ledger_records
+from testing.harness import BotProcess, mention, recent_ledger_records, wait_for_final
 from tests.wire.conftest import CHANNEL, OTHER_USER, USER, BotFactory
 
 ROWS = 50
@@ -305,4 +306,36 @@ async def test_a_guest_from_another_organisation_cannot_run_a_batch(
     await slack.wait_for(lambda: len(slack.ephemerals) == 1)
     assert "other organisations" in slack.ephemerals[0].text
     assert [m for m in slack.messages("C0SHARED") if m.bot_id] == []
+
+
+async def probe_acks_until(slack: FakeSlack, done: Callable[[], bool]) -> list[float]:
+    """Until `done`, an empty /ask-haiku (answered on its ack, with no work) every 50 ms: how
+    long each waited for its ack, i.e. how long the bot's event loop was busy at worst."""
+    latencies: list[float] = []
+    deadline = asyncio.get_running_loop().time() + 60
+    while not done() and asyncio.get_running_loop().time() < deadline:
+        envelope = await slack.slash_command("/ask-haiku", "", user=OTHER_USER, channel=CHANNEL)
+        latencies.append((await slack.wait_ack(envelope, timeout=60)).latency_s)
+        await asyncio.sleep(0.05)
+    return latencies
+
+
+async def test_a_huge_csv_is_refused_by_its_row_count_without_stalling_the_bot(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A 29 MB one-column CSV (2.7 million rows) gets "more than 10,000 rows" privately; it is
+    read only that far, off the event loop: commands are acked within a second all along, and
+    a question in another thread is answered meanwhile."""
+    await start(bot_factory)
+    huge = "title\n" + "ticket number 0000\n" * (29 * 1024 * 1024 // 19)
+    await share_csv(slack, huge, name="everything.csv")
+    claude.enqueue(TextReply("Here is my answer."))
+    await run_command(slack, "Classify {title}")
+    other = await mention(slack, CHANNEL, OTHER_USER, "a quick question")
+    refused = lambda: any("more than 10,000 rows" in e.text for e in slack.ephemerals)  # noqa: E731
+    latencies = await probe_acks_until(slack, refused)
+    await slack.wait_for(refused, timeout=60)
+    await wait_for_final(slack, CHANNEL, other.ts, "Here is my answer.")
+    assert max(latencies) < 1.0, f"the event loop was blocked: acks took up to {max(latencies)} s"
+    assert "Split it into smaller files" in slack.ephemerals[-1].text
     assert claude.batches.batches == {}

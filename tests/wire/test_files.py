@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+from PIL import Image
 from pypdf import PdfReader
 
 from testing.fakes.claude_files import FILES_BETA, StoredFile
@@ -236,3 +239,54 @@ async def test_text_file_goes_inline_as_a_document(
         "data": "a,b\n1,2\n3,4\n",
     }
     assert claude.uploaded() == []
+
+
+def peak_memory_mb(bot: BotProcess) -> float:
+    """The bot process's peak resident memory so far (Linux's VmHWM), in MB."""
+    assert bot.process is not None
+    status = Path(f"/proc/{bot.process.pid}/status").read_text()
+    [line] = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+    return int(line.split()[1]) / 1024
+
+
+async def test_a_decompression_bomb_image_gets_a_line_and_the_rest_is_answered(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A tiny PNG of 10000×9999 pixels (100 megapixels once decoded) shared with a screenshot:
+    the bomb is skipped from its header with a line saying its size and the limit, the
+    screenshot is read, and the question answered."""
+    claude.enqueue(TextReply("The screenshot shows a form."))
+    bomb = samples.encoded(Image.new("1", (10_000, 9_999)), "PNG")
+    assert len(bomb) < 100_000
+    files = [
+        slack.add_file({**PNG_FILE, "name": "huge.png"}, bomb),
+        slack.add_file(PNG_FILE, samples.png()),
+    ]
+    thread = await share(slack, "what do these show?", files)
+    final = await wait_for_final(slack, CHANNEL, thread, "The screenshot shows a form.")
+    assert (
+        ":paperclip: I couldn't use *huge.png*: it is 10,000×9,999 pixels (100 megapixels) "
+        "and I read images up to 25 megapixels. Share a smaller copy"
+    ) in final
+    label, image, text = user_blocks(claude)
+    assert label["text"] == "[Image: screenshot.png]"
+    assert image["type"] == "image"
+    assert "what do these show?" in text["text"]
+    assert "cannot see: I couldn't use *huge.png*" in text["text"]  # Claude is told, too
+    assert len(claude.uploaded()) == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's VmHWM")
+async def test_large_images_in_one_message_are_converted_two_at_a_time(
+    bot: BotProcess, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """Four 25-megapixel PNGs (the most an image may have) in one message are all read, yet the
+    bot's peak memory stays far below four decoded at once (each takes about 100 MB): the
+    process converts two files at a time."""
+    claude.enqueue(TextReply("Four white squares."))
+    data = samples.encoded(Image.new("RGB", (5_000, 5_000), (250, 250, 250)), "PNG")
+    files = [slack.add_file({**PNG_FILE, "name": f"plan{n}.png"}, data) for n in range(4)]
+    thread = await share(slack, "compare them", files)
+    await wait_for_final(slack, CHANNEL, thread, "Four white squares.", timeout=120)
+    assert [b["type"] for b in user_blocks(claude)].count("image") == 4
+    assert peak_memory_mb(bot) < 800
