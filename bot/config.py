@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     ask_code_max_file_kb: float = Field(256, gt=0, alias="ASK_CODE_MAX_FILE_KB")
     ask_code_git_timeout_seconds: float = Field(120, gt=0, alias="ASK_CODE_GIT_TIMEOUT_SECONDS")
     ask_code_max_tool_rounds: int = Field(8, ge=1, le=50, alias="ASK_CODE_MAX_TOOL_ROUNDS")
+    ask_code_cache_mb: float = Field(64, gt=0, alias="ASK_CODE_CACHE_MB")
 
     budget_user_daily_usd: float | None = Field(None, gt=0, alias="BOT_BUDGET_USER_DAILY_USD")
     budget_channel_monthly_usd: float | None = Field(
