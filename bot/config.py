@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     ask_code_max_file_kb: float = Field(256, gt=0, alias="ASK_CODE_MAX_FILE_KB")
     ask_code_git_timeout_seconds: float = Field(120, gt=0, alias="ASK_CODE_GIT_TIMEOUT_SECONDS")
     ask_code_max_tool_rounds: int = Field(8, ge=1, le=50, alias="ASK_CODE_MAX_TOOL_ROUNDS")
+    ask_code_cache_mb: float = Field(64, gt=0, alias="ASK_CODE_CACHE_MB")
 
     mcp_config: Path | None = Field(None, alias="BOT_MCP_CONFIG")
     mcp_call_timeout_seconds: float = Field(60, gt=0, alias="BOT_MCP_CALL_TIMEOUT_SECONDS")

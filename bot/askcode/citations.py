@@ -8,11 +8,14 @@ from dataclasses import dataclass
 
 from bot.askcode.snapshot import Snapshot
 
+# Both run over the model's answer, so neither may try a match from every position of a long run
+# (quadratic): a path starts only where a run of path characters starts (leading `/+@-` are
+# dropped), and a link's text and URL stop at the brackets that could start another.
 CITATION = re.compile(
-    r"(?P<tick>`?)(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./+@-]*):L(?P<start>\d+)"
-    r"(?:-L?(?P<end>\d+))?(?P=tick)"
+    r"(?P<tick>`?)(?<![A-Za-z0-9_./+@-])[/+@-]*(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./+@-]*)"
+    r":L(?P<start>\d+)(?:-L?(?P<end>\d+))?(?P=tick)"
 )
-MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
+MARKDOWN_LINK = re.compile(r"\[[^\[\]\n]*\]\([^()\s]*(?:\([^()\s]*\)[^()\s]*)*\)")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import re
 import signal
@@ -189,13 +190,21 @@ def directory_bytes(path: Path) -> int:
     return total
 
 
+def location_key(spec: RepoSpec) -> str:
+    """A directory name for the repository's location: a checkout belongs to a name AND the URL
+    it was fetched from, so pointing a name elsewhere starts from an empty checkout."""
+    return hashlib.sha256(spec.url.encode()).hexdigest()[:16]
+
+
 class Checkout:
-    """A bare, shallow copy of one repository under the data directory."""
+    """A bare, shallow copy of one repository under the data directory, at
+    `<root>/<name>/<location key>/`."""
 
     def __init__(self, spec: RepoSpec, root: Path, timeout: float, max_bytes: int) -> None:
         self.spec = spec
-        self.git = Git(root / spec.name / "repo.git", spec.protocol, timeout)
-        self._stamp = root / spec.name / "fetched"
+        self.directory = root / spec.name / location_key(spec)
+        self.git = Git(self.directory / "repo.git", spec.protocol, timeout)
+        self._stamp = self.directory / "fetched"
         self._max_bytes = max_bytes
 
     def age_seconds(self) -> float | None:
@@ -271,7 +280,7 @@ class Checkout:
     async def tree(self, commit: str) -> list[TreeEntry]:
         """Every tracked path of the commit, with sizes."""
         out = await self.git.run("ls-tree", "-r", "-l", "-z", "--full-tree", commit)
-        return parse_ls_tree(out)
+        return await asyncio.to_thread(parse_ls_tree, out)
 
     async def blobs(self, oids: Sequence[str], max_bytes: int) -> dict[str, bytes]:
         """The contents of these blobs (one `git cat-file --batch` call)."""
@@ -279,7 +288,7 @@ class Checkout:
             return {}
         stdin = "".join(f"{oid}\n" for oid in oids).encode()
         out = await self.git.run("cat-file", "--batch", stdin=stdin, max_bytes=max_bytes)
-        return parse_batch(out)
+        return await asyncio.to_thread(parse_batch, out)
 
 
 def parse_ls_tree(out: bytes) -> list[TreeEntry]:

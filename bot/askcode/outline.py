@@ -16,14 +16,17 @@ _GO = re.compile(r"^func\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w*)|^type\s+([A-Za-z_]\w*
 _RUST = re.compile(
     r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:fn|struct|enum|trait|mod)\s+(\w+)"
 )
+# Every pattern here is matched against each line of every file, so none may backtrack more than
+# linearly: no two adjacent parts may match the same characters (`\s*(?:…|\s)*` took seconds on
+# one long line of spaces); tests/unit/test_askcode_outline.py runs each on hostile lines.
 _JAVA = re.compile(
-    r"^\s*(?:public|protected|private|internal|open|abstract|final|static|data|sealed|\s)*"
+    r"^\s*(?:(?:public|protected|private|internal|open|abstract|final|static|data|sealed)\s+)*"
     r"(?:class|interface|enum|record|object|fun)\s+([A-Za-z_]\w*)"
 )
 _RUBY = re.compile(r"^\s*(?:def|class|module)\s+([A-Za-z_][\w.?!]*)")
-_C = re.compile(r"^(?:[A-Za-z_][\w\s\*]*\s+\**)([A-Za-z_]\w*)\s*\([^;]*$")
+_C = re.compile(r"^(?:[A-Za-z_]\w*[\s*]+)+([A-Za-z_]\w*)\s*\([^;]*$")
 _SHELL = re.compile(r"^(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{")
-_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*$")
+_HEADING = re.compile(r"^#{1,3}\s+(\S.*)")  # closing #s are stripped in definitions()
 _YAML_TOP = re.compile(r"^([A-Za-z_][\w.-]*):")
 _TOML_TABLE = re.compile(r"^\[\[?([^\]]+)\]\]?")
 
@@ -74,7 +77,9 @@ def definitions(source: SourceFile, limit: int = MAX_DEFINITIONS) -> list[tuple[
         if match is None:
             continue
         name = next((g for g in match.groups() if g), "")
-        if name:
+        if pattern is _HEADING:
+            name = name.rstrip().rstrip("#")
+        if name.strip():
             found.append((number, name.strip()[:60]))
         if len(found) >= limit:
             break

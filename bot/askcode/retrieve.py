@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.askcode.context import Included, file_block
 from bot.askcode.outline import definitions
@@ -45,16 +46,30 @@ def stem(term: str) -> str:
     return term
 
 
+@lru_cache(maxsize=1 << 16)
+def word_terms(word: str) -> tuple[str, ...]:
+    """One identifier's terms: itself, and its snake_case and camelCase parts (cached: a
+    repository repeats its identifiers)."""
+    terms = [stem(word.lower())]
+    parts = [p.lower() for piece in word.split("_") for p in CAMEL.findall(piece)]
+    if len(parts) > 1:
+        terms.extend(stem(p) for p in parts if len(p) > 2)
+    return tuple(terms)
+
+
 def split_terms(text: str) -> list[str]:
     """Lower-cased, lightly stemmed terms: each identifier, and its snake_case and camelCase
     parts."""
-    terms: list[str] = []
-    for word in WORD.findall(text):
-        terms.append(stem(word.lower()))
-        parts = [p.lower() for piece in word.split("_") for p in CAMEL.findall(piece)]
-        if len(parts) > 1:
-            terms.extend(stem(p) for p in parts if len(p) > 2)
-    return terms
+    return [term for word in WORD.findall(text) for term in word_terms(word)]
+
+
+def term_counts(text: str) -> Counter[str]:
+    """split_terms' counts, each distinct identifier split once."""
+    counts = Counter[str]()
+    for word, n in Counter(WORD.findall(text)).items():
+        for term in word_terms(word):
+            counts[term] += n
+    return counts
 
 
 def query_terms(question: str) -> list[str]:
@@ -80,7 +95,7 @@ class Index:
         """Index every selected file of the snapshot."""
         counts, lengths, df = [], [], Counter[str]()
         for source in snapshot.files:
-            terms = Counter(split_terms(source.text))
+            terms = term_counts(source.text)
             for term in split_terms(source.path.replace("/", " ").replace(".", " ")):
                 terms[term] += PATH_WEIGHT
             for term in split_terms(" ".join(defined_names(source))):

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import structlog
 
-from bot.askcode.context import Budget
+from bot.askcode.context import Budget, Mode
 from bot.askcode.git import Checkout, GitError, RepoTooLarge
 from bot.askcode.repos import RepoSpec
+from bot.askcode.retrieve import Index
 from bot.askcode.snapshot import Limits, Snapshot, build_snapshot, load_cached, save_cached
-from bot.askcode.workspace import RepoWorkspace, TokenCounter, plan
+from bot.askcode.workspace import Plan, RepoWorkspace, TokenCounter, counts_whole, plan
 from bot.conversation.errors import CodeUnavailable
 from bot.conversation.ports import Progress
 
 log = structlog.get_logger("bot.askcode")
 
-KEPT_SNAPSHOTS = 4
+KEPT_REPOSITORIES = 8  # prepared (repository, commit) pairs kept in memory, at most
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class AskCodeOptions:
     max_file_bytes: int = 256 * 1024
     git_timeout_seconds: float = 120.0
     max_tool_rounds: int = 8
+    cache_bytes: int = 64 * 1024 * 1024  # text of the repositories kept prepared in memory
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,24 @@ class RepoStatus:
 
     name: str
     location: str
-    commit: str | None
+    commit: str | None  # of the last fetch (None: not fetched yet)
     problem: str | None = None
 
 
 async def _silent(_: str) -> None:
     return None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A repository at one commit, ready for turns: its snapshot, its plan, and (in the tools
+    mode) its search index; built once, off the event loop, and shared by every turn."""
+
+    snapshot: Snapshot
+    plan: Plan
+    index: Index | None
+    recount: bool  # the token count failed: plan again on the next turn
+    size: int  # what the cache bound counts: the characters of the snapshot's files
 
 
 class AskCodeService:
@@ -67,7 +81,9 @@ class AskCodeService:
             for name, spec in repos.items()
         }
         self._locks = {name: asyncio.Lock() for name in repos}
-        self._snapshots: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
+        self._preparing = {name: asyncio.Lock() for name in repos}
+        self._problems: dict[str, str] = {}  # why the last fetch failed, by repository
+        self._prepared: OrderedDict[tuple[str, str], Prepared] = OrderedDict()
         self._cache_dir = root
 
     @property
@@ -85,10 +101,12 @@ class AskCodeService:
                 return head
             await progress(f"Fetching `{name}`…")
             try:
-                return await checkout.fetch()
+                commit = await checkout.fetch()
             except RepoTooLarge:
+                self._problems[name] = self._too_large(name)
                 raise CodeUnavailable(self._too_large(name)) from None
             except GitError as exc:
+                self._problems[name] = f"the last fetch failed ({exc})"
                 if head is None:
                     log.warning("askcode.fetch_failed", repo=name, error=str(exc))
                     raise CodeUnavailable(
@@ -97,17 +115,15 @@ class AskCodeService:
                     ) from None
                 log.warning("askcode.refresh_failed", repo=name, error=str(exc), using=head)
                 return head
+            self._problems.pop(name, None)
+            return commit
 
     def _too_large(self, name: str) -> str:
         mb = self.options.max_repo_bytes // (1024 * 1024)
         return f"`{name}` is larger than the size cap ({mb} MB), so I can't read it."
 
     async def snapshot(self, name: str, commit: str, progress: Progress = _silent) -> Snapshot:
-        """The selected, redacted files of the commit (cached in memory and on disk)."""
-        key = (name, commit)
-        if key in self._snapshots:
-            self._snapshots.move_to_end(key)
-            return self._snapshots[key]
+        """The selected, redacted files of the commit (cached on disk)."""
         cache = self._cache_dir / name / f"snapshot-{commit}.json"
         snapshot = await asyncio.to_thread(load_cached, cache, commit)
         if snapshot is None:
@@ -120,10 +136,47 @@ class AskCodeService:
             except GitError as exc:
                 raise CodeUnavailable(f"I couldn't read `{name}` ({exc}).") from None
             await asyncio.to_thread(save_cached, cache, snapshot)
-        self._snapshots[key] = snapshot
-        while len(self._snapshots) > KEPT_SNAPSHOTS:
-            self._snapshots.popitem(last=False)
         return snapshot
+
+    async def prepared(self, name: str, commit: str, progress: Progress = _silent) -> Prepared:
+        """The commit's snapshot, plan and index: from memory, else built (once, whatever the
+        turns asking at the same time) and kept within the cache bound."""
+        key = (name, commit)
+        async with self._preparing[name]:
+            cached = self._prepared.get(key)
+            if cached is not None and not cached.recount:
+                self._prepared.move_to_end(key)
+                return cached
+            snapshot = cached.snapshot if cached else await self.snapshot(name, commit, progress)
+            prepared = await self._prepare(snapshot, progress)
+            self._prepared[key] = prepared
+            self._prepared.move_to_end(key)
+            self._evict()
+            return prepared
+
+    async def _prepare(self, snapshot: Snapshot, progress: Progress) -> Prepared:
+        budget = Budget(self.options.budget_tokens)
+        counted = snapshot.tokens.copy()
+        if self._counter is not None and not counted:
+            await progress("Counting tokens…")
+        chosen = await plan(snapshot, budget, self._safe_counter())
+        if snapshot.tokens != counted:
+            cache = self._cache_dir / snapshot.repo / f"snapshot-{snapshot.commit}.json"
+            await asyncio.to_thread(save_cached, cache, snapshot)
+        index = None
+        if chosen.mode is Mode.TOOLS:
+            index = await asyncio.to_thread(Index.build, snapshot)
+        recount = self._counter is not None and counts_whole(snapshot, budget, chosen.whole_tokens)
+        size = sum(len(f.text) for f in snapshot.files)
+        return Prepared(snapshot, chosen, index, recount, size)
+
+    def _evict(self) -> None:
+        """Drop the least recently used entries past the bound (the newest always stays)."""
+        while len(self._prepared) > 1 and (
+            len(self._prepared) > KEPT_REPOSITORIES
+            or sum(p.size for p in self._prepared.values()) > self.options.cache_bytes
+        ):
+            self._prepared.popitem(last=False)
 
     async def open(self, repo: str, commit: str | None, progress: Progress) -> RepoWorkspace:
         """The repository at `commit` (None, or a commit no longer readable: the latest)."""
@@ -134,15 +187,8 @@ class AskCodeService:
             )
         if commit is None or not await self._checkouts[repo].has_commit(commit):
             commit = await self.latest(repo, progress)
-        snapshot = await self.snapshot(repo, commit, progress)
-        budget = Budget(self.options.budget_tokens)
-        counted = snapshot.tokens.copy()
-        if self._counter is not None and not counted:
-            await progress("Counting tokens…")
-        chosen = await plan(snapshot, budget, self._safe_counter())
-        if snapshot.tokens != counted:
-            cache = self._cache_dir / repo / f"snapshot-{commit}.json"
-            await asyncio.to_thread(save_cached, cache, snapshot)
+        prepared = await self.prepared(repo, commit, progress)
+        snapshot, chosen = prepared.snapshot, prepared.plan
         log.info(
             "askcode.open",
             repo=repo,
@@ -154,25 +200,22 @@ class AskCodeService:
             files=len(snapshot.files),
             redactions=snapshot.redactions,
         )
+        budget = Budget(self.options.budget_tokens)
         return RepoWorkspace(
-            self.repos[repo], snapshot, chosen, budget, self.options.max_tool_rounds
+            self.repos[repo], snapshot, chosen, budget, self.options.max_tool_rounds, prepared.index
         )
 
     def _safe_counter(self) -> TokenCounter | None:
         return None if self._counter is None else _FailSoftCounter(self._counter)
 
-    async def statuses(self, seconds: float = 20.0) -> list[RepoStatus]:
-        """Every repository with the commit it is at (fetched when stale), for `/ask-code list`."""
+    async def statuses(self) -> list[RepoStatus]:
+        """Every repository with the commit of its last fetch, for `/ask-code list` (fetches
+        nothing: a list anyone allowed can ask for must not start git on every repository)."""
 
         async def one(name: str) -> RepoStatus:
-            spec = self.repos[name]
-            try:
-                commit = await asyncio.wait_for(self.latest(name), seconds)
-            except (CodeUnavailable, TimeoutError) as exc:
-                head = await self._checkouts[name].head()
-                problem = str(exc) or "fetching took too long"
-                return RepoStatus(name, spec.display_location, head, problem)
-            return RepoStatus(name, spec.display_location, commit)
+            head = await self._checkouts[name].head()
+            problem = self._problems.get(name)
+            return RepoStatus(name, self.repos[name].display_location, head, problem)
 
         return list(await asyncio.gather(*(one(name) for name in self.names)))
 

@@ -23,6 +23,7 @@ def ask_code_options(settings: Settings) -> AskCodeOptions:
         max_file_bytes=int(settings.ask_code_max_file_kb * 1024),
         git_timeout_seconds=settings.ask_code_git_timeout_seconds,
         max_tool_rounds=settings.ask_code_max_tool_rounds,
+        cache_bytes=int(settings.ask_code_cache_mb * 1024 * 1024),
     )
 
 

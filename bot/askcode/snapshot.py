@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bot.askcode.git import Checkout, RepoTooLarge
+from bot.askcode.git import Checkout, RepoTooLarge, TreeEntry
 from bot.askcode.secrets import Unscannable, redact
 from bot.askcode.select import Skip, skip_by_content, skip_by_path
 
-SCHEMA = 2  # 2: redaction by whole tokens and PEM blocks (older caches are rebuilt)
+SCHEMA = 3  # 3: JSON lines, and redaction by whole tokens and PEM blocks (older caches rebuilt)
 
 
 @dataclass(frozen=True)
@@ -60,31 +61,33 @@ class Snapshot:
         """Secret-looking values replaced, over all files."""
         return sum(f.redactions for f in self.files)
 
-    def to_json(self) -> str:
-        """The snapshot as JSON, for the per-commit cache on disk."""
-        return json.dumps(
-            {
-                "schema": SCHEMA,
-                "repo": self.repo,
-                "commit": self.commit,
-                "files": [[f.path, f.text, f.redactions] for f in self.files],
-                "skipped": self.skipped,
-                "tracked": sorted(self.tracked),
-                "tokens": self.tokens,
-            },
-            ensure_ascii=False,
-        )
+    def json_lines(self) -> Iterator[str]:
+        """The snapshot as JSON lines, for the per-commit cache on disk: a header, then one line
+        a file (each small, so writing never holds the GIL long)."""
+        header = {
+            "schema": SCHEMA,
+            "repo": self.repo,
+            "commit": self.commit,
+            "skipped": self.skipped,
+            "tracked": sorted(self.tracked),
+            "tokens": self.tokens,
+        }
+        yield json.dumps(header, ensure_ascii=False)
+        for f in self.files:
+            yield json.dumps([f.path, f.text, f.redactions], ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> Snapshot | None:
+    def from_json_lines(cls, lines: Iterable[str]) -> Snapshot | None:
         """A snapshot from the cache, or None when the cache is of another schema."""
-        data: dict[str, Any] = json.loads(raw)
+        rows = iter(lines)
+        data: dict[str, Any] = json.loads(next(rows, "{}"))
         if data.get("schema") != SCHEMA:
             return None
+        files = [SourceFile(p, t, r) for p, t, r in map(json.loads, rows)]
         return cls(
             repo=data["repo"],
             commit=data["commit"],
-            files=[SourceFile(p, t, r) for p, t, r in data["files"]],
+            files=files,
             skipped=data["skipped"],
             tracked=frozenset(data["tracked"]),
             tokens=data["tokens"],
@@ -114,16 +117,7 @@ async def build_snapshot(checkout: Checkout, commit: str, limits: Limits) -> Sna
             skipped.setdefault(reason.value, []).append(entry.path)
     total = sum(e.size for e in wanted) + 100 * len(wanted) + 1024
     blobs = await checkout.blobs([e.oid for e in wanted], max_bytes=total)
-    texts: list[tuple[str, str]] = []
-    for entry in wanted:
-        content = skip_by_content(blobs.get(entry.oid, b""))
-        if isinstance(content, Skip):
-            skipped.setdefault(content.value, []).append(entry.path)
-        else:
-            texts.append((entry.path, content))
-    files, unscannable = await asyncio.to_thread(_redact_all, texts)
-    if unscannable:
-        skipped.setdefault(Skip.UNSCANNABLE.value, []).extend(unscannable)
+    files = await asyncio.to_thread(_select_and_redact, wanted, blobs, skipped)
     return Snapshot(
         repo=checkout.spec.name,
         commit=commit,
@@ -133,17 +127,25 @@ async def build_snapshot(checkout: Checkout, commit: str, limits: Limits) -> Sna
     )
 
 
-def _redact_all(texts: list[tuple[str, str]]) -> tuple[list[SourceFile], list[str]]:
-    """The files with their secrets redacted, and the paths that could not be scanned."""
-    files, unscannable = [], []
-    for path, text in texts:
-        try:
-            clean, count = redact(path, text)
-        except Unscannable:
-            unscannable.append(path)
+def _select_and_redact(
+    wanted: list[TreeEntry], blobs: dict[str, bytes], skipped: dict[str, list[str]]
+) -> list[SourceFile]:
+    """The text files among the blobs, secrets redacted (in a worker thread: it decodes and
+    scans every byte); what is left out (binary, minified, unscannable...) is added to
+    `skipped`."""
+    files = []
+    for entry in wanted:
+        content = skip_by_content(blobs.get(entry.oid, b""))
+        if isinstance(content, Skip):
+            skipped.setdefault(content.value, []).append(entry.path)
             continue
-        files.append(SourceFile(path, clean, count))
-    return files, unscannable
+        try:
+            clean, count = redact(entry.path, content)
+        except Unscannable:
+            skipped.setdefault(Skip.UNSCANNABLE.value, []).append(entry.path)
+            continue
+        files.append(SourceFile(entry.path, clean, count))
+    return files
 
 
 def skipped_summary(snapshot: Snapshot) -> str:
@@ -157,15 +159,18 @@ def skipped_summary(snapshot: Snapshot) -> str:
 def load_cached(path: Path, commit: str) -> Snapshot | None:
     """The cached snapshot of this commit, if any and readable."""
     try:
-        snapshot = Snapshot.from_json(path.read_text())
+        with path.open(encoding="utf-8") as lines:
+            snapshot = Snapshot.from_json_lines(lines)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return snapshot if snapshot is not None and snapshot.commit == commit else None
 
 
 def save_cached(path: Path, snapshot: Snapshot) -> None:
-    """Write the snapshot's cache file (atomically)."""
+    """Write the snapshot's cache file (atomically), a line at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
-    partial.write_text(snapshot.to_json())
+    with partial.open("w", encoding="utf-8") as out:
+        for line in snapshot.json_lines():
+            out.write(line + "\n")
     partial.replace(path)

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from typing import Any
 
 from bot.askcode.context import numbered
+from bot.askcode.search import (
+    MAX_PATTERN,
+    ToolInputError,
+    compile_pattern,
+    render_found,
+    search_files,
+)
 from bot.askcode.snapshot import Snapshot
 
-MAX_MATCHES = 60
+__all__ = ["TOOL_SPECS", "ToolInputError", "describe", "run_tool"]
+
 MAX_LISTED = 300
 MAX_READ_LINES = 400
-MAX_PATTERN = 300
 MAX_RESULT_CHARS = 24_000
 
 TOOL_SPECS: tuple[dict[str, Any], ...] = (
     {
         "name": "search_code",
         "description": (
-            "Search the repository's files with a regular expression (Python syntax, case "
-            "sensitive unless (?i) is given). Returns matching lines as path:line: text."
+            "Search the repository's files with a regular expression, line by line (RE2 "
+            "syntax: no backreferences or lookaround; case sensitive unless (?i) is given). "
+            "Returns matching lines as path:line: text."
         ),
         "input_schema": {
             "type": "object",
@@ -62,10 +69,6 @@ TOOL_SPECS: tuple[dict[str, Any], ...] = (
         },
     },
 )
-
-
-class ToolInputError(ValueError):
-    """The model called a tool with input it cannot run; the message goes back to the model."""
 
 
 def glob_match(path: str, pattern: str) -> bool:
@@ -117,31 +120,24 @@ def _int(value: Any, default: int | None) -> Any:
 
 
 def search_code(snapshot: Snapshot, pattern: str, path_glob: Any = None) -> str:
-    """Lines matching the regular expression, as path:line: text."""
-    if not pattern or len(pattern) > MAX_PATTERN:
-        raise ToolInputError(f"the pattern must have 1 to {MAX_PATTERN} characters")
-    try:
-        regex = re.compile(pattern)
-    except re.error as exc:
-        raise ToolInputError(f"invalid regular expression: {exc}") from None
-    out: list[str] = []
-    total = 0
-    for source in snapshot.files:
-        if path_glob and not glob_match(source.path, str(path_glob)):
-            continue
-        for number, line in enumerate(source.lines, start=1):
-            if regex.search(line):
-                total += 1
-                if len(out) < MAX_MATCHES:
-                    out.append(f"{source.path}:{number}: {line.strip()[:200]}")
-    if not out:
-        return "No matches."
-    more = f"\n({total - len(out)} more matches not shown)" if total > len(out) else ""
-    return _capped("\n".join(out) + more)
+    """Lines matching the regular expression (RE2, linear time), as path:line: text."""
+    regex = compile_pattern(pattern)
+    files = snapshot.files
+    if path_glob:
+        glob = _glob(str(path_glob))
+        files = [f for f in files if glob_match(f.path, glob)]
+    return _capped(render_found(search_files(files, regex)))
+
+
+def _glob(pattern: str) -> str:
+    if len(pattern) > MAX_PATTERN:
+        raise ToolInputError(f"the glob must have at most {MAX_PATTERN} characters")
+    return pattern
 
 
 def list_files(snapshot: Snapshot, pattern: str) -> str:
     """Paths matching the glob, with their line counts."""
+    pattern = _glob(pattern)
     matches = [f for f in snapshot.files if glob_match(f.path, pattern)]
     if not matches:
         return "No files match."

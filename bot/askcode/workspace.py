@@ -45,14 +45,21 @@ class Plan:
     listed: int  # files the map lists (tools mode) or files included (whole mode)
 
 
+def counts_whole(snapshot: Snapshot, budget: Budget, estimate: int) -> bool:
+    """True when the whole repository's tokens are worth counting (not yet counted, and not far
+    over the budget)."""
+    return WHOLE_TOKENS not in snapshot.tokens and estimate <= 3 * budget.tokens
+
+
 async def plan(snapshot: Snapshot, budget: Budget, counter: TokenCounter | None) -> Plan:
-    """The whole repository when it fits the budget, else the map (counts cached per commit)."""
-    whole = whole_blocks(snapshot)
+    """The whole repository when it fits the budget, else the map (counts cached per commit).
+    The blocks are rendered in a worker thread: a large repository takes seconds."""
+    whole = await asyncio.to_thread(whole_blocks, snapshot)
     tokens = snapshot.tokens.get(WHOLE_TOKENS)
     counted = tokens is not None
     if tokens is None:
         estimate = estimate_tokens(sum(len(block) for block in whole))
-        if counter is not None and estimate <= 3 * budget.tokens:
+        if counter is not None and counts_whole(snapshot, budget, estimate):
             result = await counter.count(whole)  # -1 when counting failed
             if result > 0:
                 tokens = snapshot.tokens[WHOLE_TOKENS] = result
@@ -60,7 +67,8 @@ async def plan(snapshot: Snapshot, budget: Budget, counter: TokenCounter | None)
         tokens = estimate if tokens is None else tokens
     if tokens <= budget.tokens:
         return Plan(Mode.WHOLE, tuple(whole), tokens, counted, tokens, len(snapshot.files))
-    blocks, listed = map_blocks(snapshot, budget.map_chars)
+    del whole
+    blocks, listed = await asyncio.to_thread(map_blocks, snapshot, budget.map_chars)
     map_tokens = estimate_tokens(sum(len(block) for block in blocks))
     return Plan(Mode.TOOLS, tuple(blocks), map_tokens, False, tokens, listed)
 
@@ -74,7 +82,7 @@ class RepoWorkspace:
     plan: Plan
     budget: Budget
     max_tool_rounds: int = 8
-    _index: Index | None = field(default=None, repr=False)
+    _index: Index | None = field(default=None, repr=False)  # built with the plan (tools mode)
 
     @property
     def repo(self) -> str:
@@ -103,7 +111,7 @@ class RepoWorkspace:
 
     @cached_property
     def index(self) -> Index:
-        """The search index of the snapshot (built on first use)."""
+        """The search index of the snapshot (the service's, else built on first use)."""
         return self._index or Index.build(self.snapshot)
 
     def picked(self, question: str) -> tuple[str, list[Included]]:
@@ -112,9 +120,11 @@ class RepoWorkspace:
             return "", []
         return excerpts(self.index, question, self.budget.excerpt_chars)
 
-    def excerpts(self, question: str) -> str:
-        """The excerpts text for a question."""
-        return self.picked(question)[0]
+    async def excerpts(self, question: str) -> str:
+        """The excerpts text for a question (ranked in a worker thread)."""
+        if self.plan.mode is Mode.WHOLE:
+            return ""
+        return (await asyncio.to_thread(self.picked, question))[0]
 
     def included(self, question: str) -> list[Included]:
         """Every file and line range in front of the model before any tool call."""

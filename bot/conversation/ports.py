@@ -176,7 +176,7 @@ class CodeWorkspace(Protocol):
         """The tools the model may call (none when the whole repository is in the prompt)."""
         ...
 
-    def excerpts(self, question: str) -> str:
+    async def excerpts(self, question: str) -> str:
         """Parts of the repository picked for this question ("" when none are needed)."""
         ...
 

@@ -201,7 +201,7 @@ async def _turn(
         await sink.show(THINKING)
     user_turn = build_user_message(question, author, context, attachments)
     if workspace is not None:
-        user_turn = with_excerpts(user_turn, workspace.excerpts(question.text))
+        user_turn = with_excerpts(user_turn, await workspace.excerpts(question.text))
     return await _answer(Ask(question, state, user_turn, workspace), chosen, started, sink, deps)
 
 

@@ -78,12 +78,16 @@ class CommandHandler:
         root = f"<@{user}> asked *{tier.label}*: {escape_mrkdwn(text)}"
         await self._start_thread(command, respond, root, text, tier=tier.name)
 
-    async def _ack_if_allowed(self, ack: Ack, command: dict[str, Any]) -> bool:
-        """Ack the command; a user or channel outside the allowlists gets the refusal instead."""
+    def _refusal(self, command: dict[str, Any]) -> str | None:
+        """The allowlists' refusal for this command's user and channel (None: allowed)."""
         channel = str(command["channel_id"])
-        refusal = self.events.access.refusal(
+        return self.events.access.refusal(
             str(command["user_id"]), channel, is_direct_message=channel.startswith("D")
         )
+
+    async def _ack_if_allowed(self, ack: Ack, command: dict[str, Any]) -> bool:
+        """Ack the command; a user or channel outside the allowlists gets the refusal instead."""
+        refusal = self._refusal(command)
         if refusal is not None:
             await ack(response_type="ephemeral", text=refusal)
             return False
@@ -128,9 +132,15 @@ class CommandHandler:
         self.events.spawn_answer(question, tier=tier)
 
     async def on_ask_code(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
-        """/ask-code [repo] <question> | list: a new thread answered from the repository."""
+        """/ask-code [repo] <question> | list: a new thread answered from the repository. The
+        allowlists come first: the usage hint and the list name the repositories (and where
+        they are), which only people allowed to ask may see."""
         if self.code is None:
             await self.on_not_yet(ack, command)
+            return
+        refusal = self._refusal(command)
+        if refusal is not None:
+            await ack(response_type="ephemeral", text=refusal)
             return
         parsed = parse_ask_code(str(command.get("text") or ""), self.code.names)
         if isinstance(parsed, str):
@@ -142,8 +152,7 @@ class CommandHandler:
             await respond(response_type="ephemeral", text=repo_list_text(statuses, parsed.unknown))
             return
         user = str(command["user_id"])
-        if not await self._ack_if_allowed(ack, command):
-            return
+        await ack()
         await self._start_thread(
             command, respond, parsed.root(user), parsed.question, code_repo=parsed.repo
         )

@@ -39,9 +39,10 @@ async def test_fetch_is_bare_shallow_and_pinned(tmp_path: Path, source: tuple[Pa
     checkout = Checkout(repo_spec("demo", str(repo)), tmp_path / "data", 30, 50 * 1024 * 1024)
     assert checkout.age_seconds() is None
     assert await checkout.fetch() == head
-    git_dir = tmp_path / "data" / "demo" / "repo.git"
+    git_dir = checkout.directory / "repo.git"
+    assert checkout.directory.parent == tmp_path / "data" / "demo"
     assert (git_dir / "shallow").read_text().strip() == head
-    assert not (tmp_path / "data" / "demo" / "src").exists()
+    assert not (checkout.directory / "src").exists()
     assert await checkout.head() == head
     assert await checkout.has_commit(head)
     assert not await checkout.has_commit("0" * 40)
@@ -152,4 +153,4 @@ async def test_service_messages(tmp_path: Path) -> None:
         await service.open("gone", None, progress)
     statuses = await service.statuses()
     assert statuses[0].commit is None
-    assert "couldn't fetch" in (statuses[0].problem or "")
+    assert "the last fetch failed" in (statuses[0].problem or "")

@@ -78,7 +78,7 @@ class FakeWorkspace:
         schema = {"type": "object", "properties": {}}
         return ({"name": "search_code", "input_schema": schema},) if self.with_tools else ()
 
-    def excerpts(self, question: str) -> str:
+    async def excerpts(self, question: str) -> str:
         return f"<excerpts for={question!r}/>"
 
     def describe(self, name: str, tool_input: dict[str, Any]) -> str:

@@ -156,9 +156,9 @@ async def test_large_repository_runs_the_tool_loop(
 async def test_unknown_empty_and_unfetchable(
     bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude, payments: tuple[Path, str]
 ) -> None:
-    """An unknown name gets the list; an empty question a hint; a repository that can't be
-    fetched a clear message in its thread; `list` names each repository and its commit."""
-    repo, commit = payments
+    """An unknown name gets the list (fetching nothing); an empty question a hint; a repository
+    that can't be fetched a clear message in its thread, and `list` then says so."""
+    repo, _ = payments
     ghost = repo.parent / "ghost"
     bot = bot_factory(ASK_CODE_REPOS=f"payments={repo},ghost={ghost}")
     await bot.start()
@@ -173,11 +173,14 @@ async def test_unknown_empty_and_unfetchable(
     await slack.wait_for(lambda: bool(slack.response_url_posts))
     listing = slack.response_url_posts[0]["body"]["text"]
     assert "I don't know a repository named `billing`" in listing
-    assert f"`payments` — {repo} at `{commit[:10]}`" in listing
-    assert "`ghost`" in listing
-    assert "couldn't fetch" in listing
+    assert f"`payments` — {repo} not fetched yet" in listing
+    assert f"`ghost` — {ghost} not fetched yet" in listing
     assert slack.messages(CHANNEL) == []
     root_ts = await ask_code(slack, "ghost anything?")
     final = await wait_for_final(slack, CHANNEL, root_ts, "couldn't fetch")
     assert ":warning: I couldn't fetch `ghost`" in final
     assert claude.message_requests() == []
+    await slack.wait_ack(await slack.slash_command("/ask-code", "list", user=USER, channel=CHANNEL))
+    await slack.wait_for(lambda: len(slack.response_url_posts) == 2)
+    listing = slack.response_url_posts[1]["body"]["text"]
+    assert f"`ghost` — {ghost} not fetched yet :warning: the last fetch failed" in listing
