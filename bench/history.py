@@ -33,8 +33,8 @@ from bot.conversation.messages import (
 )
 from bot.conversation.throttle import EditPolicy
 from bot.conversation.turn import TurnDeps, TurnSettings, answer_question
-from bot.slack.inbound import DM_TOP_LEVEL
-from bot.storage.keys import thread_key
+from bot.slack.handlers.inbound import DM_TOP_LEVEL
+from bot.storage.key_layout import thread_key
 from bot.storage.redis_store import RedisThreadStore
 
 DM = ThreadKey("T0BENCH", "D0BENCH", DM_TOP_LEVEL)

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.compose.app import StartupError, run
 from bot.config import SettingsError, load_settings
 from bot.health import HEARTBEAT_FILE, endpoint_healthy, healthz_url, is_healthy
 from bot.logs import configure_logging
-from bot.wiring import StartupError, run
 
 
 def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from bot.usage.keys import last_days
 from bot.usage.ledger import RedisLedger
+from bot.usage.ledger_keys import last_days
 from testing.fakes.claude_server import FakeClaude
 from testing.fakes.slack_server import FakeSlack
 

@@ -25,10 +25,10 @@ from bot.batch.store import JobStore, LeaderLock
 from bot.batch.table import BatchInputError
 from bot.conversation.messages import Usage
 from bot.usage.batches import BatchSpend
-from bot.usage.budget import Budgets
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
+from bot.usage.spend_limits import Budgets
 from testing.fakes.claude_server import FakeClaude
 
 MODEL = "claude-haiku-5-5"

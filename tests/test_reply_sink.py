@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.throttle import MonotonicClock
-from bot.slack.reply import Destination, SlackReplySink
+from bot.slack.sinks.edit_in_place import Destination, SlackReplySink
 from testing.fakes.slack_server import FakeSlack
 
 USER, CHANNEL = "U0ANA", "C0GENERAL"

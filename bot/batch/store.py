@@ -16,7 +16,7 @@ from redis.exceptions import WatchError
 from bot.batch.jobs import Job
 from bot.batch.results import RowResult
 from bot.batch.table import Table
-from bot.storage.keys import PREFIX
+from bot.storage.key_layout import PREFIX
 
 JOB_TTL_SECONDS = 30 * 86_400  # the API keeps results 29 days
 PENDING_TTL_SECONDS = 86_400  # an unconfirmed job is forgotten after a day

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from bot.storage.keys import PREFIX
+from bot.storage.key_layout import PREFIX
 
 RECORDS = f"{PREFIX}:inflight"
 

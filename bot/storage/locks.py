@@ -18,7 +18,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from bot.conversation.messages import ThreadKey
-from bot.storage.keys import PREFIX, thread_key
+from bot.storage.key_layout import PREFIX, thread_key
 
 log = structlog.get_logger("bot.storage.locks")
 

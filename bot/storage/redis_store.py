@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from bot.conversation.errors import StorageUnavailable
 from bot.conversation.messages import ChatMessage, ThreadKey, ThreadState
-from bot.storage.keys import event_key, thread_key, user_name_key
+from bot.storage.key_layout import event_key, thread_key, user_name_key
 
 EVENT_MARK_TTL_SECONDS = 24 * 3600
 USER_NAME_TTL_SECONDS = 24 * 3600

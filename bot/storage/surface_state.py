@@ -12,7 +12,7 @@ from __future__ import annotations
 import redis.asyncio as redis
 
 from bot.conversation.messages import ThreadKey
-from bot.storage.keys import PREFIX, thread_key
+from bot.storage.key_layout import PREFIX, thread_key
 
 VIEWING_TTL_SECONDS = 24 * 3600
 FEEDBACK_TTL_SECONDS = 90 * 86_400

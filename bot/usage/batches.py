@@ -11,10 +11,10 @@ from datetime import datetime
 import structlog
 from redis.exceptions import RedisError
 
-from bot.usage.budget import Budgets, refusal
 from bot.usage.guard import utc_now
 from bot.usage.holds import BATCH, HoldRequest, SpendHolds
 from bot.usage.records import to_nanos
+from bot.usage.spend_limits import Budgets, refusal
 
 log = structlog.get_logger("bot.usage.batches")
 

@@ -17,10 +17,10 @@ from redis.exceptions import RedisError
 from bot.conversation.messages import AnswerDone, Question
 from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict, PlannedCall
 from bot.metrics.registry import BotMetrics
-from bot.usage.budget import Budgets, call_estimate_usd, hold_verdict, verdict
 from bot.usage.holds import ANSWER, HoldRequest, SpendHolds
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import call_record, to_nanos
+from bot.usage.spend_limits import Budgets, call_estimate_usd, hold_verdict, verdict
 
 log = structlog.get_logger("bot.usage")
 

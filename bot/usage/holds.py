@@ -19,9 +19,9 @@ from datetime import datetime
 
 import redis.asyncio as redis
 
-from bot.usage.budget import HoldResult
-from bot.usage.keys import USAGE, day_of, day_totals_key, month_of, month_totals_key
 from bot.usage.ledger import COST_FIELD
+from bot.usage.ledger_keys import USAGE, day_of, day_totals_key, month_of, month_totals_key
+from bot.usage.spend_limits import HoldResult
 
 ANSWER, BATCH = "a", "b"
 NO_LIMIT = -1

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from bot.usage.keys import (
+from bot.usage.ledger_keys import (
     DAY_DIMENSIONS,
     DAY_TTL_SECONDS,
     MONTH_DIMENSIONS,

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.usage.budget import Budgets, next_day, next_month
 from bot.usage.guard import utc_now
-from bot.usage.keys import RANKED_DIMENSIONS, day_of, month_of
 from bot.usage.ledger import RedisLedger
+from bot.usage.ledger_keys import RANKED_DIMENSIONS, day_of, month_of
 from bot.usage.records import Totals
+from bot.usage.spend_limits import Budgets, next_day, next_month
 
 WINDOWS = (7, 30)
 TOP_N = 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import is_slack_host
-from bot.slack.access import NOT_EXTERNAL, NOT_FOR_YOU, NOT_HERE, AccessPolicy, parse_ids
+from bot.slack.handlers.access import NOT_EXTERNAL, NOT_FOR_YOU, NOT_HERE, AccessPolicy, parse_ids
 
 
 def test_empty_policy_allows_everyone_everywhere() -> None:

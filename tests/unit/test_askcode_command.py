@@ -10,7 +10,7 @@ import pytest
 from bot.__main__ import main
 from bot.askcode.repos import RepoConfigError, parse_repos, with_links
 from bot.askcode.service import RepoStatus
-from bot.slack.ask_code import AskCode, Listing, parse_ask_code, repo_list_text
+from bot.slack.handlers.ask_code import AskCode, Listing, parse_ask_code, repo_list_text
 from testing.gitrepo import commit_files
 
 

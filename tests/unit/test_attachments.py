@@ -13,8 +13,8 @@ from bot.claude.request import build_messages_call
 from bot.conversation.attachments import FileKind, file_kind, reading_status
 from bot.conversation.messages import Attachments, ChatRequest, FileRef, Question, ThreadKey
 from bot.conversation.prompt import FILES_ONLY_PROMPT, build_user_message
-from bot.slack.files import host_allowed, looks_like_html
-from bot.slack.inbound import files_from_event
+from bot.slack.api.files import host_allowed, looks_like_html
+from bot.slack.handlers.inbound import files_from_event
 
 IMAGE_BLOCK = {"type": "image", "source": {"type": "file", "file_id": "file_1"}}
 

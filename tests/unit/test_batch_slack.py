@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.slack.batch_files import active_threads, is_csv, newest_csv
-from bot.slack.inbound import batch_template, is_batch_mention
+from bot.slack.handlers.batch_csv import active_threads, is_csv, newest_csv
+from bot.slack.handlers.inbound import batch_template, is_batch_mention
 
 BOT = "U0BOT"
 CSV_FILE = {"id": "F1", "name": "a.csv", "filetype": "csv"}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.conversation.messages import ThreadKey
-from bot.slack.inbound import (
+from bot.slack.handlers.inbound import (
     Ignored,
     is_external_author,
     message_mark,

@@ -28,7 +28,7 @@ from bot.health import endpoint_healthy, healthz_url
 from bot.metrics.hooks import MeteredChatModel
 from bot.metrics.registry import BotMetrics
 from bot.metrics.server import metrics_app
-from bot.slack.rate_counter import RateLimitCounter, method_of
+from bot.slack.api.rate_counter import RateLimitCounter, method_of
 from bot.usage.records import call_record
 
 QUESTION = Question(ThreadKey("T1", "C1", "1.0"), "U1", "hi", "1.0", False, "1.0")

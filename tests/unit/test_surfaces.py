@@ -10,16 +10,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DEFAULT_PROMPTS, SettingsError, load_settings, parse_prompts
 from bot.conversation.messages import Question, ThreadKey
-from bot.slack.feedback import feedback_block, parse_click
-from bot.slack.home import HomeFacts, home_view
-from bot.slack.native_stream import StreamTarget, cut_point
-from bot.slack.sink_factory import stream_target, thread_title
-from bot.slack.status import loading_messages, plain_status, trailing_status
-from bot.slack.surfaces import SurfaceEvents
-from bot.slack.viewing import channel_in_assistant_thread, channel_in_entities, render_viewing
-from bot.usage.budget import Budgets
+from bot.slack.api.viewing import channel_in_assistant_thread, channel_in_entities, render_viewing
+from bot.slack.handlers.feedback import feedback_block, parse_click
+from bot.slack.handlers.home import HomeFacts, home_view
+from bot.slack.handlers.surfaces import SurfaceEvents
+from bot.slack.sinks.choice import stream_target, thread_title
+from bot.slack.sinks.native_stream import StreamTarget, cut_point
+from bot.slack.sinks.status import loading_messages, plain_status, trailing_status
 from bot.usage.records import Totals
 from bot.usage.report import UsageReport
+from bot.usage.spend_limits import Budgets
 
 
 def _question(channel: str, thread_ts: str | None, *, dm: bool, team: str = "T1") -> Question:

@@ -9,8 +9,11 @@ import pytest
 
 from bot.conversation.messages import AnswerDone, Question, StopReason, ThreadKey, Usage
 from bot.conversation.usage import BudgetVerdict, PlannedCall
-from bot.slack.usage_blocks import usage_blocks, usage_text
-from bot.usage.budget import (
+from bot.slack.blocks.usage import usage_blocks, usage_text
+from bot.usage.ledger_keys import day_of, last_days, month_of
+from bot.usage.records import Totals, call_record, to_nanos
+from bot.usage.report import Ranking, UsageReport
+from bot.usage.spend_limits import (
     Budgets,
     HoldResult,
     call_estimate_usd,
@@ -21,9 +24,6 @@ from bot.usage.budget import (
     reset_phrase,
     verdict,
 )
-from bot.usage.keys import day_of, last_days, month_of
-from bot.usage.records import Totals, call_record, to_nanos
-from bot.usage.report import Ranking, UsageReport
 
 NOW = datetime(2026, 10, 19, 18, 48, tzinfo=UTC)
 QUESTION = Question(

@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.claude.catalog import CATALOG
 from bot.claude.cost import call_cost_usd
 from bot.conversation.messages import Usage
-from bot.usage.budget import money
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
+from bot.usage.spend_limits import money
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack, SlackRateLimits
 from testing.harness import (

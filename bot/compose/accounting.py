@@ -15,12 +15,12 @@ from bot.conversation.ports import ChatModel
 from bot.metrics.hooks import MeteredChatModel
 from bot.metrics.registry import BotMetrics
 from bot.metrics.server import HealthCheck, metrics_app, start_server
-from bot.slack.rate_counter import RateLimitCounter
-from bot.usage.budget import Budgets
+from bot.slack.api.rate_counter import RateLimitCounter
 from bot.usage.guard import HOLD_MARGIN_SECONDS, InFlightLimits, LedgerGuard
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
 from bot.usage.report import UsageReporter
+from bot.usage.spend_limits import Budgets
 
 
 def budgets_of(settings: Settings) -> Budgets:

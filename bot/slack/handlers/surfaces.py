@@ -19,18 +19,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.feedback import FeedbackHandler, register_feedback
-from bot.slack.home import HomeTab
-from bot.slack.reply import RateLimited, call_slack
-from bot.slack.viewing import (
+from bot.slack.api.viewing import (
     ViewingStore,
     channel_in_assistant_thread,
     channel_in_entities,
     thread_scope,
     user_scope,
 )
+from bot.slack.handlers.feedback import FeedbackHandler, register_feedback
+from bot.slack.handlers.home import HomeTab
+from bot.slack.sinks.edit_in_place import RateLimited, call_slack
 
-log = structlog.get_logger("bot.slack.surfaces")
+log = structlog.get_logger("bot.slack.handlers.surfaces")
 
 PROMPTS_TITLE = "Try asking"
 Listener = Callable[..., Coroutine[Any, Any, None]]

@@ -20,8 +20,8 @@ from bot.batch.table import BatchInputError
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question
 from bot.conversation.ports import Clock
-from bot.slack.access import AccessPolicy
-from bot.slack.batch_blocks import (
+from bot.slack.api.files import SlackFileSource
+from bot.slack.blocks.batch import (
     CANCEL,
     CONFIRM,
     DISCARD,
@@ -31,9 +31,10 @@ from bot.slack.batch_blocks import (
     progress_blocks,
     with_buttons,
 )
-from bot.slack.batch_files import CsvFinder, FoundCsv, is_csv
-from bot.slack.files import SlackFileSource
-from bot.slack.inbound import (
+from bot.slack.handlers.access import AccessPolicy
+from bot.slack.handlers.batch_csv import CsvFinder, FoundCsv, is_csv
+from bot.slack.handlers.events import Marks
+from bot.slack.handlers.inbound import (
     batch_template,
     file_ref_from,
     is_batch_mention,
@@ -41,8 +42,7 @@ from bot.slack.inbound import (
     message_mark,
     question_from_event,
 )
-from bot.slack.listeners import Marks
-from bot.slack.reply import RateLimited, call_waiting_out_limits
+from bot.slack.sinks.edit_in_place import RateLimited, call_waiting_out_limits
 from bot.vision.problems import FileProblem
 
 log = structlog.get_logger("bot.slack.batch")

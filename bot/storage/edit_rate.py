@@ -14,9 +14,9 @@ import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
 
-from bot.storage.keys import PREFIX
+from bot.storage.key_layout import PREFIX
 
-log = structlog.get_logger("bot.storage.budget")
+log = structlog.get_logger("bot.storage.edit_rate")
 
 # KEYS: bucket. ARGV: rate per second, capacity, reserve (tokens kept for final edits).
 # Returns the seconds to wait, "0" when a token was taken.

@@ -14,11 +14,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.attachments import FileKind, file_kind
 from bot.conversation.messages import FileRef
-from bot.slack.inbound import file_ref_from
+from bot.slack.handlers.inbound import file_ref_from
 from bot.vision.problems import SCOPE_NOTICE, FileProblem, megabytes
 from bot.vision.reader import Fetched
 
-log = structlog.get_logger("bot.slack.files")
+log = structlog.get_logger("bot.slack.api.files")
 
 MAX_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 307, 308})

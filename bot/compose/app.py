@@ -18,14 +18,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.accounting import Accounting
 from bot.askcode.service import AskCodeService
-from bot.askcode.setup import build_ask_code
-from bot.assistant import AiSurfaces
-from bot.batch.wiring import start_batches
 from bot.claude.catalog import CATALOG, ModelInfo, Tier, lookup
 from bot.claude.client import AnthropicChatModel
 from bot.claude.files import AnthropicFileStore
+from bot.compose.accounting import Accounting
+from bot.compose.askcode import build_ask_code
+from bot.compose.batches import start_batches
+from bot.compose.surfaces import AiSurfaces
 from bot.config import Settings
 from bot.conversation.display import failure_text, is_status
 from bot.conversation.metering import Unmetered
@@ -40,15 +40,15 @@ from bot.runtime.lag import LagMonitor
 from bot.runtime.loops import BackgroundLoops
 from bot.runtime.predecessor import InstanceFiles
 from bot.runtime.startup import SlackIdentity, StartupError, check_services
-from bot.slack.access import AccessPolicy, parse_ids
-from bot.slack.commands import CommandHandler, register_commands
-from bot.slack.files import SlackFileSource
-from bot.slack.listeners import EventHandler, TaskTracker, register
-from bot.slack.native_stream import update_finished
-from bot.slack.people import PeopleDirectory
-from bot.slack.thread_reader import SlackThreadReader
-from bot.slack.web import close_web_client, web_client
-from bot.storage.budget import SharedEditBudget
+from bot.slack.api.files import SlackFileSource
+from bot.slack.api.people import PeopleDirectory
+from bot.slack.api.thread_reader import SlackThreadReader
+from bot.slack.api.web import close_web_client, web_client
+from bot.slack.handlers.access import AccessPolicy, parse_ids
+from bot.slack.handlers.commands import CommandHandler, register_commands
+from bot.slack.handlers.events import EventHandler, TaskTracker, register
+from bot.slack.sinks.native_stream import update_finished
+from bot.storage.edit_rate import SharedEditBudget
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.eviction import warn_if_evicting
 from bot.storage.inflight import InflightAnswer, InflightJournal

@@ -19,17 +19,17 @@ from bot.conversation.ordering import ThreadGate, answer_in_order
 from bot.conversation.ports import Clock, ReplySink
 from bot.conversation.sinks import DeferredPlaceholder
 from bot.conversation.turn import TurnDeps
-from bot.slack.access import AccessPolicy
-from bot.slack.inbound import (
+from bot.slack.api.people import PeopleDirectory
+from bot.slack.handlers.access import AccessPolicy
+from bot.slack.handlers.inbound import (
     Ignored,
     is_batch_mention,
     is_external_author,
     message_mark,
     question_from_event,
 )
-from bot.slack.people import PeopleDirectory
-from bot.slack.reply import Destination, EditBudget, Journal, SlackReplySink
-from bot.slack.sink_factory import AnswerSurfaces
+from bot.slack.sinks.choice import AnswerSurfaces
+from bot.slack.sinks.edit_in_place import Destination, EditBudget, Journal, SlackReplySink
 
 log = structlog.get_logger("bot.slack.events")
 

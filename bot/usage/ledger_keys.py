@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.storage.keys import PREFIX
+from bot.storage.key_layout import PREFIX
 
 USAGE = f"{PREFIX}:usage"
 DAY_DIMENSIONS = ("user", "channel", "model", "feature")

@@ -10,20 +10,20 @@ import redis.asyncio as redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.accounting import budgets_of
 from bot.batch.api import BatchesApi
 from bot.batch.plan import API_MAX_BYTES
 from bot.batch.poller import BatchPoller
 from bot.batch.service import BatchService, BatchSettings
 from bot.batch.store import JobStore, LeaderLock
+from bot.compose.accounting import budgets_of
 from bot.config import Settings
 from bot.conversation.throttle import MonotonicClock
 from bot.runtime.loops import BackgroundLoops
-from bot.slack.access import AccessPolicy
-from bot.slack.batch_blocks import BatchUsage, SlackJobNotifier
-from bot.slack.batch_commands import BatchCommands, register_batch
-from bot.slack.batch_files import CsvFinder
-from bot.slack.files import SlackFileSource
+from bot.slack.api.files import SlackFileSource
+from bot.slack.blocks.batch import BatchUsage, SlackJobNotifier
+from bot.slack.handlers.access import AccessPolicy
+from bot.slack.handlers.batch import BatchCommands, register_batch
+from bot.slack.handlers.batch_csv import CsvFinder
 from bot.storage.redis_store import RedisMarks
 from bot.usage.batches import BatchSpend
 from bot.usage.holds import SpendHolds

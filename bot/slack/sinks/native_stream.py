@@ -31,7 +31,7 @@ from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.conversation.split import FENCE, open_fence
-from bot.slack.reply import (
+from bot.slack.sinks.edit_in_place import (
     FINAL_ATTEMPTS,
     NO_LINKING,
     UNREACHABLE,
@@ -41,7 +41,7 @@ from bot.slack.reply import (
     call_slack,
     call_waiting_out_limits,
 )
-from bot.slack.status import ThreadStatus, plain_status, trailing_status
+from bot.slack.sinks.status import ThreadStatus, plain_status, trailing_status
 
 log = structlog.get_logger("bot.slack.stream")
 

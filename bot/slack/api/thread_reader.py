@@ -9,8 +9,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import ContextMessage, ThreadKey
-from bot.slack.inbound import ANSWERABLE_SUBTYPES
-from bot.slack.people import PeopleDirectory
+from bot.slack.api.people import PeopleDirectory
+from bot.slack.handlers.inbound import ANSWERABLE_SUBTYPES
 
 log = structlog.get_logger("bot.slack.thread")
 

@@ -17,7 +17,7 @@ from bot.claude.catalog import CATALOG
 from bot.claude.cost import uncached_cost_usd
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
-from bot.slack.reply import RateLimited, call_waiting_out_limits
+from bot.slack.sinks.edit_in_place import RateLimited, call_waiting_out_limits
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
 

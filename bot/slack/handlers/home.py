@@ -12,11 +12,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.tiers import TIER_TABLE, TIERS, tier_label
-from bot.usage.budget import money
 from bot.usage.records import Totals
 from bot.usage.report import UsageReport, UsageReporter
+from bot.usage.spend_limits import money
 
-log = structlog.get_logger("bot.slack.home")
+log = structlog.get_logger("bot.slack.handlers.home")
 
 Block = dict[str, Any]
 HOW_TO_ASK = (

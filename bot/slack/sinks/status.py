@@ -15,9 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.display import is_status
 from bot.conversation.ports import Clock
-from bot.slack.reply import RateLimited, call_slack
+from bot.slack.sinks.edit_in_place import RateLimited, call_slack
 
-log = structlog.get_logger("bot.slack.status")
+log = structlog.get_logger("bot.slack.sinks.status")
 
 REFRESH_SECONDS = 60.0
 MAX_LOADING_CHARS = 50  # Slack's limit per loading message

@@ -8,7 +8,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-log = structlog.get_logger("bot.slack.people")
+log = structlog.get_logger("bot.slack.api.people")
 
 
 class NameCache(Protocol):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.usage.budget import money, reset_phrase
 from bot.usage.records import Totals
 from bot.usage.report import Ranking, UsageReport
+from bot.usage.spend_limits import money, reset_phrase
 
 Block = dict[str, Any]
 TITLES = {"channel": "Channels", "user": "People", "model": "Models"}

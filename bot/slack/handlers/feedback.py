@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-log = structlog.get_logger("bot.slack.feedback")
+log = structlog.get_logger("bot.slack.handlers.feedback")
 
 ACTION_ID = "answer_feedback"
 BLOCK_PREFIX = "feedback:"

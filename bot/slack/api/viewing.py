@@ -19,11 +19,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Question
-from bot.slack.access import AccessPolicy
-from bot.slack.inbound import ANSWERABLE_SUBTYPES
-from bot.slack.people import PeopleDirectory
+from bot.slack.api.people import PeopleDirectory
+from bot.slack.handlers.access import AccessPolicy
+from bot.slack.handlers.inbound import ANSWERABLE_SUBTYPES
 
-log = structlog.get_logger("bot.slack.viewing")
+log = structlog.get_logger("bot.slack.api.viewing")
 
 CHANNEL_ENTITY = "slack#/types/channel_id"
 MESSAGE_ENTITY = "slack#/types/message_context"

@@ -24,7 +24,7 @@ from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.conversation.split import balance_fences, split_message
 
-log = structlog.get_logger("bot.slack.reply")
+log = structlog.get_logger("bot.slack.sinks.edit_in_place")
 
 FINAL_ATTEMPTS = 8
 DEFAULT_RETRY_AFTER = 1.0

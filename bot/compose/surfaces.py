@@ -13,12 +13,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.claude.catalog import lookup
 from bot.config import Settings
 from bot.metrics.registry import BotMetrics
-from bot.slack.feedback import FeedbackHandler
-from bot.slack.home import HomeFacts, HomeTab
-from bot.slack.listeners import EventHandler
-from bot.slack.sink_factory import AnswerSurfaces
-from bot.slack.surfaces import SurfaceEvents, register_surfaces
-from bot.slack.viewing import ViewingContext
+from bot.slack.api.viewing import ViewingContext
+from bot.slack.handlers.events import EventHandler
+from bot.slack.handlers.feedback import FeedbackHandler
+from bot.slack.handlers.home import HomeFacts, HomeTab
+from bot.slack.handlers.surfaces import SurfaceEvents, register_surfaces
+from bot.slack.sinks.choice import AnswerSurfaces
 from bot.storage.surface_state import RedisSurfaceState
 from bot.usage.report import UsageReporter
 
