@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.throttle import MonotonicClock
-from bot.slack.handlers.feedback import feedback_block
+from bot.slack.blocks.feedback import feedback_block
 from bot.slack.sinks.edit_in_place import Destination, SlackReplySink
 from bot.slack.sinks.native_stream import NativeStreamSink, StreamTarget, update_finished
 from testing.fakes.slack_server import FakeSlack

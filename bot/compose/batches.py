@@ -20,11 +20,12 @@ from bot.config import Settings
 from bot.conversation.throttle import MonotonicClock
 from bot.runtime.loops import BackgroundLoops
 from bot.slack.api.files import SlackFileSource
-from bot.slack.blocks.batch import BatchUsage, SlackJobNotifier
 from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.batch import BatchCommands, register_batch
 from bot.slack.handlers.batch_csv import CsvFinder
+from bot.slack.handlers.batch_notifier import SlackJobNotifier
 from bot.storage.redis_store import RedisMarks
+from bot.usage.batch_ledger import BatchUsage
 from bot.usage.batches import BatchSpend
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger

@@ -14,9 +14,10 @@ from bot.claude.catalog import lookup
 from bot.config import Settings
 from bot.metrics.registry import BotMetrics
 from bot.slack.api.viewing import ViewingContext
+from bot.slack.blocks.home import HomeFacts
 from bot.slack.handlers.events import EventHandler
 from bot.slack.handlers.feedback import FeedbackHandler
-from bot.slack.handlers.home import HomeFacts, HomeTab
+from bot.slack.handlers.home import HomeTab
 from bot.slack.handlers.surfaces import SurfaceEvents, register_surfaces
 from bot.slack.sinks.choice import AnswerSurfaces
 from bot.storage.surface_state import RedisSurfaceState

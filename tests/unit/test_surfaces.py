@@ -11,8 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import DEFAULT_PROMPTS, SettingsError, load_settings, parse_prompts
 from bot.conversation.messages import Question, ThreadKey
 from bot.slack.api.viewing import channel_in_assistant_thread, channel_in_entities, render_viewing
-from bot.slack.handlers.feedback import feedback_block, parse_click
-from bot.slack.handlers.home import HomeFacts, home_view
+from bot.slack.blocks.feedback import feedback_block
+from bot.slack.blocks.home import HomeFacts, home_view
+from bot.slack.handlers.feedback import parse_click
 from bot.slack.handlers.surfaces import SurfaceEvents
 from bot.slack.sinks.choice import stream_target, thread_title
 from bot.slack.sinks.native_stream import StreamTarget, cut_point

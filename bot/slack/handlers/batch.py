@@ -20,6 +20,7 @@ from bot.batch.table import BatchInputError
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question
 from bot.conversation.ports import Clock
+from bot.slack.api.calls import RateLimited, call_waiting_out_limits
 from bot.slack.api.files import SlackFileSource
 from bot.slack.blocks.batch import (
     CANCEL,
@@ -27,12 +28,12 @@ from bot.slack.blocks.batch import (
     DISCARD,
     RETRY,
     confirm_blocks,
-    edit_status,
     progress_blocks,
     with_buttons,
 )
 from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.batch_csv import CsvFinder, FoundCsv, is_csv
+from bot.slack.handlers.batch_notifier import edit_status
 from bot.slack.handlers.events import Marks
 from bot.slack.handlers.inbound import (
     batch_template,
@@ -42,7 +43,6 @@ from bot.slack.handlers.inbound import (
     message_mark,
     question_from_event,
 )
-from bot.slack.sinks.edit_in_place import RateLimited, call_waiting_out_limits
 from bot.vision.problems import FileProblem
 
 log = structlog.get_logger("bot.slack.batch")

@@ -17,10 +17,10 @@ from bot.askcode.service import AskCodeService
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.ports import Clock
 from bot.conversation.tiers import TIERS_BY_COMMAND
+from bot.slack.api.calls import RateLimited, call_waiting_out_limits
 from bot.slack.blocks.usage import usage_blocks, usage_text
 from bot.slack.handlers.ask_code import Listing, parse_ask_code, repo_list_text
 from bot.slack.handlers.events import EventHandler
-from bot.slack.sinks.edit_in_place import RateLimited, call_waiting_out_limits
 from bot.usage.report import UsageReporter
 
 log = structlog.get_logger("bot.slack.handlers.commands")

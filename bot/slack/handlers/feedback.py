@@ -13,11 +13,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.blocks.feedback import ACTION_ID, BLOCK_PREFIX, NEGATIVE, POSITIVE
+
 log = structlog.get_logger("bot.slack.handlers.feedback")
 
-ACTION_ID = "answer_feedback"
-BLOCK_PREFIX = "feedback:"
-POSITIVE, NEGATIVE = "positive", "negative"
 THANKS = {
     POSITIVE: "Thanks for the feedback! :+1:",
     NEGATIVE: "Thanks for telling me. Reply in the thread with what was wrong and I'll try again.",
@@ -35,30 +34,6 @@ class FeedbackStore(Protocol):
     ) -> str | None:
         """Store it; returns what this person had said before about the answer."""
         ...
-
-
-def feedback_block(answer_id: str) -> Block:
-    """The feedback buttons under an answer; the block id names the answer."""
-
-    def button(emoji: str, label: str, value: str) -> Block:
-        return {
-            "text": {"type": "plain_text", "text": emoji, "emoji": True},
-            "accessibility_label": label,
-            "value": value,
-        }
-
-    return {
-        "type": "context_actions",
-        "block_id": f"{BLOCK_PREFIX}{answer_id}"[:255],
-        "elements": [
-            {
-                "type": "feedback_buttons",
-                "action_id": ACTION_ID,
-                "positive_button": button(":+1:", "Good answer", POSITIVE),
-                "negative_button": button(":-1:", "Bad answer", NEGATIVE),
-            }
-        ],
-    }
 
 
 def parse_click(body: dict[str, Any]) -> dict[str, str] | None:

@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.api.calls import RateLimited, call_slack
 from bot.slack.api.viewing import (
     ViewingStore,
     channel_in_assistant_thread,
@@ -28,7 +29,6 @@ from bot.slack.api.viewing import (
 )
 from bot.slack.handlers.feedback import FeedbackHandler, register_feedback
 from bot.slack.handlers.home import HomeTab
-from bot.slack.sinks.edit_in_place import RateLimited, call_slack
 
 log = structlog.get_logger("bot.slack.handlers.surfaces")
 

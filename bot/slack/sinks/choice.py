@@ -21,15 +21,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.ports import Clock, ReplySink
+from bot.slack.api.calls import RateLimited, call_slack
 from bot.slack.api.viewing import ViewingContext
-from bot.slack.handlers.feedback import feedback_block
-from bot.slack.sinks.edit_in_place import (
-    Destination,
-    Journal,
-    RateLimited,
-    SlackReplySink,
-    call_slack,
-)
+from bot.slack.blocks.feedback import feedback_block
+from bot.slack.sinks.edit_in_place import Destination, Journal, SlackReplySink
 from bot.slack.sinks.native_stream import NativeStreamSink, StreamTarget
 
 log = structlog.get_logger("bot.slack.handlers.surfaces")

@@ -10,40 +10,34 @@ output never notifies a whole channel.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.conversation.split import balance_fences, split_message
+from bot.slack.api.calls import (
+    DEFAULT_RETRY_AFTER,
+    FINAL_ATTEMPTS,
+    NO_LINKING,
+    RateLimited,
+    call_slack,
+)
 
 log = structlog.get_logger("bot.slack.sinks.edit_in_place")
 
-FINAL_ATTEMPTS = 8
-DEFAULT_RETRY_AFTER = 1.0
 # The channel is gone or closed to the bot: nothing can be shown there.
 UNREACHABLE = frozenset(
     {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "access_denied"}
 )
 # The message can no longer be edited: post the text as a new message instead.
 GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
-# chat.postMessage / chat.update: no linking of bare names (@here, @group, #channel) by Slack.
-NO_LINKING: dict[str, Any] = {"parse": "none", "link_names": False}
-
-
-class RateLimited(Exception):
-    """Slack answered 429; retry after the given seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited for {retry_after}s")
-        self.retry_after = retry_after
 
 
 class EditBudget(Protocol):
@@ -270,29 +264,3 @@ class SlackReplySink:
                 raise
             return await self._post(text)
         return ts
-
-
-async def call_slack(
-    method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
-) -> dict[str, Any]:
-    """Call a Web API method; a 429 becomes RateLimited with Slack's Retry-After."""
-    try:
-        response = await method(**kwargs)
-    except SlackApiError as exc:
-        if exc.response.status_code == 429:
-            retry_after = exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)
-            raise RateLimited(float(retry_after)) from None
-        raise
-    return response.data if isinstance(response.data, dict) else {}
-
-
-async def call_waiting_out_limits(
-    clock: Clock, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
-) -> dict[str, Any]:
-    """Call a method that must happen (not an interim edit), waiting out 429s a few times."""
-    for _ in range(FINAL_ATTEMPTS - 1):
-        try:
-            return await call_slack(method, **kwargs)
-        except RateLimited as limited:
-            await clock.sleep(limited.retry_after)
-    return await call_slack(method, **kwargs)

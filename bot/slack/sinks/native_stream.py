@@ -31,16 +31,14 @@ from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.conversation.split import FENCE, open_fence
-from bot.slack.sinks.edit_in_place import (
+from bot.slack.api.calls import (
     FINAL_ATTEMPTS,
     NO_LINKING,
-    UNREACHABLE,
-    Journal,
     RateLimited,
-    SlackReplySink,
     call_slack,
     call_waiting_out_limits,
 )
+from bot.slack.sinks.edit_in_place import UNREACHABLE, Journal, SlackReplySink
 from bot.slack.sinks.status import ThreadStatus, plain_status, trailing_status
 
 log = structlog.get_logger("bot.slack.stream")

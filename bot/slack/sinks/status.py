@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.display import is_status
 from bot.conversation.ports import Clock
-from bot.slack.sinks.edit_in_place import RateLimited, call_slack
+from bot.slack.api.calls import RateLimited, call_slack
 
 log = structlog.get_logger("bot.slack.sinks.status")
 
