@@ -63,3 +63,24 @@ def test_bench_imports_testing_not_tests() -> None:
     for path in sorted((ROOT / "bench").rglob("*.py")):
         for name in imported(path):
             assert not _is(name, "tests"), f"{path} imports {name}"
+
+
+def test_only_the_entry_point_imports_the_composition_root() -> None:
+    """Feature code is built by bot/compose and imports none of it: only `python -m bot` and
+    the composition root's own modules import bot.compose."""
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        if path.parent.name == "compose" or path.name == "__main__.py":
+            continue
+        for name in imported(path):
+            assert not _is(name, "bot.compose"), f"{path} imports {name}"
+
+
+def test_the_anthropic_client_is_built_once() -> None:
+    """One AsyncAnthropic (one connection pool) for the whole bot, in bot/compose/clients.py;
+    features take with_options() of it."""
+    builders = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if "AsyncAnthropic(" in path.read_text()
+    ]
+    assert builders == ["bot/compose/clients.py"]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
-
-import anthropic
-
 from bot.askcode import secrets
 from bot.askcode.service import AskCodeOptions, AskCodeService
 from bot.claude.tokens import AnthropicTokenCounter
+from bot.compose.clients import Clients
 from bot.config import Settings
 from bot.conversation.tiers import DEFAULT_TIER
 
@@ -27,18 +24,12 @@ def ask_code_options(settings: Settings) -> AskCodeOptions:
     )
 
 
-def build_ask_code(settings: Settings, stack: AsyncExitStack) -> AskCodeService | None:
+def build_ask_code(settings: Settings, clients: Clients) -> AskCodeService | None:
     """The service over ASK_CODE_REPOS, counting tokens with the default tier's model."""
     repos = settings.code_repos
     if not repos:
         return None
     secrets.configure(settings.data_dir / "askcode" / "rule-cache")
-    client = anthropic.AsyncAnthropic(
-        api_key=settings.anthropic_api_key.get_secret_value(),
-        base_url=settings.anthropic_base_url,
-        timeout=settings.claude_timeout_seconds,
-        max_retries=1,
-    )
-    stack.push_async_callback(client.close)
+    client = clients.claude.with_options(max_retries=1)
     counter = AnthropicTokenCounter(client, settings.models_by_tier[DEFAULT_TIER])
     return AskCodeService(repos, ask_code_options(settings), counter)

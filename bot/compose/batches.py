@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-import anthropic
-import redis.asyncio as redis
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.batch.api import BatchesApi
 from bot.batch.plan import API_MAX_BYTES
@@ -16,6 +13,7 @@ from bot.batch.poller import BatchPoller
 from bot.batch.service import BatchService, BatchSettings
 from bot.batch.store import JobStore, LeaderLock
 from bot.compose.accounting import budgets_of
+from bot.compose.clients import Clients
 from bot.config import Settings
 from bot.conversation.throttle import MonotonicClock
 from bot.runtime.loops import BackgroundLoops
@@ -50,29 +48,17 @@ def batch_settings(settings: Settings) -> BatchSettings:
 def start_batches(
     settings: Settings,
     app: AsyncApp,
-    slack: AsyncWebClient,
-    redis_client: redis.Redis,
+    clients: Clients,
+    files: SlackFileSource,
     access: AccessPolicy,
     stack: AsyncExitStack,
     loops: BackgroundLoops,
 ) -> asyncio.Task[None]:
     """Register /claude-batch and its buttons; start the poller as one of the supervised
     background loops (stopped with the stack)."""
-    claude = anthropic.AsyncAnthropic(
-        api_key=settings.anthropic_api_key.get_secret_value(),
-        base_url=settings.anthropic_base_url,
-        timeout=settings.claude_timeout_seconds,
-    )
-    stack.push_async_callback(claude.close)
-    files = SlackFileSource(
-        slack,
-        settings.slack_bot_token.get_secret_value(),
-        allowed_hosts=settings.file_hosts,
-        max_bytes=settings.file_max_bytes,
-    )
-    stack.push_async_callback(files.close)
+    slack, redis_client = clients.slack, clients.redis
     service = BatchService(
-        BatchesApi(claude),
+        BatchesApi(clients.claude.with_options(max_retries=2)),
         JobStore(redis_client),
         batch_settings(settings),
         settings.admins,

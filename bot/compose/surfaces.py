@@ -6,22 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as redis
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.claude.catalog import lookup
+from bot.compose.accounting import Accounting
+from bot.compose.clients import Clients
+from bot.compose.conversation import SlackParts
 from bot.config import Settings
-from bot.metrics.registry import BotMetrics
 from bot.slack.api.viewing import ViewingContext
 from bot.slack.blocks.home import HomeFacts
-from bot.slack.handlers.events import EventHandler
 from bot.slack.handlers.feedback import FeedbackHandler
 from bot.slack.handlers.home import HomeTab
 from bot.slack.handlers.surfaces import SurfaceEvents, register_surfaces
 from bot.slack.sinks.choice import AnswerSurfaces
 from bot.storage.surface_state import RedisSurfaceState
-from bot.usage.report import UsageReporter
 
 
 def repo_names(settings: Settings) -> tuple[str, ...]:
@@ -41,7 +39,7 @@ def home_facts(settings: Settings) -> HomeFacts:
 
 @dataclass(frozen=True)
 class AiSurfaces:
-    """What the wiring attaches: the answers' surfaces, the events' listeners, feedback."""
+    """The answers' surfaces (for the event handler), and the surfaces' own listeners."""
 
     answers: AnswerSurfaces
     events: SurfaceEvents
@@ -49,30 +47,25 @@ class AiSurfaces:
 
     @classmethod
     def build(
-        cls,
-        settings: Settings,
-        client: redis.Redis,
-        slack: AsyncWebClient,
-        handler: EventHandler,
-        metrics: BotMetrics,
-        usage: UsageReporter | None = None,
+        cls, settings: Settings, clients: Clients, shared: SlackParts, accounting: Accounting
     ) -> AiSurfaces:
-        """Everything on this Redis and Slack client, with the event handler's collaborators."""
-        state = RedisSurfaceState(client, settings.history_ttl_seconds)
+        """Everything on the shared Redis and Slack client."""
+        state = RedisSurfaceState(clients.redis, settings.history_ttl_seconds)
+        slack = clients.slack
         answers = AnswerSurfaces(
             slack,
-            handler.clock,
+            shared.clock,
             state,
             mode=settings.native_streaming,
             message_chars=settings.message_chars,
-            journal=handler.journal,
-            viewing=ViewingContext(slack, handler.people, state, handler.access),
+            journal=shared.journal,
+            viewing=ViewingContext(slack, shared.people, state, shared.access),
         )
-        home = HomeTab(slack, home_facts(settings), usage)
+        home = HomeTab(slack, home_facts(settings), accounting.reporter)
         events = SurfaceEvents(slack, state, settings.prompts, home)
-        return cls(answers, events, FeedbackHandler(slack, state, metrics.observe_feedback))
+        feedback = FeedbackHandler(slack, state, accounting.metrics.observe_feedback)
+        return cls(answers, events, feedback)
 
-    def attach(self, app: AsyncApp, handler: EventHandler) -> None:
-        """Answers go through the surfaces; the surfaces' listeners join the app."""
-        handler.surfaces = self.answers
+    def register(self, app: AsyncApp) -> None:
+        """The surfaces' listeners (prompts, titles, Home tab, feedback) join the app."""
         register_surfaces(app, self.events, self.feedback)

@@ -44,11 +44,13 @@ class SlackIdentity:
     bot_name: str
 
 
-async def check_services(settings: Settings, slack: AsyncWebClient) -> SlackIdentity:
+async def check_services(
+    settings: Settings, slack: AsyncWebClient, claude: anthropic.AsyncAnthropic
+) -> SlackIdentity:
     """Slack's and Claude's checks, side by side; the first refusal ends both."""
     identity, _ = await first_failure_cancels(
         check_slack(slack, settings.slack_app_token.get_secret_value(), settings.slack_api_url),
-        check_claude(settings),
+        check_claude(settings, claude),
     )
     return identity  # type: ignore[no-any-return]
 
@@ -81,16 +83,11 @@ async def slack_call(call: Awaitable[T], variable: str) -> T:
         raise StartupError(f"Slack refused {variable} ({error}); see README.md.") from None
 
 
-async def check_claude(settings: Settings) -> None:
+async def check_claude(settings: Settings, claude: anthropic.AsyncAnthropic) -> None:
     """GET /v1/models with the API key; retried while Claude cannot be reached. Any answer but a
     refusal of the key lets the bot start (a gateway may not serve /v1/models)."""
     base_url = settings.anthropic_base_url or CLAUDE_DEFAULT_URL
-    client = anthropic.AsyncAnthropic(
-        api_key=settings.anthropic_api_key.get_secret_value(),
-        base_url=settings.anthropic_base_url,
-        max_retries=0,
-        timeout=CHECK_TIMEOUT_SECONDS,
-    )
+    client = claude.with_options(max_retries=0, timeout=CHECK_TIMEOUT_SECONDS)
 
     async def list_models() -> None:
         try:
@@ -105,10 +102,7 @@ async def check_claude(settings: Settings) -> None:
                 raise Unreachable(f"Claude answered HTTP {exc.status_code}") from None
             log.info("startup.claude_check_skipped", status=exc.status_code)
 
-    try:
-        await until_reachable("Claude", host_of(base_url), list_models)
-    finally:
-        await client.close()
+    await until_reachable("Claude", host_of(base_url), list_models)
 
 
 async def first_failure_cancels(*calls: Coroutine[Any, Any, Any]) -> list[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from redis.exceptions import RedisError
@@ -19,8 +19,8 @@ from bot.conversation.ports import Clock
 from bot.conversation.tiers import TIERS_BY_COMMAND
 from bot.slack.api.calls import RateLimited, call_waiting_out_limits
 from bot.slack.blocks.usage import usage_blocks, usage_text
+from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.ask_code import Listing, parse_ask_code, repo_list_text
-from bot.slack.handlers.events import EventHandler
 from bot.usage.report import UsageReporter
 
 log = structlog.get_logger("bot.slack.handlers.commands")
@@ -53,11 +53,20 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-@dataclass
+class AnswerStarter(Protocol):
+    """Starts answering a question in the background (the event handler does)."""
+
+    def spawn_answer(self, question: Question, tier: str | None = None) -> None:
+        """Answer it, with this tier when one is given."""
+        ...
+
+
+@dataclass(frozen=True)
 class CommandHandler:
     """Handles the slash commands of the manifest."""
 
-    events: EventHandler
+    access: AccessPolicy
+    answers: AnswerStarter
     client: AsyncWebClient
     clock: Clock
     bot_name: str
@@ -81,7 +90,7 @@ class CommandHandler:
     def _refusal(self, command: dict[str, Any]) -> str | None:
         """The allowlists' refusal for this command's user and channel (None: allowed)."""
         channel = str(command["channel_id"])
-        return self.events.access.refusal(
+        return self.access.refusal(
             str(command["user_id"]), channel, is_direct_message=channel.startswith("D")
         )
 
@@ -129,7 +138,7 @@ class CommandHandler:
             feature=name.lstrip("/"),
             code_repo=code_repo,
         )
-        self.events.spawn_answer(question, tier=tier)
+        self.answers.spawn_answer(question, tier=tier)
 
     async def on_ask_code(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """/ask-code [repo] <question> | list: a new thread answered from the repository. The

@@ -71,7 +71,7 @@ class TaskTracker:
             await asyncio.wait(pending, timeout=10)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EventHandler:
     """Turns Slack events into answered questions."""
 
