@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.conversation.messages import Question
 
 JsonObject = dict[str, Any]
 
@@ -70,6 +73,16 @@ class Tool(Protocol):
     async def run(self, tool_input: JsonObject) -> ToolOutput:
         """Run one call. Errors are returned (ToolOutput.error), not raised; the loop adds the
         timeout and the size cap."""
+        ...
+
+
+class ToolProvider(Protocol):
+    """A source of tools (MCP servers, Slack search, memory, …), plugged in at the composition
+    root. It decides per question what that person may use there (allowlists, profiles, the
+    asker's Slack permissions); the loop never offers a tool a provider did not give."""
+
+    async def tools_for(self, question: Question) -> Sequence[Tool]:
+        """The tools this question's answer may call (none is a fine answer)."""
         ...
 
 
