@@ -79,3 +79,28 @@ def switched_text(tier: str, model_display: str) -> str:
         f"Switched this thread to *{tier_label(tier)}* (`{model_display}`). "
         "My next answers here will use it."
     )
+
+
+# The footer counts server tools by their block's name (client tools: ToolSpec.counted_as).
+SERVER_TOOL_NOUNS = {
+    "web_search": "search",
+    "web_fetch": "page read",
+    "code_execution": "code run",
+    "bash_code_execution": "code run",
+    "text_editor_code_execution": "code run",
+}
+PLURALS = {"search": "searches", "page read": "pages read", "code run": "code runs"}
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 search", "2 searches", "3 MCP calls"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {PLURALS.get(noun, noun + 's')}"
+
+
+def tools_note(footer_line: str, uses: dict[str, int]) -> str:
+    """The footer with what the answer used, e.g. "_Sonnet 5.5 · 4.2 s · 2 searches · 1 MCP
+    call_" (nouns in the order first used)."""
+    if not uses:
+        return footer_line
+    note = " · ".join(counted(n, noun) for noun, n in uses.items() if n)
+    return f"{footer_line[:-1]} · {note}_" if footer_line.endswith("_") else footer_line
