@@ -104,3 +104,39 @@ def tools_note(footer_line: str, uses: dict[str, int]) -> str:
         return footer_line
     note = " · ".join(counted(n, noun) for noun, n in uses.items() if n)
     return f"{footer_line[:-1]} · {note}_" if footer_line.endswith("_") else footer_line
+
+
+MAX_SOURCES = 10
+
+
+def _link_title(title: str, url: str) -> str:
+    shown = (title or url.split("//", 1)[-1].split("/", 1)[0]).strip()
+    return shown.replace("[", "(").replace("]", ")")[:120]
+
+
+def with_sources(answer: str, content: list[dict[str, object]]) -> str:
+    """An answer that cites web pages, rebuilt from its text blocks with a numbered reference
+    after each cited passage, and a sources list of links; the answer as it was otherwise."""
+    refs: dict[str, tuple[int, str]] = {}
+    parts: list[str] = []
+    for block in content:
+        if block.get("type") != "text":
+            continue
+        numbers = []
+        citations = block.get("citations")
+        for citation in citations if isinstance(citations, list) else []:
+            url = str(citation.get("url") or "")
+            if not url.startswith(("https://", "http://")):
+                continue
+            if url not in refs and len(refs) < MAX_SOURCES:
+                refs[url] = (len(refs) + 1, str(citation.get("title") or ""))
+            if url in refs and refs[url][0] not in numbers:
+                numbers.append(refs[url][0])
+        marks = "".join(f"[{n}]" for n in sorted(numbers))
+        parts.append(f"{block.get('text', '')}{' ' + marks if marks else ''}")
+    if not refs:
+        return answer
+    sources = "\n".join(
+        f"{n}. [{_link_title(title, url)}]({url})" for url, (n, title) in refs.items()
+    )
+    return f"{''.join(parts).strip()}\n\n*Sources*\n{sources}"

@@ -28,6 +28,7 @@ from bot.conversation.display import (
     switched_text,
     tools_note,
     with_footer,
+    with_sources,
 )
 from bot.conversation.errors import (
     ChatFailure,
@@ -381,7 +382,8 @@ async def _complete(
         notice = "I couldn't save this turn, so a follow-up may not remember it."
         await sink.finish(failure_text(attempt.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
-    body = ask.kit.finish(final_text(attempt.text, done.stop_reason))
+    text = with_sources(attempt.text, done.message.get("content") or [])
+    body = ask.kit.finish(final_text(text, done.stop_reason))
     if deps.settings.show_thinking and attempt.thinking.strip():
         body = live_text(body, attempt.thinking, "", show_thinking=True)
     line = footer(done.model_display or done.model, deps.clock.now() - started, asked_tier, tier)
