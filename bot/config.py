@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from bot.askcode.repos import RepoConfigError, RepoSpec, parse_repos, with_links
 from bot.conversation.tiers import TIER_NAMES, TIER_TABLE, TIERS, Effort
+from bot.profiles import Known, ProfileError, load_profiles
 from bot.tools.mcp.config import ConfigError, ServerConfig, load_config
 from bot.tools.server import (
     ConfiguredServerTools,
@@ -125,6 +126,7 @@ class Settings(BaseSettings):
     web_search_location: str = Field("", alias="BOT_WEB_SEARCH_LOCATION")
     tool_max_rounds: int = Field(8, ge=1, le=50, alias="BOT_TOOL_MAX_ROUNDS")
     tool_max_seconds: float = Field(300, gt=0, alias="BOT_TOOL_MAX_SECONDS")
+    channel_profiles: Path | None = Field(None, alias="BOT_CHANNEL_PROFILES")
     mcp_config: Path | None = Field(None, alias="BOT_MCP_CONFIG")
     mcp_call_timeout_seconds: float = Field(60, gt=0, alias="BOT_MCP_CALL_TIMEOUT_SECONDS")
     mcp_max_result_chars: int = Field(100_000, ge=1_000, alias="BOT_MCP_MAX_RESULT_CHARS")
@@ -158,6 +160,7 @@ class Settings(BaseSettings):
         "metrics_port",
         "anthropic_base_url",
         "mcp_config",
+        "channel_profiles",
         mode="before",
     )
     @classmethod
@@ -217,6 +220,24 @@ class Settings(BaseSettings):
             fetch_max_content_tokens=self.web_fetch_max_content_tokens,
         )
         return ConfiguredServerTools(parse_names(self.tools), web)
+
+    @model_validator(mode="after")
+    def _profiles_load(self) -> Settings:
+        if self.channel_profiles is not None:
+            try:
+                load_profiles(self.channel_profiles, self.profile_names())
+            except ProfileError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    def profile_names(self) -> Known:
+        """What channel profiles may name: tiers, BOT_TOOLS, MCP servers, /ask-code repos."""
+        return Known(
+            tiers=TIER_NAMES,
+            tools=parse_names(self.tools),
+            mcp_servers=tuple(server.name for server in self.mcp_servers),
+            repos=tuple(self.code_repos),
+        )
 
     @field_validator("mcp_config")
     @classmethod

@@ -11,6 +11,7 @@ import redis.asyncio as redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.conversation.messages import Question
 from bot.conversation.ports import ChatModel
 from bot.metrics.hooks import MeteredChatModel
 from bot.metrics.registry import BotMetrics
@@ -41,7 +42,12 @@ class Accounting:
     reporter: UsageReporter
 
     @classmethod
-    def build(cls, settings: Settings, client: redis.Redis) -> Accounting:
+    def build(
+        cls,
+        settings: Settings,
+        client: redis.Redis,
+        channel_budget: Callable[[Question], float | None] | None = None,
+    ) -> Accounting:
         """The ledger on this Redis, the budgets and admins from the settings, fresh metrics."""
         budgets = budgets_of(settings)
         metrics = BotMetrics()
@@ -50,7 +56,14 @@ class Accounting:
             per_user=settings.max_answers_in_flight_per_user,
             hold_seconds=settings.turn_deadline_seconds + HOLD_MARGIN_SECONDS,
         )
-        guard = LedgerGuard(ledger, budgets, metrics, holds=SpendHolds(client), in_flight=in_flight)
+        guard = LedgerGuard(
+            ledger,
+            budgets,
+            metrics,
+            holds=SpendHolds(client),
+            in_flight=in_flight,
+            channel_budget=channel_budget,
+        )
         return cls(metrics, guard, UsageReporter(ledger, budgets))
 
     def meter(self, model: ChatModel) -> ChatModel:

@@ -31,6 +31,7 @@ from bot.compose.conversation import (
     event_handler,
     file_source,
 )
+from bot.compose.profiles import ChannelBudget, channel_profiles
 from bot.compose.surfaces import AiSurfaces
 from bot.compose.tools import server_tools, tool_providers
 from bot.config import Settings
@@ -59,21 +60,23 @@ async def run(settings: Settings) -> None:
         instances.register(journal.instance)
         every = settings.heartbeat_seconds / 3
         loops.start("orphan_sweeper", sweeper(journal, clients.slack), every)
-        accounting = Accounting.build(settings, clients.redis)
+        profiles = channel_profiles(settings, loops)
+        accounting = Accounting.build(settings, clients.redis, ChannelBudget(profiles))
         accounting.count_rate_limits(clients.slack)
         start_lag_monitor(loops, accounting.metrics, stack)
 
         shared = SlackParts.build(settings, clients, journal)
         files = file_source(settings, clients, stack)
         code = build_ask_code(settings, clients)
-        surfaces = AiSurfaces.build(settings, clients, shared, accounting)
+        surfaces = AiSurfaces.build(settings, clients, shared, accounting, profiles)
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
             attachments=attachments(settings, clients, files),
             code=code,
-            tools=await tool_providers(settings, stack),
+            tools=await tool_providers(settings, stack, profiles),
             server_tools=server_tools(settings),
+            profiles=profiles,
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 
@@ -87,6 +90,9 @@ async def run(settings: Settings) -> None:
             clients.identity.bot_name,
             accounting.reporter,
             code=code,
+            profiles=profiles,
+            admins=settings.admins,
+            base_prompt_chars=len(settings.system_prompt),
         )
         register_commands(app, commands)
         start_batches(settings, app, clients, files, shared.access, stack, loops)

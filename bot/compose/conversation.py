@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.conversation.agent import Approvals, NoApprovals
 from bot.conversation.kit import NoServerTools, ServerTools
 from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
+from bot.conversation.profiles import Profiles, StaticProfiles
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.tiers import tier
 from bot.conversation.tools import ToolProvider
@@ -148,6 +149,7 @@ class TurnParts:
     tools: tuple[ToolProvider, ...] = ()
     server_tools: ServerTools = field(default_factory=NoServerTools)
     approvals: Approvals = field(default_factory=NoApprovals)
+    profiles: Profiles = field(default_factory=StaticProfiles)
 
 
 def event_handler(
@@ -170,6 +172,7 @@ def event_handler(
         tools=turn.tools,
         server_tools=turn.server_tools,
         approvals=turn.approvals,
+        profiles=turn.profiles,
     )
     return EventHandler(
         turn=deps,

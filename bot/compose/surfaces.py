@@ -4,6 +4,7 @@ suggested prompts, the Home tab and the feedback buttons."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
@@ -13,6 +14,7 @@ from bot.compose.accounting import Accounting
 from bot.compose.clients import Clients
 from bot.compose.conversation import SlackParts
 from bot.config import Settings
+from bot.conversation.profiles import Profiles
 from bot.slack.api.viewing import ViewingContext
 from bot.slack.blocks.home import HomeFacts
 from bot.slack.handlers.feedback import FeedbackHandler
@@ -28,13 +30,20 @@ def repo_names(settings: Settings) -> tuple[str, ...]:
     return tuple(name for name in names if name)
 
 
-def home_facts(settings: Settings) -> HomeFacts:
-    """What the Home tab says about this bot's models and repositories."""
+def home_facts(settings: Settings, profiles: Profiles) -> Callable[[], HomeFacts]:
+    """What the Home tab says about this bot's models and repositories: only what anyone may
+    use in a DM with the bot (its profile), nothing a channel's profile keeps to itself."""
     models = {
         tier: (lookup(model_id, tier)[0].display_name, model_id)
         for tier, model_id in settings.models_by_tier.items()
     }
-    return HomeFacts(models=models, repos=repo_names(settings))
+
+    def facts() -> HomeFacts:
+        dm = profiles.for_conversation("", is_direct_message=True)
+        repos = tuple(name for name in repo_names(settings) if dm.allows_repo(name))
+        return HomeFacts(models=models, repos=repos)
+
+    return facts
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,12 @@ class AiSurfaces:
 
     @classmethod
     def build(
-        cls, settings: Settings, clients: Clients, shared: SlackParts, accounting: Accounting
+        cls,
+        settings: Settings,
+        clients: Clients,
+        shared: SlackParts,
+        accounting: Accounting,
+        profiles: Profiles,
     ) -> AiSurfaces:
         """Everything on the shared Redis and Slack client."""
         state = RedisSurfaceState(clients.redis, settings.history_ttl_seconds)
@@ -61,7 +75,7 @@ class AiSurfaces:
             journal=shared.journal,
             viewing=ViewingContext(slack, shared.people, state, shared.access),
         )
-        home = HomeTab(slack, home_facts(settings), accounting.reporter)
+        home = HomeTab(slack, home_facts(settings, profiles), accounting.reporter)
         events = SurfaceEvents(slack, state, settings.prompts, home)
         feedback = FeedbackHandler(slack, state, accounting.metrics.observe_feedback)
         return cls(answers, events, feedback)

@@ -7,9 +7,11 @@ from contextlib import AsyncExitStack
 
 import structlog
 
+from bot.compose.profiles import McpServersOfProfile
 from bot.config import Settings
 from bot.conversation.agent import LoopLimits
 from bot.conversation.kit import NoServerTools, ServerTools
+from bot.conversation.profiles import Profiles
 from bot.conversation.tools import ToolProvider
 
 log = structlog.get_logger("bot")
@@ -34,9 +36,12 @@ def server_tools(settings: Settings) -> ServerTools:
     return tools
 
 
-async def tool_providers(settings: Settings, stack: AsyncExitStack) -> tuple[ToolProvider, ...]:
+async def tool_providers(
+    settings: Settings, stack: AsyncExitStack, profiles: Profiles
+) -> tuple[ToolProvider, ...]:
     """The client tool providers: the MCP servers when BOT_MCP_CONFIG names some (a server that
-    is down at start is left out and retried in the background)."""
+    is down at start is left out and retried in the background), narrowed per channel by its
+    profile."""
     servers = settings.mcp_servers
     if not servers:
         return ()
@@ -52,4 +57,4 @@ async def tool_providers(settings: Settings, stack: AsyncExitStack) -> tuple[Too
     stack.push_async_callback(toolbox.aclose)
     for status in toolbox.status():
         log.info("mcp.server", server=status.name, state=status.state, tools=status.tools)
-    return (toolbox,)
+    return (McpServersOfProfile(toolbox, profiles),)

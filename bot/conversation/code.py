@@ -6,6 +6,7 @@ citations checked and linked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -19,6 +20,10 @@ from bot.conversation.tools import JsonObject, ToolOutput, ToolSpec
 log = structlog.get_logger("bot.code")
 
 NOT_SET_UP = "Questions about code repositories are not set up on this bot."
+NOT_HERE = (
+    "The repository `{repo}` can't be asked about in this conversation. Ask an admin which "
+    "repositories this channel may use (`/claude-config`)."
+)
 
 
 def code_target(question: Question, state: ThreadState) -> tuple[str, str | None] | None:
@@ -96,19 +101,27 @@ class WorkspaceTool:
         return ToolOutput.text(text, is_error=is_error)
 
 
+def _any_repo(repo: str) -> bool:
+    return True
+
+
 async def code_kit(
     question: Question,
     state: ThreadState,
     repos: CodeRepos | None,
     store: ThreadStore,
     sink: ReplySink,
+    allowed: Callable[[str], bool] = _any_repo,
 ) -> AnswerKit | str | None:
     """A code thread's kit — the repository's context, its tools, excerpts for the question,
-    citations checked and linked — or the message saying why it can't be opened; None when the
-    question is not about code."""
+    citations checked and linked — or the message saying why it can't be opened (not set up,
+    not allowed in this channel, unavailable); None when the question is not about code."""
     target = code_target(question, state)
     if target is None:
         return None
+    if repos is not None and not allowed(target[0]):
+        log.info("code.not_allowed_here", repo=target[0])
+        return NOT_HERE.format(repo=target[0])
     workspace = await open_workspace(target, repos, store, question, sink)
     if isinstance(workspace, str):
         return workspace

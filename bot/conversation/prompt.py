@@ -1,9 +1,17 @@
-"""Turning a question and its thread context into the user turn sent to Claude (pure)."""
+"""Turning a question and its thread context into the user turn sent to Claude (pure), and
+gathering what goes into it: other people's messages, the shared files."""
 
 from __future__ import annotations
 
 from bot.conversation.attachments import notes_for_model
-from bot.conversation.messages import Attachments, ChatMessage, ContextMessage, Question
+from bot.conversation.messages import (
+    Attachments,
+    ChatMessage,
+    ContextMessage,
+    Question,
+    ThreadState,
+)
+from bot.conversation.ports import AttachmentReader, ThreadReader
 from bot.conversation.window import MEDIA_TOKENS
 
 MAX_CONTEXT_MESSAGES = 50
@@ -64,3 +72,25 @@ def build_user_message(
     if attachments.media_tokens:
         message[MEDIA_TOKENS] = attachments.media_tokens  # for the window; never sent
     return message
+
+
+async def read_files(
+    question: Question, reader: AttachmentReader | None, model_id: str
+) -> Attachments:
+    """The question's files as content blocks for the model, and notices."""
+    if not question.files:
+        return NO_ATTACHMENTS
+    if reader is None:
+        return Attachments(notices=("I can't read shared files in this setup.",))
+    return await reader.read(question.files, model_id)
+
+
+async def read_context(
+    question: Question, state: ThreadState, reader: ThreadReader
+) -> list[ContextMessage]:
+    """Other people's messages since the bot's last turn (none in a DM)."""
+    if question.is_direct_message:
+        return []
+    if state.last_seen_ts is None and question.key.thread_ts == question.ts:
+        return []  # a new thread rooted at this very message has nothing before it
+    return await reader.messages_between(question.key, state.last_seen_ts, question.ts)

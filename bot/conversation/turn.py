@@ -40,10 +40,8 @@ from bot.conversation.errors import (
 from bot.conversation.kit import AnswerKit, NoServerTools, ServerTools, provided_tools
 from bot.conversation.messages import (
     AnswerDone,
-    Attachments,
     ChatMessage,
     ChatRequest,
-    ContextMessage,
     Question,
     ThreadState,
 )
@@ -58,10 +56,11 @@ from bot.conversation.ports import (
     ThreadStore,
     UsageGuard,
 )
-from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
+from bot.conversation.profiles import Profile, Profiles, StaticProfiles
+from bot.conversation.prompt import build_user_message, read_context, read_files
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
 from bot.conversation.throttle import EditPolicy
-from bot.conversation.tools import ToolProvider
+from bot.conversation.tools import JsonObject, ToolProvider
 from bot.conversation.usage import BudgetVerdict, PlannedCall
 from bot.conversation.window import (
     Sizes,
@@ -117,6 +116,7 @@ class TurnDeps:
     tools: tuple[ToolProvider, ...] = ()  # client tools (MCP servers, Slack search, …)
     server_tools: ServerTools = field(default_factory=NoServerTools)  # web search, fetch, code
     approvals: Approvals = field(default_factory=NoApprovals)  # for tools that change things
+    profiles: Profiles = field(default_factory=StaticProfiles)  # each channel's own Claude
 
 
 @dataclass(frozen=True)
@@ -169,61 +169,45 @@ async def _turn(
             return TurnOutcome(answered=False, tier=switch)
         if tier is not None and tier != state.tier:
             await deps.store.set_tier(question.key, tier)
-        context = await _read_context(question, state, deps.reader)
+        context = await read_context(question, state, deps.reader)
     except StorageUnavailable:
         return await _fail(sink, "", ChatFailure(FailureKind.STORAGE), deps.settings)
     verdict = await deps.usage.check(question)  # a budget used up: refused before any work
     if not verdict.allowed:
         return await _refuse(question, verdict, sink)
-    chosen = tier or state.tier or DEFAULT_TIER
-    attachments = await _read_files(question, chosen, deps)
+    profile = deps.profiles.for_question(question)
+    chosen = tier or state.tier or profile.tier or DEFAULT_TIER
+    attachments = await read_files(
+        question, deps.attachments, deps.settings.models_by_tier.get(chosen, "")
+    )
     if attachments.notices:
         sink = NoticeSink(sink, attachments.notices)
     if not question.text.strip() and not context and not attachments.blocks:
         await sink.finish(HELLO_HINT)
         return TurnOutcome(answered=False)
-    kit = await _kit(question, state, sink, deps)
+    kit = await _kit(question, state, sink, deps, profile)
     if isinstance(kit, str):
         await sink.finish(failure_text("", kit))
         return TurnOutcome(answered=False)
     user_turn = with_excerpts(
         build_user_message(question, author, context, attachments), kit.preamble
     )
-    return await _answer(Ask(question, state, user_turn, kit), chosen, started, sink, deps)
+    system = profile.system(deps.settings.system_prompt)
+    ask = Ask(question, state, user_turn, kit, system=system, server_tools=profile.tools)
+    return await _answer(ask, chosen, started, sink, deps)
 
 
 async def _kit(
-    question: Question, state: ThreadState, sink: ReplySink, deps: TurnDeps
+    question: Question, state: ThreadState, sink: ReplySink, deps: TurnDeps, profile: Profile
 ) -> AnswerKit | str:
-    """The answer's tools and context: a code thread's repository, the providers' tools; or
-    the message saying why the repository can't be used."""
-    code = await code_kit(question, state, deps.code, deps.store, sink)
+    """The answer's tools and context: a code thread's repository (if the channel's profile
+    allows it), the providers' tools; or the message saying why the repository can't be used."""
+    code = await code_kit(question, state, deps.code, deps.store, sink, profile.allows_repo)
     if isinstance(code, str):
         return code
     if code is not None:
         await sink.show(THINKING)
     return (code or AnswerKit()).with_tools(await provided_tools(deps.tools, question))
-
-
-async def _read_files(question: Question, tier: str, deps: TurnDeps) -> Attachments:
-    """The question's files as content blocks for the tier's model, and notices."""
-    if not question.files:
-        return NO_ATTACHMENTS
-    if deps.attachments is None:
-        return Attachments(notices=("I can't read shared files in this setup.",))
-    model_id = deps.settings.models_by_tier.get(tier, "")
-    return await deps.attachments.read(question.files, model_id)
-
-
-async def _read_context(
-    question: Question, state: ThreadState, reader: ThreadReader
-) -> list[ContextMessage]:
-    """Other people's messages since the bot's last turn (none in a DM)."""
-    if question.is_direct_message:
-        return []
-    if state.last_seen_ts is None and question.key.thread_ts == question.ts:
-        return []  # a new thread rooted at this very message has nothing before it
-    return await reader.messages_between(question.key, state.last_seen_ts, question.ts)
 
 
 async def _refuse(question: Question, verdict: BudgetVerdict, sink: ReplySink) -> TurnOutcome:
@@ -242,6 +226,8 @@ class Ask:
     state: ThreadState
     user_turn: ChatMessage
     kit: AnswerKit = field(default_factory=AnswerKit)
+    system: str = ""  # the system prompt, with the channel profile's instructions
+    server_tools: tuple[str, ...] | None = None  # the profile's subset of BOT_TOOLS (None: all)
     sizes: Sizes = field(default_factory=Sizes)
 
 
@@ -269,7 +255,7 @@ async def _answer(
 
 def _window(ask: Ask, tier: str, deps: TurnDeps) -> Window | None:
     budget = deps.settings.input_budget_by_tier.get(tier)
-    return fit(ask.state.history, ask.user_turn, deps.settings.system_prompt, budget, ask.sizes)
+    return fit(ask.state.history, ask.user_turn, ask.system, budget, ask.sizes)
 
 
 async def _too_long(ask: Ask, tier: str, sink: ReplySink, deps: TurnDeps) -> TurnOutcome:
@@ -314,6 +300,12 @@ def _no_final() -> ChatFailure:
     return ChatFailure(FailureKind.INTERRUPTED, "stream ended without a final message")
 
 
+def _server_tools(tools: tuple[JsonObject, ...], ask: Ask) -> tuple[JsonObject, ...]:
+    """The configured server tools the channel's profile allows."""
+    allowed = ask.server_tools
+    return tools if allowed is None else tuple(t for t in tools if t.get("name") in allowed)
+
+
 def _caller(ask: Ask, started: float, sink: ReplySink, deps: TurnDeps) -> Caller:
     """What this answer's model calls and tool rounds need."""
 
@@ -341,13 +333,13 @@ def _request(ask: Ask, messages: list[ChatMessage], tier: str, deps: TurnDeps) -
     model = settings.models_by_tier[tier]
     return ChatRequest(
         model=model,
-        system=settings.system_prompt,
+        system=ask.system,
         messages=messages,
         max_tokens=settings.max_tokens,
         metadata_user=ask.question.user,
         thinking_effort=settings.thinking_by_tier.get(tier),
         long_lived_system=ask.kit.long_lived_system,
-        tools=ask.kit.tool_definitions(deps.server_tools.for_model(model)),
+        tools=ask.kit.tool_definitions(_server_tools(deps.server_tools.for_model(model), ask)),
     )
 
 

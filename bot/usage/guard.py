@@ -6,6 +6,7 @@ logged."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,24 +55,34 @@ class LedgerGuard:
         *,
         holds: SpendHolds | None = None,
         in_flight: InFlightLimits | None = None,
+        channel_budget: Callable[[Question], float | None] | None = None,
     ) -> None:
         self._ledger = ledger
-        self._budgets = budgets
+        self._global_budgets = budgets
+        self._channel_budget = channel_budget  # a channel profile's own monthly budget
         self._metrics = metrics
         self._now = now
         self._holds = holds
         self._in_flight = in_flight or InFlightLimits()
 
+    def _budgets(self, question: Question) -> Budgets:
+        """The budgets that apply where the question was asked (a channel profile may set the
+        channel's monthly budget)."""
+        own = None if self._channel_budget is None else self._channel_budget(question)
+        if own is None:
+            return self._global_budgets
+        return dataclasses.replace(self._global_budgets, channel_monthly_usd=own)
+
     def _channel(self, question: Question) -> str | None:
         """The channel whose monthly budget applies to the question (None: none does)."""
-        if self._budgets.channel_monthly_usd is None or question.is_direct_message:
+        if self._budgets(question).channel_monthly_usd is None or question.is_direct_message:
             return None
         return question.key.channel
 
     async def check(self, question: Question) -> BudgetVerdict:
         """Refused when the user's daily or the channel's monthly budget is used up (the
         ledger's spend); one cheap read that holds nothing: the reservation comes later."""
-        budgets = self._budgets
+        budgets = self._budgets(question)
         if not budgets.any or budgets.exempt(question.user):
             return ALLOWED
         channel = self._channel(question)
@@ -87,7 +98,7 @@ class LedgerGuard:
         return ALLOWED if found.allowed else found
 
     def _request(self, question: Question, hold_id: str, nanos: int) -> HoldRequest:
-        user_limit, channel_limit = self._budgets.limits_nanos(
+        user_limit, channel_limit = self._budgets(question).limits_nanos(
             question.user, in_channel=not question.is_direct_message
         )
         return HoldRequest(
@@ -106,7 +117,7 @@ class LedgerGuard:
     async def reserve(self, question: Question, planned: PlannedCall) -> BudgetVerdict:
         """Hold the call's estimate if it fits the budgets with everything spent and held, and
         the asker has fewer than the cap's answers in flight: one atomic Redis script."""
-        budgets, cap = self._budgets, self._in_flight.per_user
+        budgets, cap = self._budgets(question), self._in_flight.per_user
         limited = budgets.any and not budgets.exempt(question.user)
         if self._holds is None or not (limited or cap):
             return ALLOWED

@@ -4,7 +4,7 @@ tier; /ask-code, /claude-usage."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.askcode.service import AskCodeService
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.ports import Clock
+from bot.conversation.profiles import Profile, Profiles, StaticProfiles, describe
 from bot.conversation.tiers import TIERS_BY_COMMAND
 from bot.slack.api.calls import RateLimited, call_waiting_out_limits
 from bot.slack.blocks.usage import usage_blocks, usage_text
@@ -30,6 +31,12 @@ NOT_YET = {
     "/ask-code": "Questions about code repositories are not set up on this bot yet.",
 }
 USAGE_COMMAND = "/claude-usage"
+CONFIG_COMMAND = "/claude-config"
+ADMINS_ONLY = "Only the bot's admins can see its configuration."
+NOT_HERE = (
+    "`{repo}` can't be asked about in this conversation (its channel profile). Ask an admin "
+    "which repositories this channel may use."
+)
 USAGE_OFF = "Usage reports are not set up on this bot yet."
 USAGE_UNAVAILABLE = "I can't read the usage numbers right now. Try again in a minute."
 CANNOT_POST = {
@@ -72,6 +79,9 @@ class CommandHandler:
     bot_name: str
     usage: UsageReporter | None = None  # None: /claude-usage says it is not set up
     code: AskCodeService | None = None  # None: /ask-code says it is not set up
+    profiles: Profiles = field(default_factory=StaticProfiles)
+    admins: frozenset[str] = frozenset()
+    base_prompt_chars: int = 0
 
     async def on_ask(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """/ask-<tier> <question>: post the question as a thread root, answer in its thread."""
@@ -151,13 +161,20 @@ class CommandHandler:
         if refusal is not None:
             await ack(response_type="ephemeral", text=refusal)
             return
-        parsed = parse_ask_code(str(command.get("text") or ""), self.code.names)
+        profile = self._profile(command)
+        names = [name for name in self.code.names if profile.allows_repo(name)]
+        text = str(command.get("text") or "")
+        first = text.strip().partition(" ")[0]
+        if not names or (first in self.code.names and first not in names):
+            await ack(response_type="ephemeral", text=NOT_HERE.format(repo=first or "any"))
+            return
+        parsed = parse_ask_code(text, names)
         if isinstance(parsed, str):
             await ack(response_type="ephemeral", text=parsed)
             return
         if isinstance(parsed, Listing):
             await ack()
-            statuses = await self.code.statuses()
+            statuses = [s for s in await self.code.statuses() if s.name in names]
             await respond(response_type="ephemeral", text=repo_list_text(statuses, parsed.unknown))
             return
         user = str(command["user_id"])
@@ -165,6 +182,18 @@ class CommandHandler:
         await self._start_thread(
             command, respond, parsed.root(user), parsed.question, code_repo=parsed.repo
         )
+
+    def _profile(self, command: dict[str, Any]) -> Profile:
+        channel = str(command["channel_id"])
+        return self.profiles.for_conversation(channel, is_direct_message=channel.startswith("D"))
+
+    async def on_config(self, ack: Ack, command: dict[str, Any]) -> None:
+        """/claude-config (admins): the effective profile of this channel, only to them."""
+        if str(command["user_id"]) not in self.admins:
+            await ack(response_type="ephemeral", text=ADMINS_ONLY)
+            return
+        text = describe(self._profile(command), self.base_prompt_chars)
+        await ack(response_type="ephemeral", text=f"*This conversation's profile*\n{text}")
 
     async def on_not_yet(self, ack: Ack, command: dict[str, Any]) -> None:
         """Commands declared in the manifest whose feature is not enabled: say so, politely."""
@@ -195,3 +224,4 @@ def register_commands(app: AsyncApp, handler: CommandHandler) -> None:
             app.command(name)(handler.on_not_yet)
     app.command(ASK_CODE)(handler.on_ask_code)
     app.command(USAGE_COMMAND)(handler.on_usage)
+    app.command(CONFIG_COMMAND)(handler.on_config)

@@ -3,6 +3,8 @@ is built in bot.slack.blocks.home)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
@@ -18,7 +20,10 @@ class HomeTab:
     """Publishes the Home tab for the person who opens it."""
 
     def __init__(
-        self, client: AsyncWebClient, facts: HomeFacts, usage: UsageReporter | None = None
+        self,
+        client: AsyncWebClient,
+        facts: Callable[[], HomeFacts],
+        usage: UsageReporter | None = None,
     ) -> None:
         self._client = client
         self._facts = facts
@@ -33,6 +38,6 @@ class HomeTab:
             except RedisError as exc:
                 log.warning("home.usage_unavailable", error=type(exc).__name__)
         try:
-            await self._client.views_publish(user_id=user, view=home_view(self._facts, report))
+            await self._client.views_publish(user_id=user, view=home_view(self._facts(), report))
         except SlackApiError as exc:
             log.warning("home.publish_failed", error=exc.response.get("error"))
