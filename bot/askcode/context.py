@@ -11,10 +11,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+from bot.askcode.graph import ImportGraph
 from bot.askcode.outline import render_map
 from bot.askcode.snapshot import Snapshot, SourceFile
 
 CHARS_PER_TOKEN = 3.5  # the estimate for code with line numbers, before a count calibrates it
+# Shares of the budget in the tools mode: the map (cached, at most), each question's files (new to
+# the cache every question; small enough for a follow-up to keep the previous exchange within
+# BOT_MAX_INPUT_TOKENS), and the rest for files shown whole in the cached prompt.
+MAP_SHARE = 0.2
+QUESTION_SHARE = 0.35
 ENTRY_STEMS = frozenset(
     {"__main__", "main", "app", "cli", "index", "server", "manage", "wsgi", "asgi", "run", "lib"}
 )
@@ -52,9 +58,10 @@ files do not answer the question, say so."""
 TOOLS_INSTRUCTIONS = """\
 You are answering questions about the git repository `{repo}` at commit {commit}. It is too \
 large to show whole: below is its map (every selected file with its line count and main \
-definitions). Each question comes with excerpts that matched it by keyword; use the tools to \
-search the code (search_code), list files (list_files) and read line ranges (read_file) before \
-you answer: look things up rather than guess, and stop when you have what you need.
+definitions), then the files most of the others import, whole. Each question comes with the \
+files that matched it by keyword, whole or in excerpts; use the tools to search the code \
+(search_code), list files (list_files) and read line ranges (read_file) before you answer: look \
+things up rather than guess, and stop when you have what you need.
 Files shown and read have every line prefixed with its line number and a tab (binaries, \
 lockfiles, vendored, generated and minified files, and files that may hold secrets were left \
 out; secret-looking values read [REDACTED]).
@@ -136,6 +143,42 @@ def map_blocks(snapshot: Snapshot, max_chars: int) -> tuple[list[str], int]:
     return [header, f"{title}\n{text}\n</repository_map>"], listed
 
 
+def pin_order(files: list[SourceFile], graph: ImportGraph) -> list[SourceFile]:
+    """The order in which files are shown whole in the tools mode's cached prompt: code before
+    docs and tests (a repository that almost fits loses those first), then the files most
+    others import (what many questions go through)."""
+
+    def key(source: SourceFile) -> tuple[bool, int, str]:
+        incidental = priority(source.path)[0] in (3, 5)  # docs, tests
+        return (incidental, -graph.importers(source.path), source.path)
+
+    return sorted(files, key=key)
+
+
+def pinned_files(files: list[SourceFile], graph: ImportGraph, max_chars: int) -> list[SourceFile]:
+    """The files shown whole in the cached prompt: in pin order, each that still fits."""
+    chosen: list[SourceFile] = []
+    size = 0
+    for source in pin_order(files, graph):
+        block = len(file_block(source)) + 1
+        if size + block <= max_chars:
+            chosen.append(source)
+            size += block
+    return chosen
+
+
+def tools_blocks(
+    snapshot: Snapshot, budget: Budget, graph: ImportGraph
+) -> tuple[list[str], int, tuple[str, ...]]:
+    """The system blocks of the tools mode: instructions, the map, then the pinned files whole,
+    within the budget less each question's share; the files the map lists, and those pinned."""
+    blocks, listed = map_blocks(snapshot, budget.map_chars)
+    room = budget.context_chars - budget.question_chars - sum(len(b) + 1 for b in blocks)
+    pinned = ordered(pinned_files(snapshot.files, graph, room))
+    blocks.extend(file_block(source) for source in pinned)
+    return blocks, listed, tuple(source.path for source in pinned)
+
+
 def whole_included(snapshot: Snapshot) -> list[Included]:
     """What the whole mode puts in front of the model."""
     return [Included(f.path, 1, f.line_count) for f in ordered(snapshot.files)]
@@ -143,16 +186,22 @@ def whole_included(snapshot: Snapshot) -> list[Included]:
 
 @dataclass(frozen=True)
 class Budget:
-    """Token budget of the repository context, and the parts of the tools mode derived from it."""
+    """Token budget of the repository context, and the parts of the tools mode derived from it:
+    a map, the files shown whole in the cached prompt, and each question's files."""
 
     tokens: int = 100_000
 
     @property
-    def map_chars(self) -> int:
-        """Characters of the repository map (about half the budget)."""
-        return self.tokens * 2
+    def context_chars(self) -> int:
+        """Characters of everything shown before any tool call."""
+        return int(self.tokens * CHARS_PER_TOKEN)
 
     @property
-    def excerpt_chars(self) -> int:
-        """Characters of the excerpts picked for each question."""
-        return min(self.tokens, 120_000)
+    def map_chars(self) -> int:
+        """Characters of the repository map, at most."""
+        return int(self.context_chars * MAP_SHARE)
+
+    @property
+    def question_chars(self) -> int:
+        """Characters of the files picked for each question."""
+        return int(self.context_chars * QUESTION_SHARE)

@@ -1,4 +1,5 @@
-"""Excerpts that match a question (pure): BM25 over paths and contents, then line windows."""
+"""The files that match a question (pure): BM25 over paths, definitions and contents, raised by
+the import graph around the best hits; whole while they fit, else line windows."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.askcode.context import Included, file_block
+from bot.askcode.graph import ImportGraph
 from bot.askcode.outline import definitions
 from bot.askcode.snapshot import Snapshot, SourceFile
 
@@ -27,10 +29,12 @@ K1, B = 1.2, 0.75
 PATH_WEIGHT = 4
 DEFINITION_WEIGHT = 3  # names a file defines (functions, classes, constants) count extra
 CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]{2,})\s*[:=]", re.MULTILINE)
-WHOLE_FILE_LINES = 150  # a smaller file that matches goes in whole
 WINDOW_BEFORE, WINDOW_AFTER = 12, 28
-MAX_FILES = 14
 MAX_WINDOWS = 3
+WHOLE_SHARE = 0.5  # one file shown whole takes at most this share of a question's characters
+GRAPH_TOP = 3  # the best hits whose imports and importers are raised
+GRAPH_WEIGHT = 0.5  # a neighbour gains this share of the hit's score (damped for hubs)
+MIN_SCORE_SHARE = 0.02  # files scoring under this share of the best are not shown
 
 
 SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("e", ""))
@@ -89,10 +93,11 @@ class Index:
     counts: list[Counter[str]]
     lengths: list[int]
     df: Counter[str]
+    graph: ImportGraph
 
     @classmethod
-    def build(cls, snapshot: Snapshot) -> Index:
-        """Index every selected file of the snapshot."""
+    def build(cls, snapshot: Snapshot, graph: ImportGraph | None = None) -> Index:
+        """Index every selected file of the snapshot (and its import graph, unless given)."""
         counts, lengths, df = [], [], Counter[str]()
         for source in snapshot.files:
             terms = term_counts(source.text)
@@ -103,7 +108,8 @@ class Index:
             counts.append(terms)
             lengths.append(sum(terms.values()))
             df.update(terms.keys())
-        return cls(snapshot.files, counts, lengths, df)
+        graph = graph if graph is not None else ImportGraph.build(snapshot.files)
+        return cls(snapshot.files, counts, lengths, df, graph)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency (BM25's, never negative)."""
@@ -141,7 +147,7 @@ def defined_names(source: SourceFile) -> list[str]:
 
 def windows(source: SourceFile, terms: list[str], idf: dict[str, float]) -> list[Included]:
     """Line ranges around the (up to MAX_WINDOWS) lines that mention the most telling terms,
-    overlaps merged, in file order."""
+    overlaps merged, best first (so that the best is kept when not all fit)."""
     lines = source.lines
     scored: list[tuple[float, int]] = []
     for number, line in enumerate(lines, start=1):
@@ -150,47 +156,82 @@ def windows(source: SourceFile, terms: list[str], idf: dict[str, float]) -> list
         if score > 0:
             scored.append((score, number))
     scored.sort(key=lambda item: (-item[0], item[1]))
-    chosen: list[Included] = []
+    chosen: list[tuple[int, Included]] = []  # (rank, range)
     for _, number in scored:
-        if any(part.start <= number <= part.end for part in chosen):
+        if any(part.start <= number <= part.end for _, part in chosen):
             continue
         start, end = max(1, number - WINDOW_BEFORE), min(len(lines), number + WINDOW_AFTER)
-        chosen.append(Included(source.path, start, end))
+        chosen.append((len(chosen), Included(source.path, start, end)))
         if len(chosen) == MAX_WINDOWS:
             break
-    merged: list[Included] = []
-    for part in sorted(chosen, key=lambda p: p.start):
-        if merged and part.start <= merged[-1].end + 1:
-            merged[-1] = Included(source.path, merged[-1].start, max(part.end, merged[-1].end))
+    merged: list[tuple[int, Included]] = []
+    for rank, part in sorted(chosen, key=lambda item: item[1].start):
+        if merged and part.start <= merged[-1][1].end + 1:
+            best, last = merged[-1]
+            merged[-1] = (
+                min(best, rank),
+                Included(source.path, last.start, max(part.end, last.end)),
+            )
         else:
-            merged.append(part)
-    return merged
+            merged.append((rank, part))
+    return [part for _, part in sorted(merged, key=lambda item: item[0])]
 
 
-def excerpts(index: Index, question: str, max_chars: int) -> tuple[str, list[Included]]:
-    """The excerpts for a question within max_chars, as text, and what they include."""
+def with_neighbours(scored: list[tuple[float, str]], graph: ImportGraph) -> list[tuple[float, str]]:
+    """Scores raised by the import graph: each of the GRAPH_TOP best files passes GRAPH_WEIGHT of
+    its score to the files it imports and those importing it, less for a file many import (a
+    hub like a types module is next to everything). Best first, ties by path."""
+    scores = dict((path, score) for score, path in scored)
+    for score, path in scored[:GRAPH_TOP]:
+        for neighbour in graph.neighbours(path):
+            damping = 1 + math.log1p(graph.importers(neighbour))
+            scores[neighbour] = scores.get(neighbour, 0.0) + GRAPH_WEIGHT * score / damping
+    return sorted(((s, p) for p, s in scores.items()), key=lambda item: (-item[0], item[1]))
+
+
+def ranked(index: Index, question: str, exclude: frozenset[str] = frozenset()) -> list[SourceFile]:
+    """The files for a question, best first: BM25, raised by the import graph, without the
+    excluded ones (already shown) and those far below the best."""
     terms = query_terms(question)
-    ranked = index.rank(terms, question)[:MAX_FILES]
+    scored = [(score, source.path) for score, source in index.rank(terms, question)]
+    raised = [(s, p) for s, p in with_neighbours(scored, index.graph) if p not in exclude]
+    if not raised:
+        return []
+    floor = raised[0][0] * MIN_SCORE_SHARE
+    by_path = {source.path: source for source in index.files}
+    return [by_path[path] for score, path in raised if score >= floor and path in by_path]
+
+
+def excerpts(
+    index: Index, question: str, max_chars: int, exclude: frozenset[str] = frozenset()
+) -> tuple[str, list[Included]]:
+    """The files for a question within max_chars, as text, and what they include: in rank
+    order, each whole while it fits (and takes at most WHOLE_SHARE), else its best windows."""
+    terms = query_terms(question)
     idf = {t: index.idf(t) for t in terms}
     chosen: list[Included] = []
     blocks: list[str] = []
     size = 0
-    for _, source in ranked:
-        if source.line_count <= WHOLE_FILE_LINES:
-            candidates = [Included(source.path, 1, max(source.line_count, 1))]
+    for source in ranked(index, question, exclude):
+        room = max_chars - size
+        if room < 200:
+            break
+        whole = file_block(source)
+        if len(whole) < min(room, max_chars * WHOLE_SHARE):
+            parts, texts = [Included(source.path, 1, max(source.line_count, 1))], [whole]
         else:
-            candidates = windows(source, terms, idf)
-        for part in candidates:
-            block = file_block(source, part.start, part.end)
-            if size + len(block) > max_chars:
+            parts = windows(source, terms, idf)
+            texts = [file_block(source, part.start, part.end) for part in parts]
+        for part, text in zip(parts, texts, strict=True):
+            if size + len(text) + 1 > max_chars:
                 continue
-            blocks.append(block)
+            blocks.append(text)
             chosen.append(part)
-            size += len(block) + 1
+            size += len(text) + 1
     if not blocks:
         return "", []
     intro = (
-        "<excerpts note='Parts of the repository that matched this question by keyword search; "
-        "use the tools for anything else.'>"
+        "<excerpts note='Files and parts of files that matched this question by keyword search "
+        "(and the files they import or are imported by); use the tools for anything else.'>"
     )
     return "\n".join([intro, *blocks, "</excerpts>"]), chosen

@@ -165,7 +165,7 @@ class AskCodeService:
             await asyncio.to_thread(save_cached, cache, snapshot)
         index = None
         if chosen.mode is Mode.TOOLS:
-            index = await asyncio.to_thread(Index.build, snapshot)
+            index = await asyncio.to_thread(Index.build, snapshot, chosen.graph)
         recount = self._counter is not None and counts_whole(snapshot, budget, chosen.whole_tokens)
         size = sum(len(f.text) for f in snapshot.files)
         return Prepared(snapshot, chosen, index, recount, size)

@@ -13,10 +13,11 @@ from bot.askcode.context import (
     Included,
     Mode,
     estimate_tokens,
-    map_blocks,
+    tools_blocks,
     whole_blocks,
     whole_included,
 )
+from bot.askcode.graph import ImportGraph
 from bot.askcode.repos import RepoSpec, line_link
 from bot.askcode.retrieve import Index, excerpts
 from bot.askcode.snapshot import Snapshot
@@ -43,6 +44,8 @@ class Plan:
     counted: bool  # by the token-counting endpoint (else estimated)
     whole_tokens: int  # what the whole repository would take
     listed: int  # files the map lists (tools mode) or files included (whole mode)
+    pinned: tuple[str, ...] = ()  # files shown whole in the tools mode's cached blocks
+    graph: ImportGraph | None = field(default=None, compare=False, repr=False)  # tools mode
 
 
 def counts_whole(snapshot: Snapshot, budget: Budget, estimate: int) -> bool:
@@ -52,8 +55,9 @@ def counts_whole(snapshot: Snapshot, budget: Budget, estimate: int) -> bool:
 
 
 async def plan(snapshot: Snapshot, budget: Budget, counter: TokenCounter | None) -> Plan:
-    """The whole repository when it fits the budget, else the map (counts cached per commit).
-    The blocks are rendered in a worker thread: a large repository takes seconds."""
+    """The whole repository when it fits the budget, else the map and the files most others
+    import (counts cached per commit). The blocks are rendered in worker threads: a large
+    repository takes seconds."""
     whole = await asyncio.to_thread(whole_blocks, snapshot)
     tokens = snapshot.tokens.get(WHOLE_TOKENS)
     counted = tokens is not None
@@ -68,9 +72,10 @@ async def plan(snapshot: Snapshot, budget: Budget, counter: TokenCounter | None)
     if tokens <= budget.tokens:
         return Plan(Mode.WHOLE, tuple(whole), tokens, counted, tokens, len(snapshot.files))
     del whole
-    blocks, listed = await asyncio.to_thread(map_blocks, snapshot, budget.map_chars)
+    graph = await asyncio.to_thread(ImportGraph.build, snapshot.files)
+    blocks, listed, pinned = await asyncio.to_thread(tools_blocks, snapshot, budget, graph)
     map_tokens = estimate_tokens(sum(len(block) for block in blocks))
-    return Plan(Mode.TOOLS, tuple(blocks), map_tokens, False, tokens, listed)
+    return Plan(Mode.TOOLS, tuple(blocks), map_tokens, False, tokens, listed, pinned, graph)
 
 
 @dataclass
@@ -112,13 +117,15 @@ class RepoWorkspace:
     @cached_property
     def index(self) -> Index:
         """The search index of the snapshot (the service's, else built on first use)."""
-        return self._index or Index.build(self.snapshot)
+        return self._index or Index.build(self.snapshot, self.plan.graph)
 
     def picked(self, question: str) -> tuple[str, list[Included]]:
-        """The excerpts for a question and what they include (none in the whole mode)."""
+        """The files picked for a question and what they include (none in the whole mode;
+        none of those already shown whole in the cached blocks)."""
         if self.plan.mode is Mode.WHOLE:
             return "", []
-        return excerpts(self.index, question, self.budget.excerpt_chars)
+        pinned = frozenset(self.plan.pinned)
+        return excerpts(self.index, question, self.budget.question_chars, pinned)
 
     async def excerpts(self, question: str) -> str:
         """The excerpts text for a question (ranked in a worker thread)."""
@@ -130,7 +137,9 @@ class RepoWorkspace:
         """Every file and line range in front of the model before any tool call."""
         if self.plan.mode is Mode.WHOLE:
             return whole_included(self.snapshot)
-        return self.picked(question)[1]
+        by_path = self.snapshot.by_path
+        pinned = [Included(p, 1, max(by_path[p].line_count, 1)) for p in self.plan.pinned]
+        return pinned + self.picked(question)[1]
 
     def describe(self, name: str, tool_input: dict[str, Any]) -> str:
         """The status line while a tool runs."""

@@ -11,6 +11,7 @@ import pytest
 
 from bot.askcode import service as service_module
 from bot.askcode.context import Mode
+from bot.askcode.graph import ImportGraph
 from bot.askcode.repos import repo_spec
 from bot.askcode.retrieve import Index
 from bot.askcode.service import AskCodeOptions, AskCodeService
@@ -44,9 +45,9 @@ def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     built: list[str] = []
     original = Index.build.__func__  # type: ignore[attr-defined]
 
-    def build(cls: type[Index], snapshot: Snapshot) -> Index:
+    def build(cls: type[Index], snapshot: Snapshot, graph: ImportGraph | None = None) -> Index:
         built.append(snapshot.repo)
-        result: Index = original(cls, snapshot)
+        result: Index = original(cls, snapshot, graph)
         return result
 
     monkeypatch.setattr(Index, "build", classmethod(build))

@@ -121,8 +121,9 @@ async def test_follow_up_reuses_the_cached_repository_block(
 async def test_large_repository_runs_the_tool_loop(
     bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude, payments: tuple[Path, str]
 ) -> None:
-    """Over the budget: a repository map, excerpts and tools; the scripted tool calls run
-    against the snapshot, the status shows what is read, every tool_use gets its result."""
+    """Over the budget: a repository map (and files shown whole), excerpts and tools; the
+    scripted tool calls run against the snapshot, the status shows what is read, every tool_use
+    gets its result."""
     repo, _ = payments
     filler = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n" for i in range(400))
     commit_files(repo, {"src/payments/helpers.py": filler}, "helpers")
@@ -140,7 +141,7 @@ async def test_large_repository_runs_the_tool_loop(
     assert f"[src/payments/retry.py:L3]({WEB}/blob/" in final
     first, second, third = claude.message_requests()
     assert [t["name"] for t in first.body["tools"]] == ["search_code", "list_files", "read_file"]
-    assert "<repository_map" in first.body["system"][-1]["text"]
+    assert any("<repository_map" in block["text"] for block in first.body["system"])
     assert first.body["system"][-1]["cache_control"]["ttl"] == "1h"
     result = second.body["messages"][-1]["content"][0]
     assert result["type"] == "tool_result"
