@@ -31,6 +31,7 @@ from bot.compose.conversation import (
     event_handler,
     file_source,
 )
+from bot.compose.knowledge import Knowledge
 from bot.compose.surfaces import AiSurfaces
 from bot.config import Settings
 from bot.health import BEAT_SECONDS, HEARTBEAT_FILE
@@ -66,6 +67,7 @@ async def run(settings: Settings) -> None:
         files = file_source(settings, clients, stack)
         code = build_ask_code(settings, clients)
         surfaces = AiSurfaces.build(settings, clients, shared, accounting)
+        knowledge = Knowledge.build(settings, clients, shared)  # .providers: the turn's tools
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
@@ -88,6 +90,7 @@ async def run(settings: Settings) -> None:
         register_commands(app, commands)
         start_batches(settings, app, clients, files, shared.access, stack, loops)
         surfaces.register(app)  # prompts, Home tab, feedback
+        await knowledge.start(settings, app, clients, shared, events, stack, loops)
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]
