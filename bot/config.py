@@ -20,6 +20,14 @@ from pydantic_settings import (
 from bot.askcode.repos import RepoConfigError, RepoSpec, parse_repos, with_links
 from bot.conversation.tiers import TIER_NAMES, TIER_TABLE, TIERS, Effort
 from bot.tools.mcp.config import ConfigError, ServerConfig, load_config
+from bot.tools.server import (
+    ConfiguredServerTools,
+    ServerToolsError,
+    WebOptions,
+    parse_domains,
+    parse_location,
+    parse_names,
+)
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are Claude, an AI assistant made by Anthropic, answering in a Slack workspace. "
@@ -109,6 +117,17 @@ class Settings(BaseSettings):
     ask_code_max_tool_rounds: int = Field(8, ge=1, le=50, alias="ASK_CODE_MAX_TOOL_ROUNDS")
     ask_code_cache_mb: float = Field(64, gt=0, alias="ASK_CODE_CACHE_MB")
 
+    tools: str = Field("", alias="BOT_TOOLS")  # server tools: web_search, web_fetch, code_execution
+    web_search_max_uses: int = Field(5, ge=1, le=50, alias="BOT_WEB_SEARCH_MAX_USES")
+    web_fetch_max_uses: int = Field(5, ge=1, le=50, alias="BOT_WEB_FETCH_MAX_USES")
+    web_fetch_max_content_tokens: int = Field(
+        25_000, ge=1_000, alias="BOT_WEB_FETCH_MAX_CONTENT_TOKENS"
+    )
+    web_allowed_domains: str = Field("", alias="BOT_WEB_ALLOWED_DOMAINS")
+    web_blocked_domains: str = Field("", alias="BOT_WEB_BLOCKED_DOMAINS")
+    web_search_location: str = Field("", alias="BOT_WEB_SEARCH_LOCATION")
+    tool_max_rounds: int = Field(8, ge=1, le=50, alias="BOT_TOOL_MAX_ROUNDS")
+    tool_max_seconds: float = Field(300, gt=0, alias="BOT_TOOL_MAX_SECONDS")
     mcp_config: Path | None = Field(None, alias="BOT_MCP_CONFIG")
     mcp_call_timeout_seconds: float = Field(60, gt=0, alias="BOT_MCP_CALL_TIMEOUT_SECONDS")
     mcp_max_result_chars: int = Field(100_000, ge=1_000, alias="BOT_MCP_MAX_RESULT_CHARS")
@@ -185,6 +204,26 @@ class Settings(BaseSettings):
         except RepoConfigError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _server_tools_parse(self) -> Settings:
+        try:
+            self.server_tools()
+        except ServerToolsError as exc:
+            raise ValueError(f"BOT_TOOLS / BOT_WEB_*: {exc}") from None
+        return self
+
+    def server_tools(self) -> ConfiguredServerTools:
+        """The server tools BOT_TOOLS turns on, with the web tools' settings."""
+        web = WebOptions(
+            search_max_uses=self.web_search_max_uses,
+            fetch_max_uses=self.web_fetch_max_uses,
+            allowed_domains=parse_domains(self.web_allowed_domains),
+            blocked_domains=parse_domains(self.web_blocked_domains),
+            location=parse_location(self.web_search_location),
+            fetch_max_content_tokens=self.web_fetch_max_content_tokens,
+        )
+        return ConfiguredServerTools(parse_names(self.tools), web)
 
     @field_validator("mcp_config")
     @classmethod

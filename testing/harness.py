@@ -152,7 +152,7 @@ async def wait_for_final(
 
 
 FINAL_ENDINGS = re.compile(
-    r"(· \d+\.\d s_|:warning: [^\n]*"
+    r"(· \d+\.\d s( · [^_\n]+)?_|:warning: [^\n]*"
     r"|My next answers here will use it\.|continue the conversation\.)$"
 )
 

@@ -164,3 +164,20 @@ def lookup(model_id: str, tier: Tier) -> tuple[ModelInfo, bool]:
     if known is not None:
         return known, True
     return unknown_model(model_id, tier), False
+
+
+# The newest server-tool versions the bot knows (TOOLS.md in the team's shared folder); a model
+# that needs an older one names it in SERVER_TOOL_OVERRIDES.
+SERVER_TOOL_TYPES: dict[str, str] = {
+    "web_search": "web_search_20260318",
+    "web_fetch": "web_fetch_20260318",
+    "code_execution": "code_execution_20260521",
+}
+SERVER_TOOL_OVERRIDES: dict[str, dict[str, str]] = {}
+# Per-use prices of server tools, USD (tokens are priced as usual): web search $10 per 1,000.
+WEB_SEARCH_USD = 0.01
+
+
+def server_tool_type(model_id: str, name: str) -> str:
+    """The `type` of a server tool for this model (its newest version the bot knows)."""
+    return SERVER_TOOL_OVERRIDES.get(model_id, {}).get(name, SERVER_TOOL_TYPES[name])

@@ -33,6 +33,7 @@ from bot.compose.conversation import (
 )
 from bot.compose.knowledge import Knowledge
 from bot.compose.surfaces import AiSurfaces
+from bot.compose.tools import server_tools, tool_providers
 from bot.config import Settings
 from bot.health import BEAT_SECONDS, HEARTBEAT_FILE
 from bot.runtime.loops import BackgroundLoops
@@ -73,6 +74,8 @@ async def run(settings: Settings) -> None:
             usage=accounting.guard,
             attachments=attachments(settings, clients, files),
             code=code,
+            tools=await tool_providers(settings, stack),
+            server_tools=server_tools(settings),
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 

@@ -4,7 +4,7 @@ model, Slack thread reader, shared files), and the Slack event handler that runs
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -13,10 +13,14 @@ from bot.claude.catalog import CATALOG, ModelInfo, Tier, lookup
 from bot.claude.client import AnthropicChatModel
 from bot.claude.files import AnthropicFileStore
 from bot.compose.clients import Clients
+from bot.compose.tools import loop_limits
 from bot.config import Settings
+from bot.conversation.agent import Approvals, NoApprovals
+from bot.conversation.kit import NoServerTools, ServerTools
 from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.tiers import tier
+from bot.conversation.tools import ToolProvider
 from bot.conversation.turn import TurnDeps, TurnSettings
 from bot.slack.api.files import SlackFileSource
 from bot.slack.api.people import PeopleDirectory
@@ -78,6 +82,7 @@ def turn_settings(settings: Settings) -> TurnSettings:
             name: input_budget(lookup(model_id, name)[0], settings)
             for name, model_id in settings.models_by_tier.items()
         },
+        tool_limits=loop_limits(settings),
     )
 
 
@@ -140,6 +145,9 @@ class TurnParts:
     usage: UsageGuard
     attachments: AttachmentReader | None = None
     code: AskCodeService | None = None
+    tools: tuple[ToolProvider, ...] = ()
+    server_tools: ServerTools = field(default_factory=NoServerTools)
+    approvals: Approvals = field(default_factory=NoApprovals)
 
 
 def event_handler(
@@ -159,6 +167,9 @@ def event_handler(
         attachments=turn.attachments,
         usage=turn.usage,
         code=turn.code,
+        tools=turn.tools,
+        server_tools=turn.server_tools,
+        approvals=turn.approvals,
     )
     return EventHandler(
         turn=deps,

@@ -23,7 +23,7 @@ from typing import Protocol
 import structlog
 
 from bot.conversation.errors import ChatFailure
-from bot.conversation.messages import AnswerDone, ChatMessage, ChatRequest, StopReason
+from bot.conversation.messages import AnswerDone, ChatMessage, ChatRequest, Question, StopReason
 from bot.conversation.ports import Clock
 from bot.conversation.tools import JsonObject, Tool, ToolOutput, ToolSpec
 
@@ -76,6 +76,22 @@ class NoApprover:
     async def approve(self, spec: ToolSpec, tool_input: JsonObject, description: str) -> Approval:
         """Always DENIED."""
         return Approval.DENIED
+
+
+class Approvals(Protocol):
+    """Where approvers come from: one per answer, asking that answer's asker in its thread."""
+
+    def for_question(self, question: Question) -> Approver:
+        """The approver of this question's answer."""
+        ...
+
+
+class NoApprovals:
+    """Nobody to ask: tools that change things are refused."""
+
+    def for_question(self, question: Question) -> Approver:
+        """Always the refusing approver."""
+        return NoApprover()
 
 
 REFUSALS = {
@@ -131,8 +147,10 @@ def truncated(output: ToolOutput, limit: int) -> ToolOutput:
 
 
 def result_block(call: JsonObject, output: ToolOutput) -> JsonObject:
-    """The tool_result answering one call."""
-    content = list(output.content) or [{"type": "text", "text": "(no output)"}]
+    """The tool_result answering one call (a single text block is sent as a plain string)."""
+    blocks = list(output.content) or [{"type": "text", "text": "(no output)"}]
+    single = len(blocks) == 1 and blocks[0].get("type") == "text"
+    content: str | list[JsonObject] = blocks[0]["text"] if single else blocks
     block: JsonObject = {"type": "tool_result", "tool_use_id": call["id"], "content": content}
     if output.is_error:
         block["is_error"] = True

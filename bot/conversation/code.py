@@ -1,26 +1,24 @@
-"""Code threads (/ask-code): opening the repository, the tool rounds, and the answer's citations.
-
-A code thread's requests carry the repository's context as long-lived system blocks (1-hour
-cache) and, for a repository too large to show whole, tools. Each tool round appends the
-assistant's tool_use message and a user message with one tool_result per call, so the history
-stays valid for the API whatever is stored.
+"""Code threads (/ask-code) as an answer kit: the repository opened and remembered in the thread,
+its context as long-lived system blocks (1-hour cache), excerpts for the question, its tools
+(for a repository too large to show whole; run by the agent loop like any tool) and the answer's
+citations checked and linked.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from dataclasses import dataclass
 
 import structlog
 
 from bot.conversation.errors import CodeUnavailable, StorageUnavailable
-from bot.conversation.messages import AnswerDone, ChatMessage, ChatRequest, Question, ThreadState
+from bot.conversation.kit import AnswerKit
+from bot.conversation.messages import ChatMessage, Question, ThreadState
 from bot.conversation.ports import CodeRepos, CodeWorkspace, ReplySink, ThreadStore
+from bot.conversation.tools import JsonObject, ToolOutput, ToolSpec
 
 log = structlog.get_logger("bot.code")
 
 NOT_SET_UP = "Questions about code repositories are not set up on this bot."
-LAST_ROUND_NOTE = "(That was the last tool call this answer may make: answer now.)"
 
 
 def code_target(question: Question, state: ThreadState) -> tuple[str, str | None] | None:
@@ -74,59 +72,56 @@ def with_excerpts(user_turn: ChatMessage, excerpts: str) -> ChatMessage:
     return {**user_turn, "content": [{"type": "text", "text": excerpts}, *user_turn["content"]]}
 
 
-def code_request(request: ChatRequest, workspace: CodeWorkspace | None) -> ChatRequest:
-    """The request with the repository's context and tools."""
-    if workspace is None:
-        return request
-    return dataclasses.replace(
-        request, long_lived_system=workspace.system_blocks, tools=workspace.tools
+@dataclass(frozen=True)
+class WorkspaceTool:
+    """One of the repository's tools (search_code, list_files, read_file) as a client Tool."""
+
+    workspace: CodeWorkspace
+    definition: ChatMessage
+
+    @property
+    def spec(self) -> ToolSpec:
+        """Its definition; reading a snapshot changes nothing."""
+        d = self.definition
+        return ToolSpec(str(d["name"]), str(d.get("description", "")), d["input_schema"])
+
+    def describe(self, tool_input: JsonObject) -> str:
+        """What it reads, e.g. "Searching for `retry`…"."""
+        return self.workspace.describe(self.spec.name, tool_input)
+
+    async def run(self, tool_input: JsonObject) -> ToolOutput:
+        """Run it over the snapshot; bad input is an error result."""
+        text, is_error = await self.workspace.run_tool(self.spec.name, tool_input)
+        log.info("code.tool", tool=self.spec.name, error=is_error, chars=len(text))
+        return ToolOutput.text(text, is_error=is_error)
+
+
+async def code_kit(
+    question: Question,
+    state: ThreadState,
+    repos: CodeRepos | None,
+    store: ThreadStore,
+    sink: ReplySink,
+) -> AnswerKit | str | None:
+    """A code thread's kit — the repository's context, its tools, excerpts for the question,
+    citations checked and linked — or the message saying why it can't be opened; None when the
+    question is not about code."""
+    target = code_target(question, state)
+    if target is None:
+        return None
+    workspace = await open_workspace(target, repos, store, question, sink)
+    if isinstance(workspace, str):
+        return workspace
+    return AnswerKit(
+        tools=tuple(WorkspaceTool(workspace, d) for d in workspace.tools),
+        long_lived_system=workspace.system_blocks,
+        preamble=await workspace.excerpts(question.text),
+        max_rounds=workspace.max_tool_rounds,
+        finish=lambda text: cited(workspace, text),
+        server_tools=False,  # the repository is the source: no web in code threads
     )
 
 
-def tool_calls(done: AnswerDone) -> list[dict[str, Any]]:
-    """The tool_use blocks of a finished call."""
-    content = done.message.get("content") or []
-    return [block for block in content if block.get("type") == "tool_use"]
-
-
-async def run_tools(
-    workspace: CodeWorkspace, calls: list[dict[str, Any]], sink: ReplySink, last: bool
-) -> ChatMessage:
-    """Run each call (showing what it reads) and return the user message of their results."""
-    results: list[ChatMessage] = []
-    for call in calls:
-        tool_input = call.get("input") if isinstance(call.get("input"), dict) else {}
-        name = str(call.get("name"))
-        await sink.show(status(workspace.describe(name, tool_input or {})))
-        text, is_error = await workspace.run_tool(name, tool_input or {})
-        log.info("code.tool", tool=name, error=is_error, chars=len(text))
-        result: ChatMessage = {"type": "tool_result", "tool_use_id": call["id"], "content": text}
-        if is_error:
-            result["is_error"] = True
-        results.append(result)
-    if last:
-        results.append({"type": "text", "text": LAST_ROUND_NOTE})
-    return {"role": "user", "content": results}
-
-
-def next_request(request: ChatRequest, exchange: list[ChatMessage], last: bool) -> ChatRequest:
-    """The request after a tool round: the exchange appended; tools refused on the last one."""
-    return dataclasses.replace(
-        request,
-        messages=[*request.messages, *exchange[-2:]],
-        tool_choice="none" if last else request.tool_choice,
-    )
-
-
-def without_tool_calls(message: ChatMessage) -> ChatMessage:
-    """An assistant message stripped of tool_use blocks (a final answer must not ask for tools
-    whose results will never be stored)."""
-    content = [b for b in message.get("content") or [] if b.get("type") != "tool_use"]
-    return {**message, "content": content or [{"type": "text", "text": "(no answer)"}]}
-
-
-def cited(workspace: CodeWorkspace | None, text: str) -> str:
+def cited(workspace: CodeWorkspace, text: str) -> str:
     """The answer as shown: citations checked and linked, and what was read."""
-    if workspace is None:
-        return text
     return f"{workspace.cite(text)}\n\n_Read from {workspace.label}._"

@@ -79,3 +79,64 @@ def switched_text(tier: str, model_display: str) -> str:
         f"Switched this thread to *{tier_label(tier)}* (`{model_display}`). "
         "My next answers here will use it."
     )
+
+
+# The footer counts server tools by their block's name (client tools: ToolSpec.counted_as).
+SERVER_TOOL_NOUNS = {
+    "web_search": "search",
+    "web_fetch": "page read",
+    "code_execution": "code run",
+    "bash_code_execution": "code run",
+    "text_editor_code_execution": "code run",
+}
+PLURALS = {"search": "searches", "page read": "pages read", "code run": "code runs"}
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 search", "2 searches", "3 MCP calls"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {PLURALS.get(noun, noun + 's')}"
+
+
+def tools_note(footer_line: str, uses: dict[str, int]) -> str:
+    """The footer with what the answer used, e.g. "_Sonnet 5.5 · 4.2 s · 2 searches · 1 MCP
+    call_" (nouns in the order first used)."""
+    if not uses:
+        return footer_line
+    note = " · ".join(counted(n, noun) for noun, n in uses.items() if n)
+    return f"{footer_line[:-1]} · {note}_" if footer_line.endswith("_") else footer_line
+
+
+MAX_SOURCES = 10
+
+
+def _link_title(title: str, url: str) -> str:
+    shown = (title or url.split("//", 1)[-1].split("/", 1)[0]).strip()
+    return shown.replace("[", "(").replace("]", ")")[:120]
+
+
+def with_sources(answer: str, content: list[dict[str, object]]) -> str:
+    """An answer that cites web pages, rebuilt from its text blocks with a numbered reference
+    after each cited passage, and a sources list of links; the answer as it was otherwise."""
+    refs: dict[str, tuple[int, str]] = {}
+    parts: list[str] = []
+    for block in content:
+        if block.get("type") != "text":
+            continue
+        numbers = []
+        citations = block.get("citations")
+        for citation in citations if isinstance(citations, list) else []:
+            url = str(citation.get("url") or "")
+            if not url.startswith(("https://", "http://")):
+                continue
+            if url not in refs and len(refs) < MAX_SOURCES:
+                refs[url] = (len(refs) + 1, str(citation.get("title") or ""))
+            if url in refs and refs[url][0] not in numbers:
+                numbers.append(refs[url][0])
+        marks = "".join(f"[{n}]" for n in sorted(numbers))
+        parts.append(f"{block.get('text', '')}{' ' + marks if marks else ''}")
+    if not refs:
+        return answer
+    sources = "\n".join(
+        f"{n}. [{_link_title(title, url)}]({url})" for url, (n, title) in refs.items()
+    )
+    return f"{''.join(parts).strip()}\n\n*Sources*\n{sources}"

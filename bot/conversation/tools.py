@@ -28,6 +28,7 @@ class ToolSpec:
     # A tool that may change something outside the bot runs only after the asker approves it
     # (MCP tools not annotated read-only); reading tools run at once.
     changes_things: bool = False
+    counted_as: str = ""  # the footer's noun for its calls ("MCP call"); empty: not counted
 
     def definition(self) -> JsonObject:
         """The tool as the Messages API's `tools` entry."""

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from bot.conversation.attachments import NoticeSink, reading_status
-from bot.conversation.code import (
-    cited,
-    code_request,
-    code_target,
-    next_request,
-    open_workspace,
-    run_tools,
-    tool_calls,
-    with_excerpts,
+from bot.conversation.agent import (
+    Approvals,
+    LoopLimits,
+    NoApprovals,
+    storable,
     without_tool_calls,
 )
+from bot.conversation.attachments import NoticeSink, reading_status
+from bot.conversation.calls import Answered, Caller, answer_calls
+from bot.conversation.code import code_kit, with_excerpts
 from bot.conversation.display import (
     HELLO_HINT,
     THINKING,
@@ -28,8 +26,9 @@ from bot.conversation.display import (
     footer,
     live_text,
     switched_text,
-    thinking_status,
+    tools_note,
     with_footer,
+    with_sources,
 )
 from bot.conversation.errors import (
     ChatFailure,
@@ -38,6 +37,7 @@ from bot.conversation.errors import (
     StorageUnavailable,
     user_message,
 )
+from bot.conversation.kit import AnswerKit, NoServerTools, ServerTools, provided_tools
 from bot.conversation.messages import (
     AnswerDone,
     Attachments,
@@ -45,8 +45,6 @@ from bot.conversation.messages import (
     ChatRequest,
     ContextMessage,
     Question,
-    TextDelta,
-    ThinkingDelta,
     ThreadState,
 )
 from bot.conversation.metering import TimedSink, Unmetered, WarningSink
@@ -55,7 +53,6 @@ from bot.conversation.ports import (
     ChatModel,
     Clock,
     CodeRepos,
-    CodeWorkspace,
     ReplySink,
     ThreadReader,
     ThreadStore,
@@ -63,7 +60,8 @@ from bot.conversation.ports import (
 )
 from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
-from bot.conversation.throttle import Coalescer, EditPolicy
+from bot.conversation.throttle import EditPolicy
+from bot.conversation.tools import ToolProvider
 from bot.conversation.usage import BudgetVerdict, PlannedCall
 from bot.conversation.window import (
     Sizes,
@@ -95,6 +93,7 @@ class TurnSettings:
     # Tokens a request's input may use per tier (context window minus the answer's room, or the
     # operator's cap); a tier missing here has no limit.
     input_budget_by_tier: dict[str, int] = field(default_factory=dict)
+    tool_limits: LoopLimits = field(default_factory=LoopLimits)  # rounds, time, timeouts, sizes
 
     @property
     def history_tokens(self) -> int | None:
@@ -115,6 +114,9 @@ class TurnDeps:
     attachments: AttachmentReader | None = None  # None: shared files are not read
     usage: UsageGuard = field(default_factory=Unmetered)  # budgets, ledger, metrics
     code: CodeRepos | None = None  # None: /ask-code is not set up
+    tools: tuple[ToolProvider, ...] = ()  # client tools (MCP servers, Slack search, …)
+    server_tools: ServerTools = field(default_factory=NoServerTools)  # web search, fetch, code
+    approvals: Approvals = field(default_factory=NoApprovals)  # for tools that change things
 
 
 @dataclass(frozen=True)
@@ -124,16 +126,6 @@ class TurnOutcome:
     answered: bool
     failure: FailureKind | None = None
     tier: str | None = None
-
-
-@dataclass
-class Attempt:
-    """One model call's result: the text shown so far, and how it ended."""
-
-    text: str = ""
-    thinking: str = ""
-    done: AnswerDone | None = None
-    failure: ChatFailure | None = None
 
 
 async def answer_question(
@@ -190,19 +182,27 @@ async def _turn(
     if not question.text.strip() and not context and not attachments.blocks:
         await sink.finish(HELLO_HINT)
         return TurnOutcome(answered=False)
-    workspace = None
-    target = code_target(question, state)
-    if target is not None:
-        opened = await open_workspace(target, deps.code, deps.store, question, sink)
-        if isinstance(opened, str):
-            await sink.finish(failure_text("", opened))
-            return TurnOutcome(answered=False)
-        workspace = opened
+    kit = await _kit(question, state, sink, deps)
+    if isinstance(kit, str):
+        await sink.finish(failure_text("", kit))
+        return TurnOutcome(answered=False)
+    user_turn = with_excerpts(
+        build_user_message(question, author, context, attachments), kit.preamble
+    )
+    return await _answer(Ask(question, state, user_turn, kit), chosen, started, sink, deps)
+
+
+async def _kit(
+    question: Question, state: ThreadState, sink: ReplySink, deps: TurnDeps
+) -> AnswerKit | str:
+    """The answer's tools and context: a code thread's repository, the providers' tools; or
+    the message saying why the repository can't be used."""
+    code = await code_kit(question, state, deps.code, deps.store, sink)
+    if isinstance(code, str):
+        return code
+    if code is not None:
         await sink.show(THINKING)
-    user_turn = build_user_message(question, author, context, attachments)
-    if workspace is not None:
-        user_turn = with_excerpts(user_turn, await workspace.excerpts(question.text))
-    return await _answer(Ask(question, state, user_turn, workspace), chosen, started, sink, deps)
+    return (code or AnswerKit()).with_tools(await provided_tools(deps.tools, question))
 
 
 async def _read_files(question: Question, tier: str, deps: TurnDeps) -> Attachments:
@@ -236,12 +236,12 @@ async def _refuse(question: Question, verdict: BudgetVerdict, sink: ReplySink) -
 @dataclass(frozen=True)
 class Ask:
     """A question ready to answer: the question, its thread, the user turn to send and store,
-    the repository of a code thread, and the sizes of its messages (measured once)."""
+    the answer's kit (tools, context) and the sizes of its messages (measured once)."""
 
     question: Question
     state: ThreadState
     user_turn: ChatMessage
-    workspace: CodeWorkspace | None = None
+    kit: AnswerKit = field(default_factory=AnswerKit)
     sizes: Sizes = field(default_factory=Sizes)
 
 
@@ -254,7 +254,7 @@ async def _answer(
     window = _window(ask, chosen, deps)
     if window is None:
         return await _too_long(ask, chosen, sink, deps)
-    first = _request(ask, window.messages, chosen, deps.settings)
+    first = _request(ask, window.messages, chosen, deps)
     planned = PlannedCall(first.model, request_tokens(first, ask.sizes), first.max_tokens)
     verdict = await deps.usage.reserve(ask.question, planned)
     if not verdict.allowed:
@@ -294,8 +294,9 @@ async def _attempts(
         if unseen and index == 0:
             log.info("turn.history_trimmed", dropped=window.dropped, trimmed=trimmed)
             sink = NoticeSink(sink, [outgrown_notice(unseen)], mark=":scissors:")
-        request = _request(ask, window.messages, tier, deps.settings)
-        attempt, exchange = await _converse(request, started, sink, deps, question, ask.workspace)
+        request = _request(ask, window.messages, tier, deps)
+        result = await answer_calls(request, _caller(ask, started, sink, deps), ask.kit)
+        attempt = result.attempt
         if attempt.done is not None:
             await deps.usage.record(question, attempt.done)
         failure = attempt.failure
@@ -305,7 +306,7 @@ async def _attempts(
             continue
         if failure is not None or attempt.done is None:
             return await _fail(sink, attempt.text, failure or _no_final(), deps.settings)
-        return await _complete(ask, attempt, (chosen, tier), started, sink, deps, exchange)
+        return await _complete(ask, result, (chosen, tier), started, sink, deps)
     raise AssertionError("unreachable: the last tier always returns")
 
 
@@ -313,87 +314,60 @@ def _no_final() -> ChatFailure:
     return ChatFailure(FailureKind.INTERRUPTED, "stream ended without a final message")
 
 
-def _request(
-    ask: Ask, messages: list[ChatMessage], tier: str, settings: TurnSettings
-) -> ChatRequest:
-    request = ChatRequest(
-        model=settings.models_by_tier[tier],
+def _caller(ask: Ask, started: float, sink: ReplySink, deps: TurnDeps) -> Caller:
+    """What this answer's model calls and tool rounds need."""
+
+    async def spent(done: AnswerDone) -> None:
+        await deps.usage.record(ask.question, done)
+
+    limits = deps.settings.tool_limits
+    if ask.kit.max_rounds is not None:
+        limits = dataclasses.replace(limits, max_rounds=ask.kit.max_rounds)
+    return Caller(
+        model=deps.model,
+        clock=deps.clock,
+        sink=sink,
+        started=started,
+        edit_policy=deps.settings.edit_policy,
+        show_thinking=deps.settings.show_thinking,
+        limits=limits,
+        record=spent,
+        approver=deps.approvals.for_question(ask.question),
+    )
+
+
+def _request(ask: Ask, messages: list[ChatMessage], tier: str, deps: TurnDeps) -> ChatRequest:
+    settings = deps.settings
+    model = settings.models_by_tier[tier]
+    return ChatRequest(
+        model=model,
         system=settings.system_prompt,
         messages=messages,
         max_tokens=settings.max_tokens,
         metadata_user=ask.question.user,
         thinking_effort=settings.thinking_by_tier.get(tier),
+        long_lived_system=ask.kit.long_lived_system,
+        tools=ask.kit.tool_definitions(deps.server_tools.for_model(model)),
     )
-    return code_request(request, ask.workspace)
-
-
-async def _stream(request: ChatRequest, started: float, sink: ReplySink, deps: TurnDeps) -> Attempt:
-    """One streamed model call shown through the coalescer."""
-    coalescer = Coalescer(sink.show, deps.clock, deps.settings.edit_policy)
-    show_thinking = deps.settings.show_thinking
-    attempt = Attempt()
-    try:
-        async with contextlib.aclosing(deps.model.stream(request)) as events:
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    attempt.text += event.text
-                elif isinstance(event, ThinkingDelta):
-                    attempt.thinking += event.text
-                else:
-                    attempt.done = event
-                    continue
-                status = thinking_status(deps.clock.now() - started)
-                shown = live_text(attempt.text, attempt.thinking, status, show_thinking)
-                await coalescer.push(shown)
-    except ChatFailure as failure:
-        attempt.failure = failure
-    await coalescer.close()
-    return attempt
-
-
-async def _converse(
-    request: ChatRequest,
-    started: float,
-    sink: ReplySink,
-    deps: TurnDeps,
-    question: Question,
-    workspace: CodeWorkspace | None,
-) -> tuple[Attempt, list[ChatMessage]]:
-    """One model call; in a code thread with tools, a bounded loop of calls and tool rounds.
-    Returns the last call and the tool_use/tool_result messages before it."""
-    exchange: list[ChatMessage] = []
-    attempt = await _stream(request, started, sink, deps)
-    rounds = 0
-    while workspace is not None and attempt.done is not None and request.tool_choice != "none":
-        calls = tool_calls(attempt.done)
-        if not calls:
-            break
-        await deps.usage.record(question, attempt.done)
-        rounds += 1
-        last = rounds >= workspace.max_tool_rounds
-        exchange += [_storable(attempt.done), await run_tools(workspace, calls, sink, last)]
-        request = next_request(request, exchange, last)
-        attempt = await _stream(request, started, sink, deps)
-    return attempt, exchange
 
 
 async def _complete(
     ask: Ask,
-    attempt: Attempt,
+    result: Answered,
     tiers: tuple[str, str],
     started: float,
     sink: ReplySink,
     deps: TurnDeps,
-    exchange: list[ChatMessage] | None = None,
 ) -> TurnOutcome:
     """Store the turn (letting go of history no window can send any more), then show the final
     text with its footer. `tiers` is the tier asked for and the one that answered."""
-    question, user_turn, workspace = ask.question, ask.user_turn, ask.workspace
+    question, user_turn = ask.question, ask.user_turn
+    attempt, exchange = result.attempt, result.exchange
     asked_tier, tier = tiers
     done = attempt.done
     if done is None:
         raise ValueError("a completed attempt has its final message")
-    answer = _storable(done) if workspace is None else without_tool_calls(_storable(done))
+    answer = without_tool_calls(storable(done))
     stored = [*ask.state.history, user_turn, *(exchange or []), answer]
     extra: dict[str, Any] = {"between": exchange} if exchange else {}
     drop = stale_prefix(stored, deps.settings.history_tokens, measured=ask.sizes)
@@ -408,19 +382,13 @@ async def _complete(
         notice = "I couldn't save this turn, so a follow-up may not remember it."
         await sink.finish(failure_text(attempt.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
-    body = cited(workspace, final_text(attempt.text, done.stop_reason))
+    text = with_sources(attempt.text, done.message.get("content") or [])
+    body = ask.kit.finish(final_text(text, done.stop_reason))
     if deps.settings.show_thinking and attempt.thinking.strip():
         body = live_text(body, attempt.thinking, "", show_thinking=True)
     line = footer(done.model_display or done.model, deps.clock.now() - started, asked_tier, tier)
-    await sink.finish(with_footer(body, line))
+    await sink.finish(with_footer(body, tools_note(line, result.used)))
     return TurnOutcome(answered=True, tier=tier)
-
-
-def _storable(done: AnswerDone) -> ChatMessage:
-    """The assistant message as stored: never empty, tagged with the model that wrote it
-    (thinking blocks are only valid for that model; the request builder strips the tag)."""
-    content = done.message.get("content") or [{"type": "text", "text": "(no answer)"}]
-    return {"role": "assistant", "content": content, "model": done.model}
 
 
 async def _fail(

@@ -135,9 +135,7 @@ async def test_a_tool_round_appends_valid_pairs() -> None:
     outcome = await converse(REQUEST, script, runner, Clock(), seen.on_call)
     assistant, user = outcome.exchange
     assert assistant["content"][0]["id"] == "t1"
-    assert user["content"] == [
-        {"type": "tool_result", "tool_use_id": "t1", "content": [_text("echo: a")]}
-    ]
+    assert user["content"] == [{"type": "tool_result", "tool_use_id": "t1", "content": "echo: a"}]
     assert script.requests[1].messages[-2:] == outcome.exchange
     assert len(seen.calls) == 1
     assert seen.progress == ["Echoing a…"]
@@ -168,7 +166,7 @@ async def test_a_hanging_failing_or_unknown_tool_is_an_error_result() -> None:
     outcome = await converse(REQUEST, script, runner, Clock(), seen.on_call)
     results = outcome.exchange[1]["content"]
     assert all(r["is_error"] for r in results)
-    texts = [r["content"][0]["text"] for r in results]
+    texts = [r["content"] for r in results]
     assert "did not answer within" in texts[0]
     assert "RuntimeError" in texts[1]
     assert "no tool named 'nope'" in texts[2]

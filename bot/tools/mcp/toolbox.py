@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from bot.conversation.messages import Question
 from bot.conversation.tools import Tool
 from bot.tools.mcp.client import POLL_SECONDS, ServerConnection
 from bot.tools.mcp.config import ServerConfig, tool_names
@@ -94,6 +95,11 @@ class McpToolbox:
         if self._tools is None:
             self._tools = sorted(self._build(), key=lambda tool: tool.spec.name)
         return list(self._tools)
+
+    async def tools_for(self, question: Question) -> list[Tool]:
+        """As a ToolProvider: every connected server's tools, whoever asks (channel profiles
+        narrow this later)."""
+        return self.tools()
 
     def status(self) -> list[ServerStatus]:
         """Each server's state, in config order (for the admin log and health)."""

@@ -32,6 +32,7 @@ def tool_spec(name: str, tool: McpToolDef, *, preapproved: bool) -> ToolSpec:
         description=(description or f"The {tool.name} tool.")[:MAX_DESCRIPTION_CHARS],
         input_schema=schema,
         changes_things=not read_only and not preapproved,
+        counted_as="MCP call",
     )
 
 

@@ -1,0 +1,55 @@
+"""Tools put together for the composition root: the server tools BOT_TOOLS turns on, the MCP
+servers of BOT_MCP_CONFIG (connected once, shared by every answer), and the agent loop's limits."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+import structlog
+
+from bot.config import Settings
+from bot.conversation.agent import LoopLimits
+from bot.conversation.kit import NoServerTools, ServerTools
+from bot.conversation.tools import ToolProvider
+
+log = structlog.get_logger("bot")
+
+
+def loop_limits(settings: Settings) -> LoopLimits:
+    """Rounds and wall time of an answer's tool use; a client tool's timeout and result cap."""
+    return LoopLimits(
+        max_rounds=settings.tool_max_rounds,
+        max_seconds=settings.tool_max_seconds,
+        tool_timeout_seconds=settings.mcp_call_timeout_seconds + 5,  # MCP's own timeout first
+        max_result_chars=settings.mcp_max_result_chars,
+    )
+
+
+def server_tools(settings: Settings) -> ServerTools:
+    """Web search, web fetch and code execution as BOT_TOOLS says (none by default)."""
+    tools = settings.server_tools()
+    if not tools.names:
+        return NoServerTools()
+    log.info("tools.server", tools=list(tools.names))
+    return tools
+
+
+async def tool_providers(settings: Settings, stack: AsyncExitStack) -> tuple[ToolProvider, ...]:
+    """The client tool providers: the MCP servers when BOT_MCP_CONFIG names some (a server that
+    is down at start is left out and retried in the background)."""
+    servers = settings.mcp_servers
+    if not servers:
+        return ()
+    from bot.tools.mcp.toolbox import McpToolbox  # the mcp SDK is heavy: loaded only when used
+
+    toolbox = McpToolbox(
+        servers,
+        call_timeout_seconds=settings.mcp_call_timeout_seconds,
+        max_result_chars=settings.mcp_max_result_chars,
+        stderr_dir=settings.data_dir / "mcp",
+    )
+    await toolbox.start()
+    stack.push_async_callback(toolbox.aclose)
+    for status in toolbox.status():
+        log.info("mcp.server", server=status.name, state=status.state, tools=status.tools)
+    return (toolbox,)
