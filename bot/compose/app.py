@@ -68,13 +68,13 @@ async def run(settings: Settings) -> None:
         files = file_source(settings, clients, stack)
         code = build_ask_code(settings, clients)
         surfaces = AiSurfaces.build(settings, clients, shared, accounting)
-        knowledge = Knowledge.build(settings, clients, shared)  # .providers: the turn's tools
+        knowledge = Knowledge.build(settings, clients, shared)  # search_slack, read_channel
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
             attachments=attachments(settings, clients, files),
             code=code,
-            tools=await tool_providers(settings, stack),
+            tools=(*await tool_providers(settings, stack), *knowledge.providers),
             server_tools=server_tools(settings),
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)

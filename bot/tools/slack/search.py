@@ -1,10 +1,11 @@
 """`search_slack`: Slack's Real-time Search API (assistant.search.context) run with the
 `action_token` of the asker's event, so Slack returns only what that person may see.
 
-Where the question came without an action token (a shortcut, a routine, an older event type),
-the real tool is not offered; `SearchUnavailable` stands in under the same name: it never calls
-Slack, and its description and result say why search is not possible here, so the answer can
-say so instead of guessing."""
+Where the question came without an action token (a shortcut, a routine, a slash command, an
+older event type), the real tool is not offered; `SearchUnavailable` stands in under the same
+name and the same definition (the tool definitions lead the prompt: one that changed from turn
+to turn would void the prompt cache of the whole thread). It never calls Slack; its result says
+why search is not possible here, so the answer can say so instead of guessing."""
 
 from __future__ import annotations
 
@@ -147,12 +148,8 @@ class SearchUnavailable:
 
     @property
     def spec(self) -> ToolSpec:
-        """The same name, a description saying it is not available here."""
-        return ToolSpec(
-            name=NAME,
-            description=f"NOT AVAILABLE for this request. {self._reason}",
-            input_schema={"type": "object", "properties": {"query": {"type": "string"}}},
-        )
+        """The real tool's definition, byte for byte (see the module's docstring)."""
+        return SPEC
 
     def describe(self, tool_input: JsonObject) -> str:
         """What the thread shows."""
