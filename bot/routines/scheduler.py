@@ -132,14 +132,14 @@ class RoutineScheduler:
 
     async def schedule(self, routine: Routine) -> datetime | None:
         """Add (or replace) the routine's job; its next run time."""
+        return await self.schedule_trigger(routine.id, trigger(routine), routine.label)
+
+    async def schedule_trigger(self, job_id: str, when: Any, name: str = "") -> datetime | None:
+        """Add (or replace) a job with this APScheduler trigger; its next run time."""
 
         def add() -> Any:
             return self._scheduler.add_job(
-                JOB_FUNC,
-                trigger=trigger(routine),
-                id=routine.id,
-                name=routine.label[:200],
-                replace_existing=True,
+                JOB_FUNC, trigger=when, id=job_id, name=name[:200] or job_id, replace_existing=True
             )
 
         job = await asyncio.to_thread(add)
