@@ -25,7 +25,10 @@ class Limits(StrEnum):
         if self is Limits.TIERS:
             return SlackRateLimits()
         return SlackRateLimits(
-            update_per_minute=None, post_per_second_per_channel=None, default_per_minute=None
+            update_per_minute=None,
+            post_per_second_per_channel=None,
+            default_per_minute=None,
+            tiers=False,
         )
 
 

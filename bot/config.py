@@ -49,6 +49,9 @@ MAX_PROMPTS = 4  # Slack shows at most four suggested prompts
 README_SETTINGS = "see README.md, section Settings"
 
 
+SLACK_TOOL_NAMES = frozenset({"search_slack", "read_channel"})
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with; see README.md for the table."""
 
@@ -130,6 +133,10 @@ class Settings(BaseSettings):
     mcp_config: Path | None = Field(None, alias="BOT_MCP_CONFIG")
     mcp_call_timeout_seconds: float = Field(60, gt=0, alias="BOT_MCP_CALL_TIMEOUT_SECONDS")
     mcp_max_result_chars: int = Field(100_000, ge=1_000, alias="BOT_MCP_MAX_RESULT_CHARS")
+
+    slack_tools: str = Field("search_slack,read_channel", alias="BOT_SLACK_TOOLS")
+    slack_read_max_messages: int = Field(500, ge=10, le=5_000, alias="BOT_SLACK_READ_MAX_MESSAGES")
+    routines_per_user: int = Field(10, ge=0, le=100, alias="BOT_ROUTINES_PER_USER")
 
     budget_user_daily_usd: float | None = Field(None, gt=0, alias="BOT_BUDGET_USER_DAILY_USD")
     budget_channel_monthly_usd: float | None = Field(
@@ -249,6 +256,16 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("slack_tools")
+    @classmethod
+    def _slack_tools_known(cls, value: str) -> str:
+        names = {part.strip() for part in value.split(",") if part.strip()}
+        unknown = names - SLACK_TOOL_NAMES
+        if unknown:
+            known = ", ".join(sorted(SLACK_TOOL_NAMES))
+            raise ValueError(f"unknown Slack tool(s) {', '.join(sorted(unknown))}; known: {known}")
+        return value
+
     @model_validator(mode="after")
     def _links_parse(self) -> Settings:
         try:
@@ -320,6 +337,11 @@ class Settings(BaseSettings):
     def code_repos(self) -> dict[str, RepoSpec]:
         """The /ask-code repositories by name (empty: the feature is off)."""
         return with_links(parse_repos(self.ask_code_repos), self.ask_code_links)
+
+    @property
+    def slack_tool_names(self) -> frozenset[str]:
+        """The Slack tools BOT_SLACK_TOOLS turns on (empty: none)."""
+        return frozenset(part.strip() for part in self.slack_tools.split(",") if part.strip())
 
     @property
     def mcp_servers(self) -> tuple[ServerConfig, ...]:

@@ -85,3 +85,22 @@ def test_readme_lists_each_tiers_settings_and_command() -> None:
     for spec in TIER_TABLE:
         for name in (spec.model_variable, spec.thinking_variable, spec.command):
             assert f"`{name}" in readme, f"README.md does not mention {name}"
+
+
+def test_slack_knowledge_scopes_shortcut_and_routine_command(manifest: dict[str, Any]) -> None:
+    """search_slack, read_channel, the Summarise thread shortcut and /claude-routine are
+    declared: each method they call is allowed by a bot scope, the shortcut is a message
+    shortcut, and /claude-routine escapes #channels (so a routine names its channel by id)."""
+    from testing.fakes.slack_specs import EXTRA_SPECS
+
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    for method in ("assistant.search.context", "conversations.info", "conversations.history"):
+        spec = json.loads((SHARED / "methods" / f"{method}.json").read_text())
+        assert set(spec["scope"]["bot"]) & scopes, f"{method} needs one of {spec['scope']['bot']}"
+    members = json.loads((EXTRA_SPECS / "methods" / "conversations.members.json").read_text())
+    assert set(members["scope"]["bot"]) & scopes
+    assert "search:read.public" in scopes
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert shortcuts["summarise_thread"]["type"] == "message"
+    commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
+    assert commands["/claude-routine"]["should_escape"] is True

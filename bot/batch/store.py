@@ -160,8 +160,9 @@ class LeaderLock:
     """One poller at a time across replicas: a Redis key with a token and a TTL, renewed by
     every hold(); a dead leader's lock expires and another replica takes over."""
 
-    def __init__(self, client: redis.Redis, *, ttl_seconds: float) -> None:
+    def __init__(self, client: redis.Redis, *, ttl_seconds: float, key: str = "") -> None:
         self._redis = client
+        self._key = key or _key("leader")  # routines lead under their own key
         self._token = uuid.uuid4().hex
         self._ttl_ms = int(ttl_seconds * 1000)
         self._hold = client.register_script(_HOLD)
@@ -169,8 +170,8 @@ class LeaderLock:
 
     async def hold(self) -> bool:
         """Take or renew the lock; True while this process leads."""
-        return bool(await self._hold(keys=[_key("leader")], args=[self._token, self._ttl_ms]))
+        return bool(await self._hold(keys=[self._key], args=[self._token, self._ttl_ms]))
 
     async def release(self) -> None:
         """Step down (on shutdown), if leading."""
-        await self._release(keys=[_key("leader")], args=[self._token])
+        await self._release(keys=[self._key], args=[self._token])

@@ -31,6 +31,7 @@ from bot.compose.conversation import (
     event_handler,
     file_source,
 )
+from bot.compose.knowledge import Knowledge
 from bot.compose.profiles import ChannelBudget, channel_profiles
 from bot.compose.surfaces import AiSurfaces
 from bot.compose.tools import server_tools, tool_providers
@@ -69,12 +70,13 @@ async def run(settings: Settings) -> None:
         files = file_source(settings, clients, stack)
         code = build_ask_code(settings, clients)
         surfaces = AiSurfaces.build(settings, clients, shared, accounting, profiles)
+        knowledge = Knowledge.build(settings, clients, shared)  # search_slack, read_channel
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
             attachments=attachments(settings, clients, files),
             code=code,
-            tools=await tool_providers(settings, stack, profiles),
+            tools=(*await tool_providers(settings, stack, profiles), *knowledge.providers),
             server_tools=server_tools(settings),
             profiles=profiles,
         )
@@ -97,6 +99,7 @@ async def run(settings: Settings) -> None:
         register_commands(app, commands)
         start_batches(settings, app, clients, files, shared.access, stack, loops)
         surfaces.register(app)  # prompts, Home tab, feedback
+        await knowledge.start(settings, app, clients, shared, events, stack, loops)
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]

@@ -34,12 +34,13 @@ class Clients:
     slack: AsyncWebClient
     claude: anthropic.AsyncAnthropic  # retries off: the chat adapter retries on its own terms
     identity: SlackIdentity
+    redis_url: str = ""  # where `redis` connects (a synchronous client needs it: routines)
 
 
 async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
     """Connect to Redis, then check Slack and Claude (waiting while they are unreachable);
     everything is closed with the stack."""
-    redis_client = await connect_redis(settings, stack)
+    redis_client, redis_url = await connect_redis(settings, stack)
     slack = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     stack.push_async_callback(close_web_client, slack)
     claude = anthropic.AsyncAnthropic(
@@ -50,11 +51,11 @@ async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
     )
     stack.push_async_callback(claude.close)
     identity = await check_services(settings, slack, claude)
-    return Clients(redis_client, slack, claude, identity)
+    return Clients(redis_client, slack, claude, identity, redis_url)
 
 
-async def connect_redis(settings: Settings, stack: AsyncExitStack) -> redis.Redis:
-    """REDIS_URL's server, or the embedded one under BOT_DATA_DIR."""
+async def connect_redis(settings: Settings, stack: AsyncExitStack) -> tuple[redis.Redis, str]:
+    """REDIS_URL's server, or the embedded one under BOT_DATA_DIR, and its URL."""
     if settings.redis_url:
         url = settings.redis_url
         log.info("redis.external")
@@ -71,4 +72,4 @@ async def connect_redis(settings: Settings, stack: AsyncExitStack) -> redis.Redi
             f"Redis is not reachable ({type(exc).__name__}); check REDIS_URL."
         ) from None
     await warn_if_evicting(client)
-    return client
+    return client, url

@@ -68,6 +68,10 @@ class Question:
     files: tuple[FileRef, ...] = ()
     feature: str = "mention"  # for the usage ledger: mention, dm, ask-<tier>, ask-code, vision
     code_repo: str | None = None  # /ask-code: the repository the thread is about
+    # Slack's proof that this person just asked (app_mention and DM message events carry it):
+    # Slack search runs with it and returns only what they may see. None: no search.
+    action_token: str | None = field(default=None, repr=False)
+    context_channel: str | None = None  # the channel an assistant thread was opened from
 
 
 @dataclass

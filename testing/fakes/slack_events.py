@@ -9,6 +9,8 @@ import re
 import string
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from .slack_models import Channel, JsonDict, StoredMessage, User
 
@@ -304,6 +306,11 @@ def disconnect_message(reason: str) -> JsonDict:
     return {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
 
 
+def _utc_offset(tz: str) -> int:
+    offset = datetime.now(ZoneInfo(tz)).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
 def user_object(user: User, ids: Identity) -> JsonDict:
     """A users.info `user` object."""
     profile: JsonDict = {
@@ -322,12 +329,14 @@ def user_object(user: User, ids: Identity) -> JsonDict:
         "name": user.name,
         "deleted": user.deleted,
         "real_name": user.real_name,
-        "tz": "Europe/London",
-        "tz_label": "Greenwich Mean Time",
-        "tz_offset": 0,
+        "tz": user.tz,
+        "tz_label": user.tz,
+        "tz_offset": _utc_offset(user.tz),
         "profile": profile,
         "is_admin": False,
         "is_owner": False,
+        "is_restricted": user.restricted,
+        "is_ultra_restricted": False,
         "is_bot": user.is_bot,
         "is_app_user": False,
         "updated": 1700000000,

@@ -146,7 +146,7 @@ class WebApi:
         headers["x-accepted-oauth-scopes"] = ",".join(spec.bot_scopes)
         try:
             self._authenticate(method, token)
-            wait = self.limiter.check(method, str(args.get("channel", "")), now)
+            wait = self.limiter.check(method, str(args.get("channel", "")), now, spec.tier)
             if wait > 0:
                 headers["Retry-After"] = retry_after_header(wait)
                 return 429, {"ok": False, "error": "ratelimited"}, headers

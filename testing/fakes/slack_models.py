@@ -43,8 +43,11 @@ class SlackRateLimits:
     update_burst: int = 10
     post_per_second_per_channel: float | None = 1.0  # chat.postMessage ~1/s per channel
     post_burst: int = 5
-    default_per_minute: float | None = None  # every other method; None = no limit
+    default_per_minute: float | None = None  # every other method; None = its tier's rate
     default_burst: int = 5
+    # Every other method is held to its spec's tier (t1 1/min, t2 20/min, t3 50/min, t4 100/min,
+    # per workspace, with a minute's worth as burst); t5 ("special") methods are not limited.
+    tiers: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,8 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     team: str | None = None  # another organisation's team (Slack Connect); None: this workspace
+    restricted: bool = False  # a guest: sees only the channels they are a member of
+    tz: str = "Europe/London"  # IANA name, as users.info gives it
 
 
 @dataclass(eq=False)
@@ -234,6 +239,10 @@ class TokenBucket:
         return (1.0 - self.tokens) / self.rate
 
 
+# Slack's documented tiers: calls per minute per method per workspace ("t5" is "special").
+TIER_PER_MINUTE = {"t1": 1.0, "t2": 20.0, "t3": 50.0, "t4": 100.0}
+
+
 class RateLimiter:
     """Per-method buckets: chat.update per workspace, chat.postMessage per channel."""
 
@@ -241,7 +250,7 @@ class RateLimiter:
         self.limits = limits
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
-    def _rule(self, method: str) -> tuple[float | None, int]:
+    def _rule(self, method: str, tier: str = "") -> tuple[float | None, int]:
         lim = self.limits
         if method == "chat.update":
             per_min = lim.update_per_minute
@@ -249,6 +258,9 @@ class RateLimiter:
         if method == "chat.postMessage":
             return lim.post_per_second_per_channel, lim.post_burst
         per_min = lim.default_per_minute
+        if per_min is None and lim.tiers and tier in TIER_PER_MINUTE:
+            per_tier = TIER_PER_MINUTE[tier]
+            return per_tier / 60.0, int(per_tier)
         return (None if per_min is None else per_min / 60.0), lim.default_burst
 
     def refund(self, method: str, channel: str) -> None:
@@ -257,9 +269,9 @@ class RateLimiter:
         if bucket is not None:
             bucket.tokens = min(bucket.capacity, bucket.tokens + 1.0)
 
-    def check(self, method: str, channel: str, now: float) -> float:
+    def check(self, method: str, channel: str, now: float, tier: str = "") -> float:
         """0.0 when the call may go through; otherwise the wait in seconds."""
-        per_second, burst = self._rule(method)
+        per_second, burst = self._rule(method, tier)
         if per_second is None:
             return 0.0
         key = (method, channel if method == "chat.postMessage" else "")

@@ -42,9 +42,10 @@ from .slack_socket import SocketHub
 from .slack_specs import load_event_scopes, load_manifest, load_specs
 from .slack_state import Workspace
 from .slack_web_chat import CHAT_HANDLERS
-from .slack_web_common import Call
+from .slack_web_common import Call, permalink
 from .slack_web_files import FILE_HANDLERS, UploadUrls
 from .slack_web_misc import MISC_HANDLERS
+from .slack_web_search import SEARCH_HANDLERS
 
 __all__ = [
     "Ack",
@@ -96,7 +97,7 @@ class FakeSlack:
         ws.add_user(User(bot_user_id, "claude", "Claude", is_bot=True))
         self._ws = ws
         self._hub = SocketHub(self.ids, ws.violations)
-        handlers = {**CHAT_HANDLERS, **MISC_HANDLERS, **FILE_HANDLERS}
+        handlers = {**CHAT_HANDLERS, **MISC_HANDLERS, **FILE_HANDLERS, **SEARCH_HANDLERS}
         handlers["apps.connections.open"] = self._open_socket
         limiter = RateLimiter(rate_limits or SlackRateLimits())
         self._api = WebApi(ws, load_specs(), handlers, limiter)
@@ -153,11 +154,49 @@ class FakeSlack:
 
     # ---- world setup -----------------------------------------------------------------------
     def add_user(
-        self, user_id: str, name: str, real_name: str | None = None, *, team: str | None = None
+        self,
+        user_id: str,
+        name: str,
+        real_name: str | None = None,
+        *,
+        team: str | None = None,
+        restricted: bool = False,
+        tz: str = "Europe/London",
     ) -> None:
         """A person of this workspace, or (`team`) of another organisation: a Slack Connect
-        user, whose events name their own team."""
-        self._ws.add_user(User(user_id, name, real_name or name.title(), team=team))
+        user, whose events name their own team; `restricted`: a guest, who sees only the
+        channels they are a member of."""
+        user = User(
+            user_id, name, real_name or name.title(), team=team, restricted=restricted, tz=tz
+        )
+        self._ws.add_user(user)
+
+    def remove_member(self, channel_id: str, user_id: str) -> None:
+        """Someone leaves (or is removed from) a channel."""
+        self._ws.require_channel(channel_id).members.discard(user_id)
+
+    def add_member(self, channel_id: str, user_id: str) -> None:
+        """Someone joins a channel."""
+        self._ws.require_user(user_id)
+        self._ws.require_channel(channel_id).members.add(user_id)
+
+    def post_as(self, channel: str, user: str, text: str, *, thread_ts: str | None = None) -> str:
+        """A message someone posted earlier, with no event for the bot; returns its ts."""
+        _conv, msg = post_as_user(self._ws, channel, user, text, thread_ts, None)
+        return msg.ts
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """What chat.getPermalink answers for this message."""
+        conv = self._ws.require_channel(channel)
+        return permalink(self._ws, conv, conv.by_ts[ts])
+
+    def set_ai_search(self, enabled: bool) -> None:
+        """Turn the workspace's AI search (assistant.search.*) on or off."""
+        self._ws.ai_search_enabled = enabled
+
+    def expire_action_tokens(self) -> None:
+        """Every action_token handed out so far stops working (they are short-lived)."""
+        self._ws.action_tokens.clear()
 
     def add_channel(
         self,
@@ -312,6 +351,8 @@ class FakeSlack:
         subscription = subscription_for(self._ws, conv, text)
         event_type = "app_mention" if subscription == "app_mention" else "message"
         event = user_message_event(msg, conv, self.ids, event_type, self._ws.users[user])
+        if subscription in ("app_mention", "message.im"):  # the person acted: search as them
+            event["action_token"] = self._ws.issue_action_token(user)
         if subscription is None:
             return Delivery(msg.ts, None, None, event)
         payload = event_callback(

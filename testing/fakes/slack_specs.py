@@ -19,6 +19,8 @@ import yaml
 from testing.paths import SHARED
 
 SPECS_ROOT = Path(os.environ.get("FAKE_SLACK_SPECS_DIR", SHARED / "slack"))
+# Specs of methods shared/ lacks (conversations.members), in the same format; shared/ wins.
+EXTRA_SPECS = Path(__file__).resolve().parent / "specs"
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 ANY = "any"
@@ -57,6 +59,7 @@ class AppManifest:
     bot_scopes: frozenset[str]
     bot_events: frozenset[str]
     commands: frozenset[str]
+    shortcuts: frozenset[tuple[str, str]] = frozenset()  # (callback_id, "message" | "global")
 
 
 def _kinds(prop: Mapping[str, Any]) -> frozenset[str]:
@@ -97,9 +100,10 @@ def _method_spec(name: str, raw: Mapping[str, Any]) -> MethodSpec:
 def load_specs(root: Path = SPECS_ROOT) -> Mapping[str, MethodSpec]:
     """Every `<method>.json` under root/methods, keyed by method name."""
     specs: dict[str, MethodSpec] = {}
-    for path in sorted((root / "methods").glob("*.json")):
-        name = path.name.removesuffix(".json")
-        specs[name] = _method_spec(name, json.loads(path.read_text(encoding="utf-8")))
+    for folder in (EXTRA_SPECS, root):
+        for path in sorted((folder / "methods").glob("*.json")):
+            name = path.name.removesuffix(".json")
+            specs[name] = _method_spec(name, json.loads(path.read_text(encoding="utf-8")))
     return specs
 
 
@@ -116,10 +120,12 @@ def load_manifest(path: Path = MANIFEST_PATH) -> AppManifest:
     scopes = ((raw.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
     events = ((raw.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events")
     commands = (raw.get("features") or {}).get("slash_commands") or []
+    shortcuts = (raw.get("features") or {}).get("shortcuts") or []
     return AppManifest(
         bot_scopes=frozenset(scopes),
         bot_events=frozenset(events or []),
         commands=frozenset(c["command"] for c in commands),
+        shortcuts=frozenset((s["callback_id"], s["type"]) for s in shortcuts),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ from .slack_models import Channel, EphemeralMessage, JsonDict, PendingUpload, St
 from .slack_specs import AppManifest, scope_granted
 
 EventSink = Callable[[JsonDict], None]
+ACTION_TOKEN_TTL_S = 600.0  # how long an event's action_token stays good for search
 TS_BASE_MICROS = 1_700_000_000_000_000
 TS_STEP_MICROS = 100
 
@@ -49,6 +51,8 @@ class Workspace:
     used_triggers: set[str] = field(default_factory=set)
     hooks: dict[str, CommandHook] = field(default_factory=dict)
     sink: EventSink | None = None
+    action_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # -> (user, issued)
+    ai_search_enabled: bool = True
     _last_ts: int = TS_BASE_MICROS
 
     # ---- ids and time ---------------------------------------------------------------
@@ -109,6 +113,30 @@ class Workspace:
         root = channel.by_ts.get(root_ts)
         head = [root] if root is not None else []
         return head + channel.replies.get(root_ts, [])
+
+    # ---- who may see what --------------------------------------------------------------
+    def can_see(self, user_id: str, channel: Channel) -> bool:
+        """Whether a person may read a conversation: a member always; a public channel also
+        anyone of this workspace who is not a guest; a DM only its person (and the bot)."""
+        if user_id in channel.members:
+            return True
+        if channel.is_im or channel.is_private:
+            return False
+        user = self.users.get(user_id)
+        return user is not None and not user.restricted and user.team is None
+
+    def issue_action_token(self, user_id: str) -> str:
+        """A fresh action_token for an event by this person (what search runs as)."""
+        token = f"{int(time.time())}.{len(self.action_tokens) + 1}.{uuid.uuid4().hex[:16]}"
+        self.action_tokens[token] = (user_id, time.monotonic())
+        return token
+
+    def action_token_user(self, token: str) -> str | None:
+        """The person an action_token was issued for, while it is still good."""
+        issued = self.action_tokens.get(token)
+        if issued is None or time.monotonic() - issued[1] > ACTION_TOKEN_TTL_S:
+            return None
+        return issued[0]
 
     # ---- events ----------------------------------------------------------------------
     def subscribed(self, event_name: str) -> bool:

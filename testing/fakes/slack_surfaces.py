@@ -171,3 +171,43 @@ async def _block_actions(
         "enterprise": None,
     }
     return await slack.send_envelope("interactive", payload)
+
+
+async def message_shortcut(
+    slack: FakeSlack, callback_id: str, channel: str, message_ts: str, user: str
+) -> str:
+    """A person picks one of the manifest's message shortcuts ("…" menu of a message): the
+    `message_action` payload Slack sends, with a live trigger_id and a response_url."""
+    ws = _ws(slack)
+    if (callback_id, "message") not in ws.manifest.shortcuts:
+        raise ValueError(f"{callback_id!r} is not a message shortcut of manifest.yml")
+    conv = ws.require_channel(channel)
+    member = ws.require_user(user)
+    if not ws.can_see(member.id, conv):
+        raise ValueError(f"{user} cannot see {channel}, so has no message to pick a shortcut on")
+    stored = conv.by_ts[message_ts]
+    trigger_id = f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}"
+    ws.triggers[trigger_id] = time.monotonic()
+    key = uuid.uuid4().hex[:24]
+    ws.hooks[key] = CommandHook("message_action", member.id, conv.id)
+    payload = {
+        "type": "message_action",
+        "token": slack.verification_token,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": slack.ids.team_id, "domain": slack.ids.team_domain},
+        "user": {
+            "id": member.id,
+            "username": member.name,
+            "name": member.name,
+            "team_id": slack.ids.team_id,
+        },
+        "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
+        "message_ts": message_ts,
+        "message": message_json(ws, stored, conv),
+    }
+    return await slack.send_envelope("interactive", payload)

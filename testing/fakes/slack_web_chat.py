@@ -23,6 +23,7 @@ from .slack_web_common import (
     parse_blocks,
     parse_chunks,
     parse_content,
+    permalink,
     resolve_thread,
     should_echo,
 )
@@ -147,10 +148,7 @@ def get_permalink(ws: Workspace, call: Call) -> JsonDict:
     msg = channel.by_ts.get(opt_str(call, "message_ts") or "")
     if msg is None or msg.deleted:
         raise SlackError("message_not_found")
-    link = f"{ws.ids.workspace_url}archives/{channel.id}/p{msg.ts.replace('.', '')}"
-    if msg.thread_ts is not None:
-        link += f"?thread_ts={msg.thread_ts}&cid={channel.id}"
-    return {"ok": True, "channel": channel.id, "permalink": link}
+    return {"ok": True, "channel": channel.id, "permalink": permalink(ws, channel, msg)}
 
 
 # ---- streaming ---------------------------------------------------------------------------

@@ -231,3 +231,11 @@ def should_echo(ws: Workspace, channel: Channel) -> bool:
 
 def message_json(ws: Workspace, msg: StoredMessage, channel: Channel) -> JsonDict:
     return message_object(msg, ws.ids, channel)
+
+
+def permalink(ws: Workspace, channel: Channel, msg: StoredMessage) -> str:
+    """A message's permalink, in Slack's form (a reply's names its thread)."""
+    link = f"{ws.ids.workspace_url}archives/{channel.id}/p{msg.ts.replace('.', '')}"
+    if msg.thread_ts is not None:
+        link += f"?thread_ts={msg.thread_ts}&cid={channel.id}"
+    return link

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation.messages import ThreadKey
+from bot.conversation.messages import Question, ThreadKey
 from bot.slack.handlers.inbound import (
     Ignored,
     is_external_author,
@@ -196,3 +196,23 @@ def test_no_guests_where_slack_says_the_channel_is_not_externally_shared() -> No
     """An Enterprise Grid channel shared across the organisation's own workspaces carries
     other team ids but is_ext_shared_channel false: those are colleagues, not guests."""
     assert not is_external_author(_wrapped({"user_team": "T2"}, shared=False))
+
+
+def test_action_token_and_assistant_context_are_kept() -> None:
+    """A mention's action_token (top level, or inside assistant_thread) and the assistant
+    thread's context channel reach the Question; without them both are None."""
+    base = {"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1.1", "text": "hi"}
+    q = question_from_event({**base, "action_token": "1.2.abc"}, team_id="T1", bot_user_id="UB")
+    assert isinstance(q, Question)
+    assert q.action_token == "1.2.abc"
+    assert "1.2.abc" not in repr(q)
+    nested = {
+        **base,
+        "assistant_thread": {"action_token": "9.9.xyz", "context": {"channel_id": "C777"}},
+    }
+    q = question_from_event(nested, team_id="T1", bot_user_id="UB")
+    assert isinstance(q, Question)
+    assert (q.action_token, q.context_channel) == ("9.9.xyz", "C777")
+    q = question_from_event(base, team_id="T1", bot_user_id="UB")
+    assert isinstance(q, Question)
+    assert (q.action_token, q.context_channel) == (None, None)

@@ -28,6 +28,7 @@ from bot.slack.handlers.inbound import (
     message_mark,
     question_from_event,
 )
+from bot.slack.handlers.summaries import with_summary_instruction
 from bot.slack.sinks.choice import AnswerSurfaces
 from bot.slack.sinks.edit_in_place import Destination, EditBudget, Journal, SlackReplySink
 
@@ -116,7 +117,7 @@ class EventHandler:
         if refusal is not None:
             self.tasks.spawn(self._refuse(question, refusal), name="refuse")
             return
-        self.spawn_answer(question)
+        self.spawn_answer(with_summary_instruction(question))
 
     async def _refuse(self, question: Question, text: str) -> None:
         """Tell only the asker, politely, that the bot is not enabled for them here."""

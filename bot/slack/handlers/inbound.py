@@ -94,7 +94,25 @@ def question_from_event(
         event_id=event_id,
         files=files_from_event(event),
         feature="dm" if is_dm else "mention",
+        action_token=action_token_of(event),
+        context_channel=assistant_context_channel(event),
     )
+
+
+def action_token_of(event: dict[str, Any]) -> str | None:
+    """The `action_token` Slack sends with a message or mention event (at the event's top
+    level, or inside `assistant_thread` for an assistant thread's message); None without one."""
+    thread = event.get("assistant_thread")
+    nested = thread.get("action_token") if isinstance(thread, dict) else None
+    return _text_field(event.get("action_token")) or _text_field(nested)
+
+
+def assistant_context_channel(event: dict[str, Any]) -> str | None:
+    """The channel an assistant thread was opened from (`assistant_thread.context.channel_id`)."""
+    thread = event.get("assistant_thread")
+    context = thread.get("context") if isinstance(thread, dict) else None
+    channel = context.get("channel_id") if isinstance(context, dict) else None
+    return channel if isinstance(channel, str) and channel[:1] in ("C", "G") else None
 
 
 BATCH_MENTION = re.compile(r"^batch\s*:", re.IGNORECASE)

@@ -1,0 +1,121 @@
+"""Slack as knowledge, put together: the Slack tools (search_slack, read_channel) as a
+ToolProvider for the turn, the "Summarise thread" shortcut, and routines (/claude-routine).
+
+    knowledge = Knowledge.build(settings, clients, shared)
+    TurnDeps(..., tools=(*knowledge.providers, ...))          # the lead's turn integration
+    await knowledge.start(settings, app, clients, shared, events, stack, loops)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.batch.store import LeaderLock
+from bot.compose.clients import Clients
+from bot.compose.conversation import SlackParts
+from bot.config import Settings
+from bot.conversation.tools import ToolProvider
+from bot.routines.command import COMMAND, RoutineCommands
+from bot.routines.runner import RoutineRunner
+from bot.routines.scheduler import RoutineScheduler
+from bot.routines.store import RoutineStore
+from bot.runtime.loops import BackgroundLoops
+from bot.slack.handlers.commands import AnswerStarter
+from bot.slack.handlers.summaries import SHORTCUT_ID, SummaryShortcut
+from bot.storage.key_layout import PREFIX
+from bot.tools.slack.directory import SlackDirectory
+from bot.tools.slack.provider import SlackKnowledge
+from bot.tools.slack.read_channel import ReadLimits
+
+LEASE_SECONDS = 15.0  # a dead leader's routines move to another replica within this
+LEASE_TICK_SECONDS = 3.0  # renew the lease, and pick up routines other replicas added
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The Slack tools and what shares their caches (the shortcut, routines)."""
+
+    directory: SlackDirectory
+    slack: SlackKnowledge
+    enabled: frozenset[str]
+
+    @classmethod
+    def build(cls, settings: Settings, clients: Clients, shared: SlackParts) -> Knowledge:
+        """On the shared Slack client, the allowlists and the people cache."""
+        directory = SlackDirectory(clients.slack, shared.clock)
+        names = settings.slack_tool_names
+        provider = SlackKnowledge(
+            directory,
+            shared.people,
+            lambda channel: shared.access.may_read(channel),
+            team=clients.identity.team_id,
+            limits=ReadLimits(max_messages=settings.slack_read_max_messages),
+            search="search_slack" in names,
+            read="read_channel" in names,
+        )
+        return cls(directory, provider, names)
+
+    @property
+    def providers(self) -> tuple[ToolProvider, ...]:
+        """What TurnDeps.tools gets (nothing when BOT_SLACK_TOOLS is empty)."""
+        return (self.slack,) if self.enabled else ()
+
+    async def start(
+        self,
+        settings: Settings,
+        app: AsyncApp,
+        clients: Clients,
+        shared: SlackParts,
+        answers: AnswerStarter,
+        stack: AsyncExitStack,
+        loops: BackgroundLoops,
+    ) -> None:
+        """Register the shortcut and /claude-routine; start the routine scheduler."""
+        bot_name = clients.identity.bot_name
+        shortcut = SummaryShortcut(shared.access, self.directory, answers, bot_name)
+        app.shortcut(SHORTCUT_ID)(shortcut.on_shortcut)
+        team = clients.identity.team_id
+        store = RoutineStore(clients.redis)
+        runner: list[RoutineRunner] = []
+
+        async def fire(routine_id: str, scheduled: float) -> None:
+            await runner[0].fire(routine_id, scheduled)
+
+        lease = LeaderLock(
+            clients.redis, ttl_seconds=LEASE_SECONDS, key=f"{PREFIX}:routines:{team}:leader"
+        )
+        scheduler = RoutineScheduler(
+            clients.redis_url, team, lease, fire, asyncio.get_running_loop()
+        )
+        runner.append(
+            RoutineRunner(
+                store,
+                self.directory,
+                self.slack.access,
+                shared.access,
+                answers,
+                team,
+                scheduler.unschedule,
+            )
+        )
+        scheduler.start()
+        stack.push_async_callback(scheduler.stop)
+        loops.start("routine_lease", scheduler.tick, LEASE_TICK_SECONDS)
+        commands = RoutineCommands(
+            store,
+            scheduler,
+            self.directory,
+            self.slack.access,
+            shared.access,
+            settings.routines_per_user,
+        )
+        app.command(COMMAND)(commands.on_command)
+
+
+def slack_tools(settings: Settings, clients: Clients, shared: SlackParts) -> list[ToolProvider]:
+    """The Slack tool providers alone (prefer Knowledge.build once, to share its caches)."""
+    return list(Knowledge.build(settings, clients, shared).providers)

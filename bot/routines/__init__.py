@@ -1,0 +1,1 @@
+"""Routines: scheduled digests and prompts (/claude-routine), run by exactly one replica."""
