@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     mcp_config: Path | None = Field(None, alias="BOT_MCP_CONFIG")
     mcp_call_timeout_seconds: float = Field(60, gt=0, alias="BOT_MCP_CALL_TIMEOUT_SECONDS")
     mcp_max_result_chars: int = Field(100_000, ge=1_000, alias="BOT_MCP_MAX_RESULT_CHARS")
+    tool_approval_seconds: float = Field(300, gt=0, le=3600, alias="BOT_TOOL_APPROVAL_SECONDS")
+    tools_preapproved: str = Field("", alias="BOT_TOOLS_PREAPPROVED")  # "server__tool,…"
 
     budget_user_daily_usd: float | None = Field(None, gt=0, alias="BOT_BUDGET_USER_DAILY_USD")
     budget_channel_monthly_usd: float | None = Field(
@@ -314,6 +316,11 @@ class Settings(BaseSettings):
     def prompts(self) -> tuple[tuple[str, str], ...]:
         """The suggested prompts, as (title, message) pairs."""
         return parse_prompts(self.suggested_prompts)
+
+    @property
+    def preapproved_tools(self) -> frozenset[str]:
+        """Tools (as Claude sees them, `server__tool`) that run without asking the person."""
+        return frozenset(t.strip() for t in self.tools_preapproved.split(",") if t.strip())
 
     @property
     def admins(self) -> frozenset[str]:

@@ -14,6 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.compose.accounting import Accounting
+from bot.compose.approvals import ToolApprovals
 from bot.compose.askcode import build_ask_code
 from bot.compose.background import (
     beat,
@@ -67,6 +68,7 @@ async def run(settings: Settings) -> None:
         files = file_source(settings, clients, stack)
         code = build_ask_code(settings, clients)
         surfaces = AiSurfaces.build(settings, clients, shared, accounting)
+        approvals = ToolApprovals.build(settings, clients, shared.clock)
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
@@ -74,6 +76,7 @@ async def run(settings: Settings) -> None:
             code=code,
             tools=await tool_providers(settings, stack),
             server_tools=server_tools(settings),
+            approvals=approvals.asking,
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 
@@ -91,6 +94,7 @@ async def run(settings: Settings) -> None:
         register_commands(app, commands)
         start_batches(settings, app, clients, files, shared.access, stack, loops)
         surfaces.register(app)  # prompts, Home tab, feedback
+        approvals.register(app)  # Approve / Deny of tools that change things
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]

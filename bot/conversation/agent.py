@@ -54,12 +54,17 @@ class LoopLimits:
     max_result_chars: int = 100_000
 
 
+Step = Callable[[ChatRequest], Awaitable[Attempt]]
+Progress = Callable[[str], Awaitable[None]]
+
+
 class Approval(StrEnum):
     """What the asker said to a tool that changes things."""
 
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
+    UNAVAILABLE = "unavailable"  # the asker could not be asked (a fault on the bot's side)
 
 
 class Approver(Protocol):
@@ -81,15 +86,16 @@ class NoApprover:
 class Approvals(Protocol):
     """Where approvers come from: one per answer, asking that answer's asker in its thread."""
 
-    def for_question(self, question: Question) -> Approver:
-        """The approver of this question's answer."""
+    def for_question(self, question: Question, status: Progress) -> Approver:
+        """The approver of this question's answer; `status` shows a line in the answer (e.g.
+        "Waiting for your approval…") while it waits."""
         ...
 
 
 class NoApprovals:
     """Nobody to ask: tools that change things are refused."""
 
-    def for_question(self, question: Question) -> Approver:
+    def for_question(self, question: Question, status: Progress) -> Approver:
         """Always the refusing approver."""
         return NoApprover()
 
@@ -99,10 +105,9 @@ REFUSALS = {
     "tell them what it would have done.",
     Approval.EXPIRED: "Nobody approved this call in time, so it was not made. Tell the user how "
     "to ask again if they still want it.",
+    Approval.UNAVAILABLE: "I could not ask the user to approve this call (a fault on my side), "
+    "so it was not made. Tell them, and that they can ask again.",
 }
-
-Step = Callable[[ChatRequest], Awaitable[Attempt]]
-Progress = Callable[[str], Awaitable[None]]
 CallDone = Callable[[AnswerDone], Awaitable[None]]
 
 
