@@ -171,7 +171,12 @@ async def _block_actions(
         "token": slack.verification_token,
         "api_app_id": slack.ids.app_id,
         "team": {"id": slack.ids.team_id, "domain": slack.ids.team_domain},
-        "user": {"id": member.id, "username": member.name, "team_id": slack.ids.team_id},
+        "user": {
+            "id": member.id,
+            "username": member.name,
+            "name": member.name,
+            "team_id": slack.ids.team_id,
+        },
         "container": container,
         "trigger_id": trigger_id,
         "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
