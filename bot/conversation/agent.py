@@ -54,10 +54,6 @@ class LoopLimits:
     max_result_chars: int = 100_000
 
 
-Step = Callable[[ChatRequest], Awaitable[Attempt]]
-Progress = Callable[[str], Awaitable[None]]
-
-
 class Approval(StrEnum):
     """What the asker said to a tool that changes things."""
 
@@ -108,6 +104,9 @@ REFUSALS = {
     Approval.UNAVAILABLE: "I could not ask the user to approve this call (a fault on my side), "
     "so it was not made. Tell them, and that they can ask again.",
 }
+
+Step = Callable[[ChatRequest], Awaitable[Attempt]]
+Progress = Callable[[str], Awaitable[None]]
 CallDone = Callable[[AnswerDone], Awaitable[None]]
 
 
