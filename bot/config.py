@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     mcp_config: Path | None = Field(None, alias="BOT_MCP_CONFIG")
     mcp_call_timeout_seconds: float = Field(60, gt=0, alias="BOT_MCP_CALL_TIMEOUT_SECONDS")
     mcp_max_result_chars: int = Field(100_000, ge=1_000, alias="BOT_MCP_MAX_RESULT_CHARS")
+    tool_approval_seconds: float = Field(300, gt=0, le=3600, alias="BOT_TOOL_APPROVAL_SECONDS")
+    tools_preapproved: str = Field("", alias="BOT_TOOLS_PREAPPROVED")  # "server__tool,…"
 
     slack_tools: str = Field("search_slack,read_channel", alias="BOT_SLACK_TOOLS")
     slack_read_max_messages: int = Field(500, ge=10, le=5_000, alias="BOT_SLACK_READ_MAX_MESSAGES")
@@ -357,6 +359,11 @@ class Settings(BaseSettings):
     def prompts(self) -> tuple[tuple[str, str], ...]:
         """The suggested prompts, as (title, message) pairs."""
         return parse_prompts(self.suggested_prompts)
+
+    @property
+    def preapproved_tools(self) -> frozenset[str]:
+        """Tools (as Claude sees them, `server__tool`) that run without asking the person."""
+        return frozenset(t.strip() for t in self.tools_preapproved.split(",") if t.strip())
 
     @property
     def admins(self) -> frozenset[str]:

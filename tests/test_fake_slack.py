@@ -260,6 +260,32 @@ async def test_message_limits(web: AsyncWebClient) -> None:
     assert (await web.chat_postMessage(channel="C1", text="x" * 40_000))["ok"]
 
 
+async def test_buttons_are_checked_as_slack_does(web: AsyncWebClient) -> None:
+    """A button needs plain_text text of at most 75 characters, a value of at most 2000, a
+    known style; two elements of a message may not share an action_id."""
+
+    def button(action_id: str = "a", **fields: Any) -> dict[str, Any]:
+        text = {"type": "plain_text", "text": "Approve"}
+        return {"type": "button", "text": text, "action_id": action_id, **fields}
+
+    def actions(*elements: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"type": "actions", "elements": list(elements)}]
+
+    bad = [
+        actions(button(text={"type": "mrkdwn", "text": "*x*"})),
+        actions(button(text={"type": "plain_text", "text": "x" * 76})),
+        actions(button(value="v" * 2001)),
+        actions(button(style="warning")),
+        actions(button("same"), button("same")),
+        [*actions(button("same")), *actions(button("same"))],
+    ]
+    for blocks in bad:
+        post = web.chat_postMessage(channel="C1", text="t", blocks=blocks)
+        assert await error_code(post) == "invalid_blocks", blocks
+    good = actions(button("yes", value="v" * 2000, style="primary"), button("no", style="danger"))
+    assert (await web.chat_postMessage(channel="C1", text="t", blocks=good))["ok"]
+
+
 # ---- conversations -----------------------------------------------------------------------
 
 

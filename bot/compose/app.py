@@ -14,6 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.compose.accounting import Accounting
+from bot.compose.approvals import ToolApprovals
 from bot.compose.askcode import build_ask_code
 from bot.compose.background import (
     beat,
@@ -71,6 +72,7 @@ async def run(settings: Settings) -> None:
         code = build_ask_code(settings, clients)
         surfaces = AiSurfaces.build(settings, clients, shared, accounting, profiles)
         knowledge = Knowledge.build(settings, clients, shared)  # search_slack, read_channel
+        approvals = ToolApprovals.build(settings, clients, shared.clock)
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
@@ -79,6 +81,7 @@ async def run(settings: Settings) -> None:
             tools=(*await tool_providers(settings, stack, profiles), *knowledge.providers),
             server_tools=server_tools(settings),
             profiles=profiles,
+            approvals=approvals.asking,
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 
@@ -100,6 +103,7 @@ async def run(settings: Settings) -> None:
         start_batches(settings, app, clients, files, shared.access, stack, loops)
         surfaces.register(app)  # prompts, Home tab, feedback
         await knowledge.start(settings, app, clients, shared, events, stack, loops)
+        approvals.register(app)  # Approve / Deny of tools that change things
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]

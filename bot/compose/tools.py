@@ -52,6 +52,7 @@ async def tool_providers(
         call_timeout_seconds=settings.mcp_call_timeout_seconds,
         max_result_chars=settings.mcp_max_result_chars,
         stderr_dir=settings.data_dir / "mcp",
+        preapproved=settings.preapproved_tools,
     )
     await toolbox.start()
     stack.push_async_callback(toolbox.aclose)

@@ -60,6 +60,7 @@ class Approval(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
+    UNAVAILABLE = "unavailable"  # the asker could not be asked (a fault on the bot's side)
 
 
 class Approver(Protocol):
@@ -81,15 +82,16 @@ class NoApprover:
 class Approvals(Protocol):
     """Where approvers come from: one per answer, asking that answer's asker in its thread."""
 
-    def for_question(self, question: Question) -> Approver:
-        """The approver of this question's answer."""
+    def for_question(self, question: Question, status: Progress) -> Approver:
+        """The approver of this question's answer; `status` shows a line in the answer (e.g.
+        "Waiting for your approval…") while it waits."""
         ...
 
 
 class NoApprovals:
     """Nobody to ask: tools that change things are refused."""
 
-    def for_question(self, question: Question) -> Approver:
+    def for_question(self, question: Question, status: Progress) -> Approver:
         """Always the refusing approver."""
         return NoApprover()
 
@@ -99,6 +101,8 @@ REFUSALS = {
     "tell them what it would have done.",
     Approval.EXPIRED: "Nobody approved this call in time, so it was not made. Tell the user how "
     "to ask again if they still want it.",
+    Approval.UNAVAILABLE: "I could not ask the user to approve this call (a fault on my side), "
+    "so it was not made. Tell them, and that they can ask again.",
 }
 
 Step = Callable[[ChatRequest], Awaitable[Attempt]]

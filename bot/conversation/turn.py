@@ -17,7 +17,7 @@ from bot.conversation.agent import (
 )
 from bot.conversation.attachments import NoticeSink, reading_status
 from bot.conversation.calls import Answered, Caller, answer_calls
-from bot.conversation.code import code_kit, with_excerpts
+from bot.conversation.code import code_kit, status, with_excerpts
 from bot.conversation.display import (
     HELLO_HINT,
     THINKING,
@@ -312,6 +312,9 @@ def _caller(ask: Ask, started: float, sink: ReplySink, deps: TurnDeps) -> Caller
     async def spent(done: AnswerDone) -> None:
         await deps.usage.record(ask.question, done)
 
+    async def shown(text: str) -> None:
+        await sink.show(status(text))
+
     limits = deps.settings.tool_limits
     if ask.kit.max_rounds is not None:
         limits = dataclasses.replace(limits, max_rounds=ask.kit.max_rounds)
@@ -324,7 +327,7 @@ def _caller(ask: Ask, started: float, sink: ReplySink, deps: TurnDeps) -> Caller
         show_thinking=deps.settings.show_thinking,
         limits=limits,
         record=spent,
-        approver=deps.approvals.for_question(ask.question),
+        approver=deps.approvals.for_question(ask.question, shown),
     )
 
 

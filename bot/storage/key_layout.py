@@ -20,3 +20,10 @@ def event_key(event_id: str) -> str:
 def user_name_key(team: str, user: str) -> str:
     """A cached display name."""
     return f"{PREFIX}:user:{team}:{user}"
+
+
+def approval_key(approval_id: str, part: str = "") -> str:
+    """csb:v1:approval:{<id>} holds a tool-approval request; …:decision is the list its waiter
+    blocks on (one hash tag, so a script may touch both)."""
+    key = f"{PREFIX}:approval:{{{approval_id}}}"
+    return f"{key}:{part}" if part else key

@@ -281,8 +281,10 @@ class FakeSlack:
         retry_attempt: int = 0,
         retry_reason: str = "",
         accepts_response_payload: bool = False,
+        connection: int | None = None,
     ) -> str:
-        """Push one envelope to one connection (queued until one is open); returns its id."""
+        """Push one envelope to one connection (queued until one is open; `connection`: to the
+        n-th opened one); returns its id."""
         env = envelope(
             envelope_type,
             payload,
@@ -291,7 +293,7 @@ class FakeSlack:
             accepts_response_payload=accepts_response_payload,
         )
         self.envelopes.append(env)
-        await self._hub.push(env)
+        await self._hub.push(env, connection)
         return str(env["envelope_id"])
 
     async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:

@@ -158,9 +158,18 @@ class SocketHub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
-    async def push(self, envelope: JsonDict) -> None:
+    async def push(self, envelope: JsonDict, connection: int | None = None) -> None:
         """Send to one connection (round-robin); with none open, queue it for the next one
-        (Slack keeps undelivered events and retries them when the app is back)."""
+        (Slack keeps undelivered events and retries them when the app is back). `connection`
+        picks the open connection with that number (the n-th opened) instead: a test's way to
+        say which replica gets it."""
+        if connection is not None:
+            conn = next((c for c in self._conns if c.number == connection), None)
+            if conn is None:
+                raise AssertionError(f"no open Socket Mode connection number {connection}")
+            if not await self._send(conn, envelope):
+                raise AssertionError(f"connection {connection} is gone")
+            return
         while self._conns:
             conn = self._conns[self._next % len(self._conns)]
             self._next += 1

@@ -107,10 +107,17 @@ def _button(message: JsonDict, action_id: str) -> tuple[str, JsonDict]:
 
 
 async def click_button(
-    slack: FakeSlack, channel: str, message_ts: str, user: str, action_id: str
+    slack: FakeSlack,
+    channel: str,
+    message_ts: str,
+    user: str,
+    action_id: str,
+    *,
+    connection: int | None = None,
 ) -> str:
     """The person clicks the Block Kit button `action_id` of a message (it must be there now):
-    a block_actions interaction with the button's block_id, value and text."""
+    a block_actions interaction with the button's block_id, value and text (sent to the n-th
+    Socket Mode connection when `connection` is given)."""
     message = _message(slack, channel, message_ts)
     block_id, button = _button(message, action_id)
     action: JsonDict = {
@@ -124,7 +131,7 @@ async def click_button(
         action["value"] = button["value"]
     if "style" in button:
         action["style"] = button["style"]
-    return await _block_actions(slack, channel, message_ts, user, action)
+    return await _block_actions(slack, channel, message_ts, user, action, connection)
 
 
 def _message(slack: FakeSlack, channel: str, message_ts: str) -> JsonDict:
@@ -134,7 +141,12 @@ def _message(slack: FakeSlack, channel: str, message_ts: str) -> JsonDict:
 
 
 async def _block_actions(
-    slack: FakeSlack, channel: str, message_ts: str, user: str, action: JsonDict
+    slack: FakeSlack,
+    channel: str,
+    message_ts: str,
+    user: str,
+    action: JsonDict,
+    connection: int | None = None,
 ) -> str:
     """Send the block_actions payload Slack sends for a click on a message's element, with a
     live trigger_id and a response_url (as for a slash command)."""
@@ -159,7 +171,12 @@ async def _block_actions(
         "token": slack.verification_token,
         "api_app_id": slack.ids.app_id,
         "team": {"id": slack.ids.team_id, "domain": slack.ids.team_domain},
-        "user": {"id": member.id, "username": member.name, "team_id": slack.ids.team_id},
+        "user": {
+            "id": member.id,
+            "username": member.name,
+            "name": member.name,
+            "team_id": slack.ids.team_id,
+        },
         "container": container,
         "trigger_id": trigger_id,
         "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
@@ -170,7 +187,7 @@ async def _block_actions(
         "is_enterprise_install": False,
         "enterprise": None,
     }
-    return await slack.send_envelope("interactive", payload)
+    return await slack.send_envelope("interactive", payload, connection=connection)
 
 
 async def message_shortcut(

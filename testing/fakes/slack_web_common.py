@@ -36,6 +36,11 @@ KNOWN_BLOCKS = frozenset(
     }
 )
 CUSTOMIZE_ARGS = ("username", "icon_emoji", "icon_url")
+MAX_ACTION_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_ACTION_ID = 255
+MAX_BUTTON_VALUE = 2000
+BUTTON_STYLES = frozenset({"primary", "danger"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +153,54 @@ def parse_blocks(ws: Workspace, call: Call) -> list[JsonDict] | None:
         raise blocks_error(code, f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
     for index, block in enumerate(blocks):
         _check_block(ws, call, index, block)
+    _check_unique_action_ids(call, blocks)
     return blocks
+
+
+def _check_unique_action_ids(call: Call, blocks: list[Any]) -> None:
+    """Slack refuses a message where two interactive elements share an action_id."""
+    seen: set[str] = set()
+    for index, block in enumerate(blocks):
+        elements = (block.get("elements") or []) if block.get("type") == "actions" else []
+        for element in elements:
+            action_id = element.get("action_id") if isinstance(element, dict) else None
+            if isinstance(action_id, str) and action_id in seen:
+                raise blocks_error(
+                    call.spec.error("invalid_blocks"),
+                    f"action_id {action_id!r} is already used [json-pointer:/blocks/{index}]",
+                )
+            if isinstance(action_id, str):
+                seen.add(action_id)
+
+
+def _check_actions(code: str, where: str, block: JsonDict) -> None:
+    """An actions block: at most 25 elements; its buttons as Slack checks them."""
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not elements:
+        raise blocks_error(code, f"missing required field: elements {where}/elements]")
+    if len(elements) > MAX_ACTION_ELEMENTS:
+        raise blocks_error(code, f"must be at most 25 items {where}/elements]")
+    for n, element in enumerate(elements):
+        if isinstance(element, dict) and element.get("type") == "button":
+            _check_button(code, f"{where}/elements/{n}", element)
+
+
+def _check_button(code: str, where: str, button: JsonDict) -> None:
+    """A button: plain_text text up to 75 characters, action_id up to 255, value up to 2000,
+    style primary or danger."""
+    text = button.get("text")
+    if not isinstance(text, dict) or text.get("type") != "plain_text":
+        raise blocks_error(code, f"must provide a plain_text object {where}/text]")
+    if not isinstance(text.get("text"), str) or not 0 < len(text["text"]) <= MAX_BUTTON_TEXT:
+        raise blocks_error(code, f"must be 1 to {MAX_BUTTON_TEXT} characters {where}/text/text]")
+    action_id = button.get("action_id")
+    if action_id is not None and (not isinstance(action_id, str) or len(action_id) > MAX_ACTION_ID):
+        raise blocks_error(code, f"must be at most {MAX_ACTION_ID} characters {where}/action_id]")
+    value = button.get("value")
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_BUTTON_VALUE):
+        raise blocks_error(code, f"must be at most {MAX_BUTTON_VALUE} characters {where}/value]")
+    if button.get("style") is not None and button.get("style") not in BUTTON_STYLES:
+        raise blocks_error(code, f"must be one of primary, danger {where}/style]")
 
 
 def _check_block(ws: Workspace, call: Call, index: int, block: Any) -> None:
@@ -165,6 +217,8 @@ def _check_block(ws: Workspace, call: Call, index: int, block: Any) -> None:
     if limit is not None and isinstance(text, str) and len(text) > limit:
         path = "text" if kind == "markdown" else "text/text"
         raise blocks_error(code, f"must be less than {limit + 1} characters {where}/{path}]")
+    if kind == "actions":
+        _check_actions(code, where, block)
     for key in ("fields", "elements"):
         items = block.get(key)
         if kind in ("section", "context") and isinstance(items, list) and len(items) > 10:

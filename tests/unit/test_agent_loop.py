@@ -237,8 +237,10 @@ class Answers:
 
 
 async def test_a_tool_that_changes_things_runs_only_when_approved() -> None:
-    """Denied or expired: not run, and Claude is told; approved: run. Reading tools never ask."""
-    for answer, runs in ((Approval.DENIED, 0), (Approval.EXPIRED, 0), (Approval.APPROVED, 1)):
+    """Denied, expired or the asker unreachable: not run, and Claude is told; approved: run.
+    Reading tools never ask."""
+    answers = ((Approval.DENIED, 0), (Approval.EXPIRED, 0), (Approval.UNAVAILABLE, 0))
+    for answer, runs in (*answers, (Approval.APPROVED, 1)):
         tool, reader = EchoTool("write", changes_things=True), EchoTool("read")
         calls = (_call("1", "write", say="w"), _call("2", "read"))
         script = Script([_done(*calls, stop=StopReason.TOOL_USE), _done(_text("ok"))])

@@ -42,8 +42,10 @@ class McpToolbox:
         stderr_dir: Path | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         poll_seconds: float = POLL_SECONDS,
+        preapproved: frozenset[str] = frozenset(),
     ) -> None:
         self._max_result_chars = max_result_chars
+        self._preapproved = preapproved  # tools by the name Claude sees (BOT_TOOLS_PREAPPROVED)
         self._connections = [
             ServerConnection(
                 config,
@@ -114,7 +116,10 @@ class McpToolbox:
             listing = connection.tools
             names = tool_names(connection.name, [tool.name for tool in listing])
             for tool in listing:
-                preapproved = connection.config.is_preapproved(tool.name)
+                preapproved = (
+                    connection.config.is_preapproved(tool.name)
+                    or names[tool.name] in self._preapproved
+                )
                 spec = tool_spec(names[tool.name], tool, preapproved=preapproved)
                 tools.append(McpTool(spec, tool, connection, self._max_result_chars))
         return tools
