@@ -32,7 +32,7 @@ from bot.compose.conversation import (
     file_source,
 )
 from bot.compose.surfaces import AiSurfaces
-from bot.compose.tools import server_tools, tool_providers
+from bot.compose.tools import code_files_back, server_tools, tool_providers
 from bot.config import Settings
 from bot.health import BEAT_SECONDS, HEARTBEAT_FILE
 from bot.runtime.loops import BackgroundLoops
@@ -74,6 +74,7 @@ async def run(settings: Settings) -> None:
             code=code,
             tools=await tool_providers(settings, stack),
             server_tools=server_tools(settings),
+            result_files=code_files_back(settings, clients, shared.clock),
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 

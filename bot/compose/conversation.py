@@ -17,7 +17,13 @@ from bot.compose.tools import loop_limits
 from bot.config import Settings
 from bot.conversation.agent import Approvals, NoApprovals
 from bot.conversation.kit import NoServerTools, ServerTools
-from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
+from bot.conversation.ports import (
+    AttachmentReader,
+    ChatModel,
+    NoResultFiles,
+    ResultFiles,
+    UsageGuard,
+)
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.tiers import tier
 from bot.conversation.tools import ToolProvider
@@ -148,6 +154,7 @@ class TurnParts:
     tools: tuple[ToolProvider, ...] = ()
     server_tools: ServerTools = field(default_factory=NoServerTools)
     approvals: Approvals = field(default_factory=NoApprovals)
+    result_files: ResultFiles = field(default_factory=NoResultFiles)
 
 
 def event_handler(
@@ -170,6 +177,7 @@ def event_handler(
         tools=turn.tools,
         server_tools=turn.server_tools,
         approvals=turn.approvals,
+        result_files=turn.result_files,
     )
     return EventHandler(
         turn=deps,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,22 +49,30 @@ from bot.conversation.messages import (
     Question,
     ThreadState,
 )
-from bot.conversation.metering import TimedSink, Unmetered, WarningSink
+from bot.conversation.metering import TimedSink, Unmetered, WarningSink, planned_call
 from bot.conversation.ports import (
     AttachmentReader,
     ChatModel,
     Clock,
     CodeRepos,
+    NoResultFiles,
     ReplySink,
+    ResultFiles,
     ThreadReader,
     ThreadStore,
     UsageGuard,
 )
 from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
+from bot.conversation.sandbox import (
+    container_to_reuse,
+    output_file_ids,
+    to_container,
+    with_file_notes,
+)
 from bot.conversation.throttle import EditPolicy
 from bot.conversation.tools import ToolProvider
-from bot.conversation.usage import BudgetVerdict, PlannedCall
+from bot.conversation.usage import BudgetVerdict
 from bot.conversation.window import (
     Sizes,
     Window,
@@ -117,6 +127,8 @@ class TurnDeps:
     tools: tuple[ToolProvider, ...] = ()  # client tools (MCP servers, Slack search, …)
     server_tools: ServerTools = field(default_factory=NoServerTools)  # web search, fetch, code
     approvals: Approvals = field(default_factory=NoApprovals)  # for tools that change things
+    result_files: ResultFiles = field(default_factory=NoResultFiles)  # code execution's files
+    wall_clock: Callable[[], float] = time.time  # seconds since the epoch (container expiry)
 
 
 @dataclass(frozen=True)
@@ -176,7 +188,7 @@ async def _turn(
     if not verdict.allowed:
         return await _refuse(question, verdict, sink)
     chosen = tier or state.tier or DEFAULT_TIER
-    attachments = await _read_files(question, chosen, deps)
+    attachments = await _read_files(question, state, chosen, deps)
     if attachments.notices:
         sink = NoticeSink(sink, attachments.notices)
     if not question.text.strip() and not context and not attachments.blocks:
@@ -205,13 +217,18 @@ async def _kit(
     return (code or AnswerKit()).with_tools(await provided_tools(deps.tools, question))
 
 
-async def _read_files(question: Question, tier: str, deps: TurnDeps) -> Attachments:
-    """The question's files as content blocks for the tier's model, and notices."""
+async def _read_files(
+    question: Question, state: ThreadState, tier: str, deps: TurnDeps
+) -> Attachments:
+    """The question's files as content blocks for the tier's model (data files into code
+    execution's container when it is on), and notices."""
     if not question.files:
         return NO_ATTACHMENTS
     if deps.attachments is None:
         return Attachments(notices=("I can't read shared files in this setup.",))
     model_id = deps.settings.models_by_tier.get(tier, "")
+    if to_container(question, state, deps.server_tools.for_model(model_id)):
+        return await deps.attachments.read(question.files, model_id, to_container=True)
     return await deps.attachments.read(question.files, model_id)
 
 
@@ -255,7 +272,7 @@ async def _answer(
     if window is None:
         return await _too_long(ask, chosen, sink, deps)
     first = _request(ask, window.messages, chosen, deps)
-    planned = PlannedCall(first.model, request_tokens(first, ask.sizes), first.max_tokens)
+    planned = planned_call(first, request_tokens(first, ask.sizes))
     verdict = await deps.usage.reserve(ask.question, planned)
     if not verdict.allowed:
         return await _refuse(ask.question, verdict, sink)
@@ -339,6 +356,7 @@ def _caller(ask: Ask, started: float, sink: ReplySink, deps: TurnDeps) -> Caller
 def _request(ask: Ask, messages: list[ChatMessage], tier: str, deps: TurnDeps) -> ChatRequest:
     settings = deps.settings
     model = settings.models_by_tier[tier]
+    tools = ask.kit.tool_definitions(deps.server_tools.for_model(model))
     return ChatRequest(
         model=model,
         system=settings.system_prompt,
@@ -347,7 +365,8 @@ def _request(ask: Ask, messages: list[ChatMessage], tier: str, deps: TurnDeps) -
         metadata_user=ask.question.user,
         thinking_effort=settings.thinking_by_tier.get(tier),
         long_lived_system=ask.kit.long_lived_system,
-        tools=ask.kit.tool_definitions(deps.server_tools.for_model(model)),
+        tools=tools,
+        container=container_to_reuse(ask.state, tools, deps.wall_clock()),
     )
 
 
@@ -373,6 +392,8 @@ async def _complete(
     drop = stale_prefix(stored, deps.settings.history_tokens, measured=ask.sizes)
     if drop:
         extra["drop_oldest"] = drop
+    if done.container is not None:
+        extra["container"] = done.container
     try:
         await deps.store.append_turn(
             question.key, user_turn, answer, last_seen_ts=question.ts, **extra
@@ -382,8 +403,10 @@ async def _complete(
         notice = "I couldn't save this turn, so a follow-up may not remember it."
         await sink.finish(failure_text(attempt.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
+    made = output_file_ids([*exchange, done.message])
+    not_back = await deps.result_files.bring_back(question, made) if made else []
     text = with_sources(attempt.text, done.message.get("content") or [])
-    body = ask.kit.finish(final_text(text, done.stop_reason))
+    body = with_file_notes(ask.kit.finish(final_text(text, done.stop_reason)), not_back)
     if deps.settings.show_thinking and attempt.thinking.strip():
         body = live_text(body, attempt.thinking, "", show_thinking=True)
     line = footer(done.model_display or done.model, deps.clock.now() - started, asked_tier, tier)

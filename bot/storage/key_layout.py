@@ -20,3 +20,8 @@ def event_key(event_id: str) -> str:
 def user_name_key(team: str, user: str) -> str:
     """A cached display name."""
     return f"{PREFIX}:user:{team}:{user}"
+
+
+def code_file_key(file_id: str) -> str:
+    """Marks a file code execution made as posted into its thread (posted once)."""
+    return f"{PREFIX}:codefile:{file_id}"
