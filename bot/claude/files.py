@@ -8,7 +8,7 @@ import httpx2
 import structlog
 
 from bot.claude.media import FILES_BETA
-from bot.tools.code_files import OutputFile
+from bot.tools.code_files import OutputFile, OutputFileProblem
 from bot.vision.problems import FileProblem, megabytes
 
 log = structlog.get_logger("bot.claude.files")
@@ -56,13 +56,16 @@ class AnthropicOutputFiles:
         try:
             meta = await self._client.beta.files.retrieve_metadata(file_id, betas=[FILES_BETA])
             if meta.size_bytes > max_bytes:
-                raise FileProblem(
+                raise OutputFileProblem(
                     f"it is {megabytes(meta.size_bytes)} and I bring back files up to "
-                    f"{megabytes(max_bytes)}."
+                    f"{megabytes(max_bytes)}.",
+                    name=meta.filename,
                 )
             if meta.downloadable is False:
-                raise FileProblem("Claude's Files API doesn't let me download it.")
-            data = await self._download(file_id, max_bytes)
+                raise OutputFileProblem(
+                    "Claude's Files API doesn't let me download it.", name=meta.filename
+                )
+            data = await self._download(file_id, max_bytes, meta.filename)
         except anthropic.APIStatusError as exc:
             log.warning(
                 "claude.file_download_failed",
@@ -79,12 +82,14 @@ class AnthropicOutputFiles:
         log.info("claude.file_downloaded", file_id=file_id, bytes=len(data), type=meta.mime_type)
         return OutputFile(meta.filename, meta.mime_type, data)
 
-    async def _download(self, file_id: str, max_bytes: int) -> bytes:
+    async def _download(self, file_id: str, max_bytes: int, name: str) -> bytes:
         files = self._client.beta.files.with_streaming_response
         data = bytearray()
         async with files.download(file_id, betas=[FILES_BETA]) as response:
             async for chunk in response.iter_bytes():
                 data.extend(chunk)
                 if len(data) > max_bytes:
-                    raise FileProblem(f"it is larger than {megabytes(max_bytes)}, my limit.")
+                    raise OutputFileProblem(
+                        f"it is larger than {megabytes(max_bytes)}, my limit.", name=name
+                    )
         return bytes(data)

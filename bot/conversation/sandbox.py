@@ -1,6 +1,7 @@
-"""Code execution's sandbox seen from the core (pure): a thread keeps one container while it
-lasts, shared files go into it when code execution is on, and the files code execution made in
-an answer are found so they can be brought back into the thread.
+"""Code execution's sandbox seen from the core: a thread keeps one container while it lasts,
+shared files go into it when code execution is on, and the files code execution made in an
+answer are brought back into the thread (through the ResultFiles port) before its final text,
+which names any that could not be.
 
 Where the files appear (Claude docs, "Code execution tool", Response format): a bash result's
 `content` lists a `bash_code_execution_output` {file_id} per file the command left in
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.conversation.messages import ChatMessage, Question, ThreadState
+from bot.conversation.ports import ReplySink, ResultFiles
 
 CODE_RESULTS = frozenset({"bash_code_execution_tool_result", "code_execution_tool_result"})
 OUTPUTS = frozenset({"bash_code_execution_output", "code_execution_output"})
@@ -57,6 +59,29 @@ def to_container(question: Question, state: ThreadState, tools: Sequence[dict[st
     offered and the thread is not an /ask-code thread (which offers no server tools)."""
     code_thread = question.code_repo is not None or state.mode == "code"
     return bool(question.files) and not code_thread and offers_code_execution(tools)
+
+
+def bringing_back(count: int) -> str:
+    """The status while files come back, e.g. "_Bringing back 2 files…_"."""
+    return f"_Bringing back {'a file' if count == 1 else f'{count} files'}…_"
+
+
+async def bring_back_files(
+    question: Question,
+    messages: Sequence[ChatMessage],
+    shown: str,
+    sink: ReplySink,
+    files: ResultFiles,
+) -> list[str]:
+    """Post the files code execution made in these messages into the thread, under the answer
+    (its text so far shown first, with a status line); a sentence for each not brought back."""
+    made = output_file_ids(messages)
+    if not made:
+        return []
+    await sink.show(
+        f"{shown}\n\n{bringing_back(len(made))}" if shown.strip() else bringing_back(len(made))
+    )
+    return await files.bring_back(question, made)
 
 
 def with_file_notes(body: str, notes: Sequence[str]) -> str:

@@ -65,8 +65,8 @@ from bot.conversation.ports import (
 from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
 from bot.conversation.sandbox import (
+    bring_back_files,
     container_to_reuse,
-    output_file_ids,
     to_container,
     with_file_notes,
 )
@@ -403,8 +403,8 @@ async def _complete(
         notice = "I couldn't save this turn, so a follow-up may not remember it."
         await sink.finish(failure_text(attempt.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
-    made = output_file_ids([*exchange, done.message])
-    not_back = await deps.result_files.bring_back(question, made) if made else []
+    made = [*exchange, done.message]
+    not_back = await bring_back_files(question, made, attempt.text, sink, deps.result_files)
     text = with_sources(attempt.text, done.message.get("content") or [])
     body = with_file_notes(ask.kit.finish(final_text(text, done.stop_reason)), not_back)
     if deps.settings.show_thinking and attempt.thinking.strip():

@@ -36,6 +36,14 @@ class OutputFile:
         return self.mime_type.startswith("image/")
 
 
+class OutputFileProblem(FileProblem):
+    """A file code execution made that can't be brought back, with its name when known."""
+
+    def __init__(self, reason: str, *, name: str = "") -> None:
+        super().__init__(reason)
+        self.name = name
+
+
 class OutputFileSource(Protocol):
     """Where the files code execution made are downloaded from (Claude's Files API)."""
 
@@ -107,6 +115,8 @@ class CodeFilesBack:
             name = shown_name(file.name)
             await self._uploads.upload(question.key.channel, question.reply_thread_ts, file)
         except FileProblem as problem:
+            if isinstance(problem, OutputFileProblem) and problem.name:
+                name = shown_name(problem.name)
             log.info("code_file.not_posted", file_id=file_id, problem=problem.reason)
             return f"I couldn't bring back *{name}*, a file code execution made: {problem.reason}"
         except Exception:  # a bug must not lose the answer: the file is named, the rest goes on
