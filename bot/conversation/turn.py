@@ -380,31 +380,22 @@ async def _complete(
 ) -> TurnOutcome:
     """Store the turn (letting go of history no window can send any more), then show the final
     text with its footer. `tiers` is the tier asked for and the one that answered."""
-    question, user_turn = ask.question, ask.user_turn
+    question = ask.question
     attempt, exchange = result.attempt, result.exchange
     asked_tier, tier = tiers
     done = attempt.done
     if done is None:
         raise ValueError("a completed attempt has its final message")
-    answer = without_tool_calls(storable(done))
-    stored = [*ask.state.history, user_turn, *(exchange or []), answer]
-    extra: dict[str, Any] = {"between": exchange} if exchange else {}
-    drop = stale_prefix(stored, deps.settings.history_tokens, measured=ask.sizes)
-    if drop:
-        extra["drop_oldest"] = drop
-    if done.container is not None:
-        extra["container"] = done.container
     try:
-        await deps.store.append_turn(
-            question.key, user_turn, answer, last_seen_ts=question.ts, **extra
-        )
+        await _store_turn(ask, done, exchange, deps)
     except StorageUnavailable:
         log.warning("turn.not_stored", reason="storage unavailable")
         notice = "I couldn't save this turn, so a follow-up may not remember it."
         await sink.finish(failure_text(attempt.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
-    made = [*exchange, done.message]
-    not_back = await bring_back_files(question, made, attempt.text, sink, deps.result_files)
+    made, settings = [*exchange, done.message], deps.settings
+    shown = live_text(attempt.text, attempt.thinking, "", settings.show_thinking)
+    not_back = await bring_back_files(question, made, shown, sink, deps.result_files)
     text = with_sources(attempt.text, done.message.get("content") or [])
     body = with_file_notes(ask.kit.finish(final_text(text, done.stop_reason)), not_back)
     if deps.settings.show_thinking and attempt.thinking.strip():
@@ -412,6 +403,24 @@ async def _complete(
     line = footer(done.model_display or done.model, deps.clock.now() - started, asked_tier, tier)
     await sink.finish(with_footer(body, tools_note(line, result.used)))
     return TurnOutcome(answered=True, tier=tier)
+
+
+async def _store_turn(
+    ask: Ask, done: AnswerDone, exchange: list[ChatMessage], deps: TurnDeps
+) -> None:
+    """Append the user turn, the tool rounds and the answer (letting go of history no window
+    can send any more), with the code execution container the answer used."""
+    answer = without_tool_calls(storable(done))
+    stored = [*ask.state.history, ask.user_turn, *exchange, answer]
+    extra: dict[str, Any] = {"between": exchange} if exchange else {}
+    drop = stale_prefix(stored, deps.settings.history_tokens, measured=ask.sizes)
+    if drop:
+        extra["drop_oldest"] = drop
+    if done.container is not None:
+        extra["container"] = done.container
+    await deps.store.append_turn(
+        ask.question.key, ask.user_turn, answer, last_seen_ts=ask.question.ts, **extra
+    )
 
 
 async def _fail(
