@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     web_allowed_domains: str = Field("", alias="BOT_WEB_ALLOWED_DOMAINS")
     web_blocked_domains: str = Field("", alias="BOT_WEB_BLOCKED_DOMAINS")
     web_search_location: str = Field("", alias="BOT_WEB_SEARCH_LOCATION")
+    code_file_max_mb: float = Field(25, gt=0, le=1000, alias="BOT_CODE_FILE_MAX_MB")
     tool_max_rounds: int = Field(8, ge=1, le=50, alias="BOT_TOOL_MAX_ROUNDS")
     tool_max_seconds: float = Field(300, gt=0, alias="BOT_TOOL_MAX_SECONDS")
     channel_profiles: Path | None = Field(None, alias="BOT_CHANNEL_PROFILES")
@@ -324,6 +325,11 @@ class Settings(BaseSettings):
     def file_max_bytes(self) -> int:
         """The largest shared file the bot downloads, in bytes."""
         return int(self.file_max_mb * 1024 * 1024)
+
+    @property
+    def code_file_max_bytes(self) -> int:
+        """The largest file code execution made that is brought back into a thread, in bytes."""
+        return int(self.code_file_max_mb * 1024 * 1024)
 
     @property
     def history_ttl_seconds(self) -> int:

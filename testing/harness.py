@@ -18,6 +18,7 @@ import redis.asyncio as redis
 from bot.usage.ledger import RedisLedger
 from bot.usage.ledger_keys import last_days
 from testing.fakes.claude_server import FakeClaude
+from testing.fakes.slack_models import StoredMessage
 from testing.fakes.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,15 +138,18 @@ async def wait_for_final(
     final message does, and a native stream showing it has been stopped) and contains the text;
     return the answer's messages, joined."""
 
+    def replies() -> list[StoredMessage]:  # a file the bot posted is not part of the answer
+        return [m for m in slack.bot_replies(channel, thread_ts) if m.visible_text or not m.files]
+
     def joined() -> str:
-        return "\n".join(m.visible_text for m in slack.bot_replies(channel, thread_ts))
+        return "\n".join(m.visible_text for m in replies())
 
     def done() -> bool:
-        replies = slack.bot_replies(channel, thread_ts)
+        replies_now = replies()
         text = joined()
-        if not replies or replies[-1].streaming:
+        if not replies_now or replies_now[-1].streaming:
             return False
-        return contains in text and is_final(replies[-1].visible_text)
+        return contains in text and is_final(replies_now[-1].visible_text)
 
     await slack.wait_for(done, timeout=timeout)
     return joined()

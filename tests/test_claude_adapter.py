@@ -13,10 +13,12 @@ from bot.claude.client import AnthropicChatModel, usage_from
 from bot.claude.request import build_messages_call
 from bot.conversation.errors import ChatFailure, FailureKind
 from bot.conversation.messages import AnswerDone, ChatRequest, TextDelta, ThinkingDelta
+from testing.fakes.claude_script_tools import Bash, Say, ToolTurn
 from testing.fakes.claude_server import FakeClaude, Stall, TextReply, ToolUseReply
 
 MODEL = "claude-opus-4-7"
 QUESTION = [{"role": "user", "content": [{"type": "text", "text": "Hi there"}]}]
+CODE = {"type": "code_execution_20260521", "name": "code_execution"}
 
 
 def request(**extra: Any) -> ChatRequest:
@@ -99,3 +101,22 @@ async def test_a_silent_stream_is_abandoned_after_the_stall_limit(
         await read_all()
     assert failure.value.kind is FailureKind.TIMEOUT
     assert "".join(seen) == "I was saying"
+
+
+async def test_a_container_the_api_no_longer_has_is_dropped_and_the_call_opened_again(
+    fake: FakeClaude, client: AsyncAnthropic
+) -> None:
+    """A request naming a container the API refuses (expired, unknown: a 400) is sent once
+    more without it; code runs in a new container, which the answer reports (id and expiry)."""
+    fake.enqueue(ToolTurn([Bash("python -c 'print(1)'", stdout="1\n"), Say("One.")]))
+    model = AnthropicChatModel(client, {}, max_retries=0)
+    events = await collect(model, request(tools=(CODE,), container="container_gone"))
+    done = events[-1]
+    assert isinstance(done, AnswerDone)
+    assert done.container is not None
+    assert done.container.id in fake.tool_state.containers
+    assert done.container.id != "container_gone"
+    first, second = fake.message_requests()
+    assert (first.status, first.body["container"]) == (400, "container_gone")
+    assert second.status == 200
+    assert "container" not in second.body

@@ -354,6 +354,38 @@ async def test_code_execution_turn_and_its_file_download(
         await client.messages.create(container="container_gone", **kwargs)
 
 
+async def test_container_upload_needs_code_execution_the_files_beta_and_a_file(
+    fake: FakeClaude, client: AsyncAnthropic
+) -> None:
+    """A container_upload block is refused (400) without the Files API beta, for an unknown
+    file, with an extra field, and without a code execution tool; with all of them the request
+    is answered and the file is in the container the code ran in."""
+    beta = ["files-api-2025-04-14"]
+    uploaded = await client.beta.files.upload(file=("d.csv", b"a,b\n1,2\n", "text/csv"), betas=beta)
+    upload: Any = {"type": "container_upload", "file_id": uploaded.id}
+    ask: Any = [{"role": "user", "content": [{"type": "text", "text": "plot it"}, upload]}]
+    headers = {"anthropic-beta": beta[0]}
+    kwargs: Any = {"model": MODEL, "max_tokens": 100}
+    with pytest.raises(anthropic.BadRequestError, match="files-api-2025-04-14"):
+        await client.messages.create(messages=ask, tools=[CODE], **kwargs)
+    unknown: Any = [{"role": "user", "content": [{**upload, "file_id": "file_nope"}]}]
+    with pytest.raises(anthropic.BadRequestError, match="File not found"):
+        await client.messages.create(
+            messages=unknown, tools=[CODE], extra_headers=headers, **kwargs
+        )
+    extra: Any = [{"role": "user", "content": [{**upload, "path": "/tmp/x"}]}]
+    with pytest.raises(anthropic.BadRequestError, match="Extra inputs"):
+        await client.messages.create(messages=extra, tools=[CODE], extra_headers=headers, **kwargs)
+    with pytest.raises(anthropic.BadRequestError, match="require the code execution tool"):
+        await client.messages.create(messages=ask, tools=[RUN], extra_headers=headers, **kwargs)
+    fake.enqueue(ToolTurn([Bash("python plot.py", stdout="ok"), Say("Plotted.")]))
+    message = await client.messages.create(
+        messages=ask, tools=[CODE], extra_headers=headers, **kwargs
+    )
+    assert message.container is not None
+    assert fake.tool_state.container_files[message.container.id] == [uploaded.id]
+
+
 async def test_pause_turn_continuation_round_trips(
     fake: FakeClaude, client: AsyncAnthropic
 ) -> None:

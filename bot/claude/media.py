@@ -44,9 +44,42 @@ def _is_file_source(block: Any) -> bool:
     return isinstance(source, dict) and source.get("type") == "file"
 
 
+def _is_container_upload(block: Any) -> bool:
+    return isinstance(block, dict) and block.get("type") == "container_upload"
+
+
 def uses_files_api(messages: list[ChatMessage]) -> bool:
-    """True when some block references a file uploaded with the Files API."""
-    return any(_is_file_source(block) for message in messages for block in _blocks(message))
+    """True when some block references a file uploaded with the Files API (an image or document
+    source, or a file for code execution's container)."""
+    return any(
+        _is_file_source(block) or _is_container_upload(block)
+        for message in messages
+        for block in _blocks(message)
+    )
+
+
+CONTAINER_FILE_GONE = "[A file given to code execution earlier; code execution is off now.]"
+
+
+def without_container_uploads(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """The messages with every container_upload block replaced by a short text block, for a
+    request without code execution (the API takes those blocks only with it). Unchanged (the
+    same objects) when there are none."""
+    if not any(_is_container_upload(b) for message in messages for b in _blocks(message)):
+        return messages
+    out = []
+    for message in messages:
+        blocks = _blocks(message)
+        if any(_is_container_upload(block) for block in blocks):
+            content = [
+                {"type": "text", "text": CONTAINER_FILE_GONE}
+                if _is_container_upload(block)
+                else block
+                for block in blocks
+            ]
+            message = {**message, "content": content}
+        out.append(message)
+    return out
 
 
 def keep_newest_images(

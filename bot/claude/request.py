@@ -21,7 +21,12 @@ import json
 from typing import Any
 
 from bot.claude.catalog import ModelInfo
-from bot.claude.media import FILES_BETA, keep_newest_images, uses_files_api
+from bot.claude.media import (
+    FILES_BETA,
+    keep_newest_images,
+    uses_files_api,
+    without_container_uploads,
+)
 from bot.conversation.messages import ChatMessage, ChatRequest
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
@@ -119,6 +124,9 @@ def build_messages_call(request: ChatRequest, model: ModelInfo) -> dict[str, Any
     system, system_tokens = system_blocks(request, model)
     messages = [api_message(message, request.model) for message in request.messages]
     messages = keep_newest_images(messages)
+    code_execution = offers_code_execution(request)
+    if not code_execution:
+        messages = without_container_uploads(messages)
     for index in message_breakpoints(system_tokens, messages, model.min_cacheable_tokens):
         messages[index] = with_breakpoint_on_last_block(messages[index])
     max_tokens = min(request.max_tokens, model.max_output)
@@ -133,11 +141,18 @@ def build_messages_call(request: ChatRequest, model: ModelInfo) -> dict[str, Any
         call["tools"] = [dict(tool) for tool in request.tools]
     if request.tool_choice:
         call["tool_choice"] = {"type": request.tool_choice}
+    if request.container and code_execution:
+        call["container"] = request.container
     if request.metadata_user:
         call["metadata"] = {"user_id": hashed_user_id(request.metadata_user)}
     if uses_files_api(messages):
         call["extra_headers"] = {"anthropic-beta": FILES_BETA}
     return call
+
+
+def offers_code_execution(request: ChatRequest) -> bool:
+    """Whether the request offers Anthropic's code execution tool (its containers, its files)."""
+    return any(str(tool.get("type", "")).startswith("code_execution_") for tool in request.tools)
 
 
 def count_breakpoints(call: dict[str, Any]) -> int:

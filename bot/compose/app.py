@@ -35,7 +35,7 @@ from bot.compose.conversation import (
 from bot.compose.knowledge import Knowledge
 from bot.compose.profiles import ChannelBudget, channel_profiles
 from bot.compose.surfaces import AiSurfaces
-from bot.compose.tools import server_tools, tool_providers
+from bot.compose.tools import code_files_back, server_tools, tool_providers
 from bot.config import Settings
 from bot.health import BEAT_SECONDS, HEARTBEAT_FILE
 from bot.runtime.loops import BackgroundLoops
@@ -82,6 +82,7 @@ async def run(settings: Settings) -> None:
             server_tools=server_tools(settings),
             profiles=profiles,
             approvals=approvals.asking,
+            result_files=code_files_back(settings, clients, shared.clock),
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 

@@ -17,7 +17,13 @@ from bot.compose.tools import loop_limits
 from bot.config import Settings
 from bot.conversation.agent import Approvals, NoApprovals
 from bot.conversation.kit import NoServerTools, ServerTools
-from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
+from bot.conversation.ports import (
+    AttachmentReader,
+    ChatModel,
+    NoResultFiles,
+    ResultFiles,
+    UsageGuard,
+)
 from bot.conversation.profiles import Profiles, StaticProfiles
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.tiers import tier
@@ -150,6 +156,7 @@ class TurnParts:
     server_tools: ServerTools = field(default_factory=NoServerTools)
     approvals: Approvals = field(default_factory=NoApprovals)
     profiles: Profiles = field(default_factory=StaticProfiles)
+    result_files: ResultFiles = field(default_factory=NoResultFiles)
 
 
 def event_handler(
@@ -173,6 +180,7 @@ def event_handler(
         server_tools=turn.server_tools,
         approvals=turn.approvals,
         profiles=turn.profiles,
+        result_files=turn.result_files,
     )
     return EventHandler(
         turn=deps,

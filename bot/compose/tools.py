@@ -1,5 +1,6 @@
-"""Tools put together for the composition root: the server tools BOT_TOOLS turns on, the MCP
-servers of BOT_MCP_CONFIG (connected once, shared by every answer), and the agent loop's limits."""
+"""Tools put together for the composition root: the server tools BOT_TOOLS turns on (and, with
+code execution, its files brought back into threads), the MCP servers of BOT_MCP_CONFIG
+(connected once, shared by every answer), and the agent loop's limits."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from contextlib import AsyncExitStack
 
 import structlog
 
+from bot.claude.files import AnthropicOutputFiles
+from bot.compose.clients import Clients
 from bot.compose.profiles import McpServersOfProfile
 from bot.config import Settings
 from bot.conversation.agent import LoopLimits
 from bot.conversation.kit import NoServerTools, ServerTools
+from bot.conversation.ports import Clock, NoResultFiles, ResultFiles
 from bot.conversation.profiles import Profiles
 from bot.conversation.tools import ToolProvider
+from bot.slack.api.uploads import SlackThreadUploads
+from bot.storage.redis_store import RedisMarks
+from bot.tools.code_files import CodeFilesBack
 
 log = structlog.get_logger("bot")
 
@@ -34,6 +41,19 @@ def server_tools(settings: Settings) -> ServerTools:
         return NoServerTools()
     log.info("tools.server", tools=list(tools.names))
     return tools
+
+
+def code_files_back(settings: Settings, clients: Clients, clock: Clock) -> ResultFiles:
+    """With code execution on: the files it makes, downloaded from Claude's Files API (on the
+    shared client) and posted into the answer's thread, each once."""
+    if "code_execution" not in settings.server_tools().names:
+        return NoResultFiles()
+    return CodeFilesBack(
+        AnthropicOutputFiles(clients.claude),
+        SlackThreadUploads(clients.slack, clock),
+        RedisMarks(clients.redis),
+        max_bytes=settings.code_file_max_bytes,
+    )
 
 
 async def tool_providers(

@@ -3,7 +3,8 @@
 Claude's `tool_use` calls are run through the `Tool`s the providers offered for this answer,
 concurrently, each with a timeout and a size cap; a tool that changes things first asks the
 asker (`Approver`). Server tools run at Anthropic: their `server_tool_use` and result blocks are
-kept exactly as returned, and a `pause_turn` is continued by sending the paused turn back.
+kept exactly as returned, and a `pause_turn` is continued by sending the paused turn back. Every
+call of one answer runs code in the same container (the one the previous call reported).
 
 The history stays valid for the API: every assistant message with `tool_use` blocks is followed by
 one user message holding a `tool_result` for each, in Claude's order; a paused turn and its
@@ -23,7 +24,14 @@ from typing import Protocol
 import structlog
 
 from bot.conversation.errors import ChatFailure
-from bot.conversation.messages import AnswerDone, ChatMessage, ChatRequest, Question, StopReason
+from bot.conversation.messages import (
+    AnswerDone,
+    ChatMessage,
+    ChatRequest,
+    Container,
+    Question,
+    StopReason,
+)
 from bot.conversation.ports import Clock
 from bot.conversation.tools import JsonObject, Tool, ToolOutput, ToolSpec
 
@@ -234,11 +242,14 @@ async def _call(request: ChatRequest, step: Step, on_call: CallDone) -> Attempt:
     attempt = await step(request)
     paused: list[JsonObject] = []
     pauses = 0
+    container: Container | None = None
     while attempt.done is not None and attempt.done.stop_reason is StopReason.PAUSE_TURN:
         pauses += 1
         if pauses > MAX_PAUSES:
             break
         await on_call(attempt.done)
+        container = attempt.done.container or container
+        request = with_container(request, attempt.done)
         paused += list(attempt.done.message.get("content") or [])
         partial: ChatMessage = {"role": "assistant", "content": list(paused)}
         text, thinking = attempt.text, attempt.thinking
@@ -248,7 +259,24 @@ async def _call(request: ChatRequest, step: Step, on_call: CallDone) -> Attempt:
         content = [*paused, *(attempt.done.message.get("content") or [])]
         message = {**attempt.done.message, "content": content}
         attempt.done = dataclasses.replace(attempt.done, message=message)
+    attempt.done = latest_container(attempt.done, container)
     return attempt
+
+
+def with_container(request: ChatRequest, done: AnswerDone) -> ChatRequest:
+    """The next call of the same answer runs code in the container the last one used (its files
+    and state stay)."""
+    if done.container is None or done.container.id == request.container:
+        return request
+    return dataclasses.replace(request, container=done.container.id)
+
+
+def latest_container(done: AnswerDone | None, earlier: Container | None) -> AnswerDone | None:
+    """The call's result naming the answer's latest container (an earlier call's when this one
+    reported none)."""
+    if done is None or done.container is not None or earlier is None:
+        return done
+    return dataclasses.replace(done, container=earlier)
 
 
 async def converse(
@@ -277,8 +305,9 @@ async def converse(
         outcome.tools_used.update(str(call.get("name")) for call in calls)
         user: ChatMessage = {"role": "user", "content": _last_round(results) if last else results}
         outcome.exchange += [storable(done), user]
-        request = after_round(request, outcome.exchange, last)
+        request = with_container(after_round(request, outcome.exchange, last), done)
         outcome.attempt = await _call(request, step, on_call)
+        outcome.attempt.done = latest_container(outcome.attempt.done, done.container)
     return outcome
 
 

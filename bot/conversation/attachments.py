@@ -50,6 +50,9 @@ TEXT_FILETYPES = TEXT_EXTENSIONS | frozenset(
     ).split()
 )
 IMAGE_FILETYPES = frozenset({"png", "jpg", "jpeg", "gif", "webp", "bmp", "tiff", "tif", "heic"})
+# Text files that are data: with code execution on they go to its container (whole, for code to
+# read) rather than inline (cut at a size) — "plot this CSV".
+DATA_EXTENSIONS = frozenset({"csv", "tsv", "json", "jsonl", "ndjson"})
 
 
 class FileKind(StrEnum):
@@ -86,6 +89,17 @@ def file_kind(ref: FileRef) -> FileKind:
     if generic and extension(ref.name) in TEXT_EXTENSIONS:
         return FileKind.TEXT
     return FileKind.UNSUPPORTED
+
+
+def for_container(ref: FileRef) -> bool:
+    """Whether code execution's container should take this file rather than the model read it:
+    anything but an image, a PDF or a text file that is not data (code, notes)."""
+    kind = file_kind(ref)
+    if kind in (FileKind.IMAGE, FileKind.PDF):
+        return False
+    if kind is FileKind.TEXT:
+        return ref.filetype.lower() in DATA_EXTENSIONS or extension(ref.name) in DATA_EXTENSIONS
+    return True
 
 
 _NOUNS = {

@@ -74,6 +74,19 @@ class Question:
     context_channel: str | None = None  # the channel an assistant thread was opened from
 
 
+@dataclass(frozen=True)
+class Container:
+    """Code execution's sandbox at Anthropic: its id and when it expires (seconds since the
+    epoch, UTC). A thread keeps using one, so files and state carry over between turns."""
+
+    id: str
+    expires_at: float
+
+    def usable(self, now: float) -> bool:
+        """Whether it is worth sending again at `now` (wall-clock seconds since the epoch)."""
+        return self.expires_at > now
+
+
 @dataclass
 class ThreadState:
     """What the store holds for a thread."""
@@ -85,6 +98,7 @@ class ThreadState:
     repo: str | None = None  # the repository of a code thread
     commit: str | None = None  # the commit its answers read
     trimmed: int = 0  # oldest messages the store has let go of (they no longer fit any window)
+    container: Container | None = None  # code execution's container of the thread's last answer
 
 
 class StopReason(StrEnum):
@@ -107,6 +121,8 @@ class Usage:
     cache_read_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
+    web_search_requests: int = 0  # server tools billed per use (usage.server_tool_use)
+    web_fetch_requests: int = 0
 
     @property
     def cache_write_tokens(self) -> int:
@@ -143,6 +159,7 @@ class AnswerDone:
     model: str
     request_id: str | None = None
     model_display: str = ""
+    container: Container | None = None  # the code execution container the call used
 
 
 AnswerEvent = TextDelta | ThinkingDelta | AnswerDone
@@ -163,3 +180,4 @@ class ChatRequest:
     long_lived_system: tuple[str, ...] = ()
     tools: tuple[ChatMessage, ...] = ()  # tool definitions, in Claude's format
     tool_choice: str | None = None  # None: the API's default ("auto"); "none": answer now
+    container: str | None = None  # code execution's container to reuse (None: a new one)

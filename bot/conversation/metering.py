@@ -4,10 +4,19 @@ answer and add the budget warning to it."""
 from __future__ import annotations
 
 from bot.conversation.display import is_status
-from bot.conversation.messages import AnswerDone, Question
+from bot.conversation.messages import AnswerDone, ChatRequest, Question
 from bot.conversation.ports import Clock, ReplySink
 from bot.conversation.sinks import FramedSink, SinkDecorator
 from bot.conversation.usage import ALLOWED, AnswerTiming, BudgetVerdict, PlannedCall
+
+
+def planned_call(request: ChatRequest, input_tokens: int) -> PlannedCall:
+    """The call for its cost estimate: with web search on, the most searches it may make (the
+    tool's max_uses; each is billed)."""
+    searches = sum(
+        int(tool.get("max_uses") or 0) for tool in request.tools if tool.get("name") == "web_search"
+    )
+    return PlannedCall(request.model, input_tokens, request.max_tokens, searches)
 
 
 class Unmetered:

@@ -11,6 +11,7 @@ from bot.conversation.messages import (
     Attachments,
     ChatMessage,
     ChatRequest,
+    Container,
     ContextMessage,
     FileRef,
     Question,
@@ -36,10 +37,12 @@ class ThreadStore(Protocol):
         last_seen_ts: str,
         between: Sequence[ChatMessage] = (),
         drop_oldest: int = 0,
+        container: Container | None = None,
     ) -> None:
         """Store one user turn and its answer together (with the tool calls and results
         `between` them, in order), let go of the `drop_oldest` oldest stored messages (they no
-        longer fit any window), and refresh the thread's TTL."""
+        longer fit any window), remember code execution's `container` when the answer used one,
+        and refresh the thread's TTL."""
         ...
 
     async def set_tier(self, key: ThreadKey, tier: str) -> None:
@@ -72,10 +75,30 @@ class ThreadReader(Protocol):
 class AttachmentReader(Protocol):
     """Turns the files shared with a question into content blocks for the model."""
 
-    async def read(self, files: Sequence[FileRef], model_id: str) -> Attachments:
+    async def read(
+        self, files: Sequence[FileRef], model_id: str, *, to_container: bool = False
+    ) -> Attachments:
         """Blocks for the files that could be read (in order) and a notice for each that could
-        not; never raises for a bad file."""
+        not; never raises for a bad file. `to_container`: code execution is on, so data files
+        (CSV, spreadsheets, archives…) go to its container rather than being read inline."""
         ...
+
+
+class ResultFiles(Protocol):
+    """Brings the files code execution made back into the conversation's thread."""
+
+    async def bring_back(self, question: Question, file_ids: Sequence[str]) -> list[str]:
+        """Post each file into the question's thread (images are shown inline), each at most
+        once whatever happens; a sentence for each file that could not be. Never raises."""
+        ...
+
+
+class NoResultFiles:
+    """Nowhere to bring files back to (code execution off, tests)."""
+
+    async def bring_back(self, question: Question, file_ids: Sequence[str]) -> list[str]:
+        """Nothing is brought back, nothing is said."""
+        return []
 
 
 class ReplySink(Protocol):

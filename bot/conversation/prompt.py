@@ -75,13 +75,16 @@ def build_user_message(
 
 
 async def read_files(
-    question: Question, reader: AttachmentReader | None, model_id: str
+    question: Question, reader: AttachmentReader | None, model_id: str, *, to_container: bool
 ) -> Attachments:
-    """The question's files as content blocks for the model, and notices."""
+    """The question's files as content blocks for the model (data files into code execution's
+    container when `to_container`), and notices."""
     if not question.files:
         return NO_ATTACHMENTS
     if reader is None:
         return Attachments(notices=("I can't read shared files in this setup.",))
+    if to_container:
+        return await reader.read(question.files, model_id, to_container=True)
     return await reader.read(question.files, model_id)
 
 

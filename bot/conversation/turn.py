@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,13 +47,15 @@ from bot.conversation.messages import (
     Question,
     ThreadState,
 )
-from bot.conversation.metering import TimedSink, Unmetered, WarningSink
+from bot.conversation.metering import TimedSink, Unmetered, WarningSink, planned_call
 from bot.conversation.ports import (
     AttachmentReader,
     ChatModel,
     Clock,
     CodeRepos,
+    NoResultFiles,
     ReplySink,
+    ResultFiles,
     ThreadReader,
     ThreadStore,
     UsageGuard,
@@ -59,9 +63,15 @@ from bot.conversation.ports import (
 from bot.conversation.profiles import Profile, Profiles, StaticProfiles
 from bot.conversation.prompt import build_user_message, read_context, read_files
 from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
+from bot.conversation.sandbox import (
+    bring_back_files,
+    container_to_reuse,
+    to_container,
+    with_file_notes,
+)
 from bot.conversation.throttle import EditPolicy
 from bot.conversation.tools import JsonObject, ToolProvider
-from bot.conversation.usage import BudgetVerdict, PlannedCall
+from bot.conversation.usage import BudgetVerdict
 from bot.conversation.window import (
     Sizes,
     Window,
@@ -117,6 +127,8 @@ class TurnDeps:
     server_tools: ServerTools = field(default_factory=NoServerTools)  # web search, fetch, code
     approvals: Approvals = field(default_factory=NoApprovals)  # for tools that change things
     profiles: Profiles = field(default_factory=StaticProfiles)  # each channel's own Claude
+    result_files: ResultFiles = field(default_factory=NoResultFiles)  # code execution's files
+    wall_clock: Callable[[], float] = time.time  # seconds since the epoch (container expiry)
 
 
 @dataclass(frozen=True)
@@ -177,9 +189,9 @@ async def _turn(
         return await _refuse(question, verdict, sink)
     profile = deps.profiles.for_question(question)
     chosen = tier or state.tier or profile.tier or DEFAULT_TIER
-    attachments = await read_files(
-        question, deps.attachments, deps.settings.models_by_tier.get(chosen, "")
-    )
+    model_id = deps.settings.models_by_tier.get(chosen, "")
+    into = to_container(question, state, deps.server_tools.for_model(model_id))
+    attachments = await read_files(question, deps.attachments, model_id, to_container=into)
     if attachments.notices:
         sink = NoticeSink(sink, attachments.notices)
     if not question.text.strip() and not context and not attachments.blocks:
@@ -241,7 +253,7 @@ async def _answer(
     if window is None:
         return await _too_long(ask, chosen, sink, deps)
     first = _request(ask, window.messages, chosen, deps)
-    planned = PlannedCall(first.model, request_tokens(first, ask.sizes), first.max_tokens)
+    planned = planned_call(first, request_tokens(first, ask.sizes))
     verdict = await deps.usage.reserve(ask.question, planned)
     if not verdict.allowed:
         return await _refuse(ask.question, verdict, sink)
@@ -334,6 +346,7 @@ def _caller(ask: Ask, started: float, sink: ReplySink, deps: TurnDeps) -> Caller
 def _request(ask: Ask, messages: list[ChatMessage], tier: str, deps: TurnDeps) -> ChatRequest:
     settings = deps.settings
     model = settings.models_by_tier[tier]
+    tools = ask.kit.tool_definitions(_server_tools(deps.server_tools.for_model(model), ask))
     return ChatRequest(
         model=model,
         system=ask.system,
@@ -342,7 +355,8 @@ def _request(ask: Ask, messages: list[ChatMessage], tier: str, deps: TurnDeps) -
         metadata_user=ask.question.user,
         thinking_effort=settings.thinking_by_tier.get(tier),
         long_lived_system=ask.kit.long_lived_system,
-        tools=ask.kit.tool_definitions(_server_tools(deps.server_tools.for_model(model), ask)),
+        tools=tools,
+        container=container_to_reuse(ask.state, tools, deps.wall_clock()),
     )
 
 
@@ -356,34 +370,47 @@ async def _complete(
 ) -> TurnOutcome:
     """Store the turn (letting go of history no window can send any more), then show the final
     text with its footer. `tiers` is the tier asked for and the one that answered."""
-    question, user_turn = ask.question, ask.user_turn
+    question = ask.question
     attempt, exchange = result.attempt, result.exchange
     asked_tier, tier = tiers
     done = attempt.done
     if done is None:
         raise ValueError("a completed attempt has its final message")
-    answer = without_tool_calls(storable(done))
-    stored = [*ask.state.history, user_turn, *(exchange or []), answer]
-    extra: dict[str, Any] = {"between": exchange} if exchange else {}
-    drop = stale_prefix(stored, deps.settings.history_tokens, measured=ask.sizes)
-    if drop:
-        extra["drop_oldest"] = drop
     try:
-        await deps.store.append_turn(
-            question.key, user_turn, answer, last_seen_ts=question.ts, **extra
-        )
+        await _store_turn(ask, done, exchange, deps)
     except StorageUnavailable:
         log.warning("turn.not_stored", reason="storage unavailable")
         notice = "I couldn't save this turn, so a follow-up may not remember it."
         await sink.finish(failure_text(attempt.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
+    made, settings = [*exchange, done.message], deps.settings
+    shown = live_text(attempt.text, attempt.thinking, "", settings.show_thinking)
+    not_back = await bring_back_files(question, made, shown, sink, deps.result_files)
     text = with_sources(attempt.text, done.message.get("content") or [])
-    body = ask.kit.finish(final_text(text, done.stop_reason))
+    body = with_file_notes(ask.kit.finish(final_text(text, done.stop_reason)), not_back)
     if deps.settings.show_thinking and attempt.thinking.strip():
         body = live_text(body, attempt.thinking, "", show_thinking=True)
     line = footer(done.model_display or done.model, deps.clock.now() - started, asked_tier, tier)
     await sink.finish(with_footer(body, tools_note(line, result.used)))
     return TurnOutcome(answered=True, tier=tier)
+
+
+async def _store_turn(
+    ask: Ask, done: AnswerDone, exchange: list[ChatMessage], deps: TurnDeps
+) -> None:
+    """Append the user turn, the tool rounds and the answer (letting go of history no window
+    can send any more), with the code execution container the answer used."""
+    answer = without_tool_calls(storable(done))
+    stored = [*ask.state.history, ask.user_turn, *exchange, answer]
+    extra: dict[str, Any] = {"between": exchange} if exchange else {}
+    drop = stale_prefix(stored, deps.settings.history_tokens, measured=ask.sizes)
+    if drop:
+        extra["drop_oldest"] = drop
+    if done.container is not None:
+        extra["container"] = done.container
+    await deps.store.append_turn(
+        ask.question.key, ask.user_turn, answer, last_seen_ts=ask.question.ts, **extra
+    )
 
 
 async def _fail(

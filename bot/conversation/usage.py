@@ -22,11 +22,13 @@ ALLOWED = BudgetVerdict()
 @dataclass(frozen=True)
 class PlannedCall:
     """A model call about to be made, for its cost estimate: the model, the request's input
-    tokens (estimated, files at their real cost) and the answer's output cap."""
+    tokens (estimated, files at their real cost), the answer's output cap and the web searches
+    it may make (the web search tool's max_uses; each is billed)."""
 
     model: str
     input_tokens: int
     max_output_tokens: int
+    max_web_searches: int = 0
 
 
 @dataclass(frozen=True)

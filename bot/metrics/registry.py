@@ -7,7 +7,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.conversation.usage import AnswerTiming
-from bot.usage.records import CallRecord, token_counts
+from bot.usage.records import CallRecord, token_counts, tool_counts
 
 FIRST_VISIBLE_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
 ANSWER_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0)
@@ -35,6 +35,12 @@ class BotMetrics:
             "csb_claude_cost_usd",
             "Claude spend in USD (catalog prices).",
             feature_model,
+            registry=r,
+        )
+        self.server_tool_uses = Counter(
+            "csb_claude_server_tool_uses",
+            "Server-tool uses billed apart from tokens, by kind (web_searches, web_fetches).",
+            ["kind", "model"],
             registry=r,
         )
         self.cache_read_ratio = Gauge(
@@ -85,6 +91,9 @@ class BotMetrics:
         for kind, count in token_counts(record.usage).items():
             if count:
                 self.tokens.labels(kind, record.model).inc(count)
+        for kind, count in tool_counts(record.usage).items():
+            if count:
+                self.server_tool_uses.labels(kind, record.model).inc(count)
         self.cost.labels(record.feature, record.model).inc(record.cost_usd)
         self._prompt_tokens += record.usage.prompt_tokens
         self._read_tokens += record.usage.cache_read_tokens

@@ -27,3 +27,8 @@ def approval_key(approval_id: str, part: str = "") -> str:
     blocks on (one hash tag, so a script may touch both)."""
     key = f"{PREFIX}:approval:{{{approval_id}}}"
     return f"{key}:{part}" if part else key
+
+
+def code_file_key(file_id: str) -> str:
+    """Marks a file code execution made as posted into its thread (posted once)."""
+    return f"{PREFIX}:codefile:{file_id}"

@@ -10,8 +10,8 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.conversation.errors import StorageUnavailable
-from bot.conversation.messages import ChatMessage, ThreadKey, ThreadState
-from bot.storage.key_layout import event_key, thread_key, user_name_key
+from bot.conversation.messages import ChatMessage, Container, ThreadKey, ThreadState
+from bot.storage.key_layout import code_file_key, event_key, thread_key, user_name_key
 
 EVENT_MARK_TTL_SECONDS = 24 * 3600
 USER_NAME_TTL_SECONDS = 24 * 3600
@@ -41,6 +41,7 @@ class RedisThreadStore:
             repo=_text(meta.get(b"repo")),
             commit=_text(meta.get(b"commit")),
             trimmed=int(meta.get(b"trimmed") or 0),
+            container=_container(meta),
         )
 
     async def append_turn(
@@ -52,10 +53,12 @@ class RedisThreadStore:
         last_seen_ts: str,
         between: Sequence[ChatMessage] = (),
         drop_oldest: int = 0,
+        container: Container | None = None,
     ) -> None:
         """The messages (tool rounds between the two) appended and the meta set in one
-        transaction, the `drop_oldest` oldest messages trimmed away (LTRIM, counted in the meta);
-        the TTL refreshed. Only the new messages travel: the list is never rewritten."""
+        transaction (with code execution's container, when the answer used one), the
+        `drop_oldest` oldest messages trimmed away (LTRIM, counted in the meta); the TTL
+        refreshed. Only the new messages travel: the list is never rewritten."""
         history, meta = thread_key(key, "history"), thread_key(key, "meta")
         messages = [user, *between, assistant]
         try:
@@ -65,6 +68,12 @@ class RedisThreadStore:
                     pipe.ltrim(history, drop_oldest, -1)
                     pipe.hincrby(meta, "trimmed", drop_oldest)
                 pipe.hset(meta, mapping={"last_seen_ts": last_seen_ts})
+                if container is not None:
+                    expires = repr(container.expires_at)
+                    pipe.hset(
+                        meta,
+                        mapping={"container_id": container.id, "container_expires_at": expires},
+                    )
                 pipe.expire(history, self._ttl)
                 pipe.expire(meta, self._ttl)
                 await pipe.execute()
@@ -104,6 +113,11 @@ class RedisMarks:
         """True for the first caller with this mark (SET NX EX), across processes and replicas."""
         return bool(await self._redis.set(event_key(mark), "1", nx=True, ex=EVENT_MARK_TTL_SECONDS))
 
+    async def claim_code_file(self, file_id: str) -> bool:
+        """True for the first caller posting this code execution file (SET NX EX)."""
+        mark = code_file_key(file_id)
+        return bool(await self._redis.set(mark, "1", nx=True, ex=EVENT_MARK_TTL_SECONDS))
+
     async def cached_name(self, team: str, user: str) -> str | None:
         """A display name cached earlier, if any (None too when Redis is unreachable)."""
         try:
@@ -115,6 +129,16 @@ class RedisMarks:
         """Remember a display name for a day (best effort)."""
         with contextlib.suppress(RedisError):
             await self._redis.set(user_name_key(team, user), name, ex=USER_NAME_TTL_SECONDS)
+
+
+def _container(meta: dict[bytes, bytes]) -> Container | None:
+    """The thread's code execution container, from its meta (None: none, or unreadable)."""
+    container_id = _text(meta.get(b"container_id"))
+    try:
+        expires_at = float(meta.get(b"container_expires_at") or 0)
+    except ValueError:
+        expires_at = 0.0
+    return Container(container_id, expires_at) if container_id else None
 
 
 def _dump(message: ChatMessage) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from bot.claude.catalog import CATALOG
-from bot.claude.cost import call_cost_usd, uncached_cost_usd
+from bot.claude.cost import call_cost_usd, server_tool_cost_usd, uncached_cost_usd
 from bot.conversation.messages import AnswerDone, Question, Usage
 
 NANOS_PER_USD = 1_000_000_000
@@ -54,6 +54,7 @@ class CallRecord:
             "feature": self.feature,
             "model": self.model,
             **{name: str(value) for name, value in token_counts(self.usage).items()},
+            **{name: str(value) for name, value in tool_counts(self.usage).items()},
             "cost_nanos": str(self.cost_nanos),
             "cost_usd": f"{self.cost_usd:.9f}",
             "uncached_nanos": str(self.uncached_nanos),
@@ -72,6 +73,11 @@ def token_counts(usage: Usage) -> dict[str, int]:
         "cache_read": usage.cache_read_tokens,
         "output": usage.output_tokens,
     }
+
+
+def tool_counts(usage: Usage) -> dict[str, int]:
+    """Server-tool uses of a call billed apart from tokens, as the ledger names them."""
+    return {"web_searches": usage.web_search_requests, "web_fetches": usage.web_fetch_requests}
 
 
 def call_record(question: Question, done: AnswerDone, at: datetime) -> CallRecord:
@@ -106,6 +112,9 @@ class Totals:
     output: int = 0
     cost_nanos: int = 0
     uncached_nanos: int = 0
+    web_searches: int = 0
+    web_fetches: int = 0
+    tool_nanos: int = 0  # the part of cost_nanos that server tools cost per use (searches)
 
     @classmethod
     def of(cls, record: CallRecord) -> Totals:
@@ -115,6 +124,8 @@ class Totals:
             **token_counts(record.usage),
             cost_nanos=record.cost_nanos,
             uncached_nanos=record.uncached_nanos,
+            **tool_counts(record.usage),
+            tool_nanos=to_nanos(server_tool_cost_usd(record.usage)) if record.priced else 0,
         )
 
     @classmethod
@@ -136,6 +147,11 @@ class Totals:
     def cost_usd(self) -> float:
         """What the calls cost."""
         return to_usd(self.cost_nanos)
+
+    @property
+    def tool_usd(self) -> float:
+        """What server tools cost per use (web searches), within cost_usd."""
+        return to_usd(self.tool_nanos)
 
     @property
     def savings_usd(self) -> float:

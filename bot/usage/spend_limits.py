@@ -3,9 +3,10 @@ verdict before a call, and the words for it: a polite refusal with the reset tim
 80 %, the cap on answers in flight.
 
 A call's estimate is its input (estimated tokens at the input price) plus its whole output cap
-(max_tokens at the output price): an upper bound in practice (cache reads cost a tenth of the
-input price; only a first cache write costs 25 % more), so concurrent answers cannot overspend,
-at the price of refusing a question near the limit that would have fitted. The refusal says so.
+(max_tokens at the output price), plus every web search it may make: an upper bound in practice
+(cache reads cost a tenth of the input price; only a first cache write costs 25 % more), so
+concurrent answers cannot overspend, at the price of refusing a question near the limit that
+would have fitted. The refusal says so.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.claude.catalog import CATALOG
+from bot.claude.catalog import CATALOG, WEB_SEARCH_USD
 from bot.conversation.usage import ALLOWED, BudgetVerdict, PlannedCall
 from bot.usage.records import to_nanos, to_usd
 
@@ -53,14 +54,16 @@ class Budgets:
 
 def call_estimate_usd(planned: PlannedCall) -> float:
     """The most a call should cost: its input at the input price (long-context prices above
-    their threshold) and its whole output cap at the output price; 0 for a model the catalog
-    does not know (the ledger prices it at 0 too)."""
+    their threshold), its whole output cap at the output price and, with web search on, every
+    search it may make (max_uses) at the search price; 0 for a model the catalog does not know
+    (the ledger prices it at 0 too)."""
     model = CATALOG.get(planned.model)
     if model is None:
         return 0.0
     prices = model.prices_for(planned.input_tokens)
     output = min(planned.max_output_tokens, model.max_output)
-    return (planned.input_tokens * prices.input + output * prices.output) / 1_000_000
+    tokens = (planned.input_tokens * prices.input + output * prices.output) / 1_000_000
+    return tokens + planned.max_web_searches * WEB_SEARCH_USD
 
 
 def next_day(now: datetime) -> datetime:

@@ -14,6 +14,7 @@ time, whatever the number of messages and files; the others wait their turn.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -23,7 +24,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 import structlog
 
 from bot.claude.media import image_tokens, pdf_tokens
-from bot.conversation.attachments import SUPPORTED, FileKind, file_kind
+from bot.conversation.attachments import SUPPORTED, FileKind, file_kind, for_container
 from bot.conversation.messages import Attachments, ChatMessage, FileRef
 from bot.vision.documents import TEXT_MAX_CHARS, prepare_pdf, prepare_text
 from bot.vision.images import prepare_image
@@ -105,10 +106,16 @@ class FileAttachmentReader:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._converter, lambda: work(*args, **kwargs))
 
-    async def read(self, files: Sequence[FileRef], model_id: str) -> Attachments:
-        """Blocks for the files that could be read, in order, and a notice for each other."""
+    async def read(
+        self, files: Sequence[FileRef], model_id: str, *, to_container: bool = False
+    ) -> Attachments:
+        """Blocks for the files that could be read, in order, and a notice for each other.
+        `to_container`: data files and kinds Claude can't read go to code execution's
+        container (container_upload blocks) instead."""
         edge = self._max_image_edge(model_id)
-        results = await asyncio.gather(*(self._read_one(ref, edge) for ref in files[:MAX_FILES]))
+        results = await asyncio.gather(
+            *(self._read_one(ref, edge, to_container) for ref in files[:MAX_FILES])
+        )
         blocks = [block for result in results for block in result.blocks]
         notices = [notice for result in results for notice in result.notices]
         if len(files) > MAX_FILES:
@@ -116,12 +123,12 @@ class FileAttachmentReader:
         tokens = sum(result.tokens for result in results)
         return Attachments(tuple(blocks), tuple(dict.fromkeys(notices)), media_tokens=tokens)
 
-    async def _read_one(self, ref: FileRef, edge: int) -> _Read:
+    async def _read_one(self, ref: FileRef, edge: int, to_container: bool) -> _Read:
         name = display_name(ref)
         started = time.monotonic()
         outcome: dict[str, Any] = {"file": ref.id}
         try:
-            result = await self._convert(ref, name, edge, outcome)
+            result = await self._convert(ref, name, edge, outcome, to_container)
         except FileProblem as problem:
             outcome["problem"] = problem.reason
             result = _Read(notices=[problem.sentence(name)])
@@ -131,15 +138,19 @@ class FileAttachmentReader:
         log.info("file.read", ms=round((time.monotonic() - started) * 1000), **outcome)
         return result
 
-    async def _convert(self, ref: FileRef, name: str, edge: int, outcome: dict[str, Any]) -> _Read:
+    async def _convert(
+        self, ref: FileRef, name: str, edge: int, outcome: dict[str, Any], to_container: bool
+    ) -> _Read:
         if ref.unavailable:
             raise FileProblem(ref.unavailable)
         unsupported = FileProblem(f"I can't read that kind of file. {SUPPORTED}")
-        if file_kind(ref) is FileKind.UNSUPPORTED:
+        if file_kind(ref) is FileKind.UNSUPPORTED and not to_container:
             raise unsupported
         fetched = await self._source.fetch(ref)
         kind = file_kind(fetched.ref)
         outcome.update(kind=kind.value, bytes=len(fetched.data))
+        if to_container and for_container(fetched.ref):
+            return await self._to_container(fetched, name, outcome)
         if kind is FileKind.IMAGE:
             return await self._image(fetched.data, name, edge, outcome)
         if kind is FileKind.PDF:
@@ -171,6 +182,22 @@ class FileAttachmentReader:
         file_id = await self._store.upload(name, pdf.data, "application/pdf")
         block = {"type": "document", "source": {"type": "file", "file_id": file_id}, "title": name}
         return _Read(blocks=[block], tokens=pdf_tokens(pdf.pages))
+
+    async def _to_container(self, fetched: Fetched, name: str, outcome: dict[str, Any]) -> _Read:
+        """The file, whole, for code execution: uploaded to the Files API and named in a
+        container_upload block (Claude reads it with code, in the container's input folder)."""
+        media_type = fetched.ref.mimetype.split(";")[0].strip() or (
+            mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
+        file_id = await self._store.upload(name, fetched.data, media_type)
+        outcome["container"] = True
+        label = f"[File for code execution: {name} — in the container's input folder]"
+        return _Read(
+            blocks=[
+                {"type": "text", "text": label},
+                {"type": "container_upload", "file_id": file_id},
+            ]
+        )
 
     async def _text(self, data: bytes, name: str) -> _Read:
         text = await self._off_loop(prepare_text, data)

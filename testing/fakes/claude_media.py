@@ -4,8 +4,10 @@ Limits (Claude docs "Vision" and "PDF support", as stored for the `search` tool)
 most 5 MB as base64 and 8000 px per edge, 2000 px when the request has more than 20 images; at most
 100 images and 100 PDF pages per request on 200k-context models, 600 on the others; the declared
 media type must match the bytes; PDFs must be standard (not encrypted). File sources need the Files
-API beta header and a file of a fitting type. Wording checked against public reports: the 8000 px
-message; made up here: the rest.
+API beta header and a file of a fitting type. A `container_upload` block (Files API file for code
+execution, Claude docs "Files API": "Datasets, others → container_upload") needs the beta header,
+an existing file and a code execution tool in the request. Wording checked against public
+reports: the 8000 px message; made up here: the rest.
 """
 
 from __future__ import annotations
@@ -60,8 +62,39 @@ def _walk(block: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _walk(inner, f"{where}.content.{k}")
 
 
+def container_uploads(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, block) for each container_upload block of the request's messages."""
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else []):
+            if isinstance(block, dict) and block.get("type") == "container_upload":
+                yield f"messages.{i}.content.{j}", block
+
+
+def validate_container_uploads(body: dict[str, Any], headers: Any, files: FileStore) -> None:
+    """A container_upload block (a Files API file put into code execution's container, SDK
+    ContainerUploadBlockParam) needs the Files API beta header, a file that exists, and the
+    code execution tool in the request: without it there is no container to put the file in."""
+    uploads = list(container_uploads(body))
+    if not uploads:
+        return
+    require_files_beta(headers)
+    for where, block in uploads:
+        file_id = str(block.get("file_id", ""))
+        if file_id not in files.files:
+            raise invalid(f"{where}.file_id: File not found: {file_id}")
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    if not any(str(t.get("type", "")).startswith("code_execution_") for t in tools or []):
+        raise invalid(
+            f"{uploads[0][0]}: container_upload blocks require the code execution tool "
+            "(a code_execution_* tool in `tools`)"
+        )
+
+
 def validate_media(body: dict[str, Any], headers: Any, files: FileStore, rules: ModelRules) -> None:
-    """Raise the API's 400 for the first image or document it would reject."""
+    """Raise the API's 400 for the first image or document it would reject (and for a
+    container_upload the API would refuse)."""
+    validate_container_uploads(body, headers, files)
     blocks = list(media_blocks(body))
     images = sum(1 for _, block in blocks if block["type"] == "image")
     per_request = 100 if rules.context_window <= SMALL_CONTEXT else 600

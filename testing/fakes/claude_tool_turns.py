@@ -81,6 +81,9 @@ class ToolState:
     deferred: dict[str, ServerPart] = field(default_factory=dict)  # call id -> part
     paused: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # message id -> content
     containers: dict[str, str] = field(default_factory=dict)  # container id -> expires_at
+    # container id -> Files API ids put into it by container_upload blocks of requests that ran
+    # code in it
+    container_files: dict[str, list[str]] = field(default_factory=dict)
     continuations: list[Continuation] = field(default_factory=list)
 
     def container_of(self, body: dict[str, Any]) -> str | None:
@@ -316,6 +319,13 @@ class TurnRunner:
         )
         self.state.containers[self.container_id] = expires
         self.out.container = {"id": self.container_id, "expires_at": expires}
+        files = self.state.container_files.setdefault(self.container_id, [])
+        for message in self.body.get("messages") or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            for block in content if isinstance(content, list) else []:
+                is_upload = isinstance(block, dict) and block.get("type") == "container_upload"
+                if is_upload and block["file_id"] not in files:
+                    files.append(block["file_id"])
 
 
 def _check_code(code: str | None, known: frozenset[str], what: str) -> None:

@@ -152,6 +152,11 @@ def _check_block_body(block: dict[str, Any], where: str) -> None:
         _require(block, where, "signature", str)
     elif kind == "redacted_thinking":
         _require(block, where, "data", str)
+    elif kind == "container_upload":
+        _require(block, where, "file_id", str)
+        for key in block:
+            if key not in ("type", "file_id", "cache_control"):
+                raise invalid(f"{where}.container_upload.{key}: Extra inputs are not permitted")
 
 
 def _check_block(block: Any, role: str, where: str) -> None:

@@ -12,7 +12,8 @@ from anthropic._models import construct_type
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import RawMessageStreamEvent
 
-from bot.claude.accumulate import StreamedAnswer
+from bot.claude.accumulate import StreamedAnswer, merged_usage
+from bot.claude.client import container_from
 from testing.paths import SHARED
 
 RECORDED = sorted((SHARED / "anthropic" / "server-tools").glob("*_stream_recorded.txt"))
@@ -81,3 +82,28 @@ def test_citations_are_kept_on_their_text_block() -> None:
     cited = [block for block in content if block.get("citations")]
     assert cited
     assert all(c["type"] == "web_search_result_location" for b in cited for c in b["citations"])
+
+
+def test_a_recorded_search_is_counted_in_the_calls_usage() -> None:
+    """The recorded web search stream's usage.server_tool_use (1 search) reaches the core's
+    Usage, where it is priced."""
+    path = SHARED / "anthropic" / "server-tools" / "web_search_stream_recorded.txt"
+    answer = StreamedAnswer()
+    for event in _events(path):
+        answer.add(event)
+    usage = merged_usage(answer.message_start_usage, answer.final_usage)
+    assert (usage.web_search_requests, usage.web_fetch_requests) == (1, 0)
+    assert usage.output_tokens > 0
+
+
+def test_a_recorded_code_runs_container_is_kept_with_its_expiry() -> None:
+    """The container of a recorded code execution stream (message_delta) becomes the core's
+    Container: its id and its expiry in seconds since the epoch."""
+    path = SHARED / "anthropic" / "server-tools" / "code_execution_20260120_stream_recorded.txt"
+    answer = StreamedAnswer()
+    for event in _events(path):
+        answer.add(event)
+    container = container_from(answer.container)
+    assert container is not None
+    assert container.id.startswith("container_")
+    assert container.expires_at > 1_700_000_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.conversation.agent import (
@@ -15,7 +15,7 @@ from bot.conversation.agent import (
     ToolRunner,
     converse,
 )
-from bot.conversation.messages import AnswerDone, ChatRequest, StopReason, Usage
+from bot.conversation.messages import AnswerDone, ChatRequest, Container, StopReason, Usage
 from bot.conversation.tools import JsonObject, ToolOutput, ToolSpec
 
 REQUEST = ChatRequest(
@@ -266,3 +266,30 @@ async def test_pause_turn_is_continued_and_stored_as_one_message() -> None:
     assert outcome.attempt.done.message["content"] == [search, found, _text("answer")]
     assert len(seen.calls) == 1
     assert outcome.exchange == []
+
+
+def _in(attempt: Attempt, container: str | None) -> Attempt:
+    """The attempt's call reporting this code execution container (None: none reported)."""
+    assert attempt.done is not None
+    found = None if container is None else Container(container, 2e9)
+    attempt.done = replace(attempt.done, container=found)
+    return attempt
+
+
+async def test_every_call_of_an_answer_runs_code_in_the_same_container() -> None:
+    """The container a call reports is sent with the next call of the same answer (a pause
+    continuation, a call after a tool round); the final result names the latest container even
+    when the last call reported none."""
+    run = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "bash_code_execution"}
+    script = Script(
+        [
+            _in(_done({**run, "input": {}}, stop=StopReason.PAUSE_TURN), "container_a"),
+            _in(_done(_call("t1", "echo", say="a"), stop=StopReason.TOOL_USE), "container_a"),
+            _in(_done(_text("done")), None),
+        ]
+    )
+    runner, seen = _runner(EchoTool())
+    outcome = await converse(REQUEST, script, runner, Clock(), seen.on_call)
+    assert [r.container for r in script.requests] == [None, "container_a", "container_a"]
+    assert outcome.attempt.done is not None
+    assert outcome.attempt.done.container == Container("container_a", 2e9)

@@ -80,6 +80,22 @@ async def test_files_become_blocks_in_order() -> None:
     assert result.notices == ()
 
 
+async def test_with_code_execution_data_files_go_to_the_container_whole() -> None:
+    """With code execution on, a CSV and a ZIP are uploaded whole (their own types) and named
+    in container_upload blocks after a label; the image still goes to Claude as an image."""
+    csv_data = b"month,sales\n" + b"jan,1\n" * 20_000
+    source = MemorySource({"F1": samples.png(), "F4": csv_data, "F5": b"PK\x03\x04zip"})
+    store = MemoryStoreOfFiles()
+    result = await _reader(source, store).read([PNG, CSV, ZIP], "m", to_container=True)
+    kinds = [block["type"] for block in result.blocks]
+    assert kinds == ["text", "image", "text", "container_upload", "text", "container_upload"]
+    uploads = {f"file_{n}": upload for n, upload in enumerate(store.uploads, 1)}
+    assert uploads[result.blocks[3]["file_id"]] == ("d.csv", csv_data, "text/csv")
+    assert uploads[result.blocks[5]["file_id"]][::2] == ("a.zip", "application/zip")
+    assert "d.csv" in result.blocks[2]["text"]
+    assert result.notices == ()
+
+
 async def test_unsupported_files_are_not_downloaded_and_say_what_works() -> None:
     """A ZIP gets a notice naming what is supported, without being downloaded."""
     source = MemorySource({})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.claude.catalog import CATALOG
+from bot.claude.media import CONTAINER_FILE_GONE, FILES_BETA
 from bot.claude.request import build_messages_call, count_breakpoints, hashed_user_id
 from bot.conversation.messages import ChatRequest
 
@@ -165,3 +168,23 @@ def test_media_token_count_stays_out_of_the_request() -> None:
     turn = {"role": "user", "content": [{"type": "text", "text": "hi"}], "media_tokens": 1600}
     call = build_messages_call(_request([turn]), CATALOG["claude-sonnet-5-5"])
     assert call["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+
+
+CODE_TOOL = {"type": "code_execution_20260521", "name": "code_execution"}
+UPLOAD = {"type": "container_upload", "file_id": "file_csv"}
+
+
+def test_container_is_sent_only_with_code_execution() -> None:
+    """The thread's container goes out as `container` when code execution is offered, with the
+    Files API beta for a container_upload; without code execution neither the container nor
+    container_upload blocks are sent (the API takes them only with it)."""
+    messages = [{"role": "user", "content": [dict(UPLOAD), {"type": "text", "text": "plot"}]}]
+    request = replace(_request(messages), tools=(CODE_TOOL,), container="container_1")
+    call = build_messages_call(request, SONNET)
+    assert call["container"] == "container_1"
+    assert call["messages"][0]["content"][0] == UPLOAD
+    assert call["extra_headers"] == {"anthropic-beta": FILES_BETA}
+    plain = build_messages_call(replace(request, tools=()), SONNET)
+    assert "container" not in plain
+    assert plain["messages"][0]["content"][0] == {"type": "text", "text": CONTAINER_FILE_GONE}
+    assert "extra_headers" not in plain

@@ -3,11 +3,20 @@ words, and the /claude-usage blocks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.conversation.messages import AnswerDone, Question, StopReason, ThreadKey, Usage
+from bot.conversation.messages import (
+    AnswerDone,
+    ChatRequest,
+    Question,
+    StopReason,
+    ThreadKey,
+    Usage,
+)
+from bot.conversation.metering import planned_call
 from bot.conversation.usage import BudgetVerdict, PlannedCall
 from bot.slack.blocks.usage import usage_blocks, usage_text
 from bot.usage.ledger_keys import day_of, last_days, month_of
@@ -252,3 +261,40 @@ def test_admins_see_the_top_lists() -> None:
     assert "*People · 30 days*\\n1. <@U1> $4.20" in text
     assert "*Models · 7 days*\\n_Nothing yet._" in text
     assert "No limit (you are a bot admin)." in text
+
+
+def test_web_searches_are_priced_counted_and_shown() -> None:
+    """Three web searches cost $10 per 1,000 on top of the tokens (and in the uncached baseline,
+    so cache savings stay token savings); the record and the totals count them and their cost;
+    /claude-usage shows them with what they cost; web fetches are counted, not priced."""
+    usage = Usage(1000, 500, web_search_requests=3, web_fetch_requests=2)
+    record = call_record(QUESTION, _done(usage, "claude-sonnet-5-5"), NOW)
+    tokens = (1000 * 2 + 500 * 10) / 1e6
+    assert record.cost_usd == pytest.approx(tokens + 0.03)
+    assert record.uncached_nanos == record.cost_nanos
+    fields = record.stream_fields()
+    assert (fields["web_searches"], fields["web_fetches"]) == ("3", "2")
+    totals = Totals.of(record) + Totals.of(record)
+    assert (totals.web_searches, totals.web_fetches) == (6, 4)
+    assert totals.tool_usd == pytest.approx(0.06)
+    report = _report()
+    shown = UsageReport(**{**report.__dict__, "today": totals})
+    assert "6 web searches ($0.06)" in _all_text(usage_blocks(shown))
+
+
+def test_a_calls_estimate_counts_every_search_it_may_make() -> None:
+    """With web search on, the estimate adds max_uses searches at $0.01 each."""
+    plain = call_estimate_usd(PlannedCall("claude-sonnet-5-5", 10_000, 8192))
+    searched = call_estimate_usd(PlannedCall("claude-sonnet-5-5", 10_000, 8192, 5))
+    assert searched == pytest.approx(plain + 0.05)
+
+
+def test_a_planned_call_with_web_search_may_make_max_uses_searches() -> None:
+    """The turn's planned call counts the web search tool's max_uses; other tools add none."""
+    tools = (
+        {"type": "web_search_20260318", "name": "web_search", "max_uses": 5},
+        {"type": "web_fetch_20260318", "name": "web_fetch", "max_uses": 3},
+    )
+    request = ChatRequest("claude-sonnet-5-5", "s", [], 8192, tools=tools)
+    assert planned_call(request, 10_000) == PlannedCall("claude-sonnet-5-5", 10_000, 8192, 5)
+    assert planned_call(replace(request, tools=tools[1:]), 10).max_web_searches == 0

@@ -12,13 +12,24 @@ from bot.usage.spend_limits import money, reset_phrase
 Block = dict[str, Any]
 TITLES = {"channel": "Channels", "user": "People", "model": "Models"}
 FOOTNOTE = (
-    "From the bot's usage ledger, priced with its model catalog. Days and months are UTC. "
+    "From the bot's usage ledger, priced with its model catalog (web search at $10 per 1,000). "
+    "Days and months are UTC. "
     "Cache savings compare with the same calls without prompt caching."
 )
 
 
 def _calls(totals: Totals) -> str:
     return "1 call" if totals.calls == 1 else f"{totals.calls} calls"
+
+
+def _spend(totals: Totals) -> str:
+    """ "$0.13 · 4 calls", with the web searches among them and what they cost."""
+    line = f"{money(totals.cost_usd)} · {_calls(totals)}"
+    searches = totals.web_searches
+    if searches:
+        counted = "1 web search" if searches == 1 else f"{searches:,} web searches"
+        line += f" · {counted} ({money(totals.tool_usd)})"
+    return line
 
 
 def _field(title: str, body: str) -> Block:
@@ -96,8 +107,8 @@ def _admin_blocks(rankings: list[Ranking]) -> list[Block]:
 def usage_blocks(report: UsageReport) -> list[Block]:
     """The blocks of one /claude-usage answer."""
     fields = [
-        _field("Today", f"{money(report.today.cost_usd)} · {_calls(report.today)}"),
-        _field("This month", f"{money(report.month.cost_usd)} · {_calls(report.month)}"),
+        _field("Today", _spend(report.today)),
+        _field("This month", _spend(report.month)),
         _field("Your daily budget", _budget_line(report)),
         _field("Cache savings", _savings_line(report.month)),
     ]
