@@ -53,13 +53,20 @@ from bot.conversation.ports import (
     ChatModel,
     Clock,
     CodeRepos,
+    Redactor,
     ReplySink,
+    ThreadEraser,
     ThreadReader,
     ThreadStore,
     UsageGuard,
 )
 from bot.conversation.prompt import NO_ATTACHMENTS, build_user_message
-from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
+from bot.conversation.routing import (
+    DEFAULT_TIER,
+    fallback_chain,
+    is_forget_thread,
+    parse_switch,
+)
 from bot.conversation.throttle import EditPolicy
 from bot.conversation.tools import ToolProvider
 from bot.conversation.usage import BudgetVerdict, PlannedCall
@@ -117,6 +124,8 @@ class TurnDeps:
     tools: tuple[ToolProvider, ...] = ()  # client tools (MCP servers, Slack search, …)
     server_tools: ServerTools = field(default_factory=NoServerTools)  # web search, fetch, code
     approvals: Approvals = field(default_factory=NoApprovals)  # for tools that change things
+    eraser: ThreadEraser | None = None  # "forget this thread"; None: passed to Claude
+    redactor: Redactor | None = None  # personal data out of the user turn; None: off
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,9 @@ async def _turn(
         log.warning("turn.cannot_reply", reason=str(exc))
         return TurnOutcome(answered=False)
     try:
+        if deps.eraser is not None and is_forget_thread(question.text):
+            await sink.finish(await deps.eraser.forget(question))
+            return TurnOutcome(answered=False)
         state = await deps.store.load(question.key)
         switch = parse_switch(question.text)
         if switch is not None:
@@ -186,9 +198,10 @@ async def _turn(
     if isinstance(kit, str):
         await sink.finish(failure_text("", kit))
         return TurnOutcome(answered=False)
-    user_turn = with_excerpts(
-        build_user_message(question, author, context, attachments), kit.preamble
-    )
+    user_turn = build_user_message(question, author, context, attachments)
+    if deps.redactor is not None:
+        user_turn = await deps.redactor.redact(question, user_turn)
+    user_turn = with_excerpts(user_turn, kit.preamble)
     return await _answer(Ask(question, state, user_turn, kit), chosen, started, sink, deps)
 
 
