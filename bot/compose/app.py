@@ -31,9 +31,12 @@ from bot.compose.conversation import (
     event_handler,
     file_source,
 )
+from bot.compose.governance import Governance
+from bot.compose.memory import memory_provider, register_memory_command
 from bot.compose.surfaces import AiSurfaces
 from bot.compose.tools import server_tools, tool_providers
 from bot.config import Settings
+from bot.conversation.agent import NoApprovals
 from bot.health import BEAT_SECONDS, HEARTBEAT_FILE
 from bot.runtime.loops import BackgroundLoops
 from bot.runtime.predecessor import InstanceFiles
@@ -67,13 +70,18 @@ async def run(settings: Settings) -> None:
         files = file_source(settings, clients, stack)
         code = build_ask_code(settings, clients)
         surfaces = AiSurfaces.build(settings, clients, shared, accounting)
+        governance = Governance.build(settings, clients)
+        memory = memory_provider(settings, clients, governance.audit)
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
             attachments=attachments(settings, clients, files),
             code=code,
-            tools=await tool_providers(settings, stack),
+            tools=(*await tool_providers(settings, stack), *([memory] if memory else [])),
             server_tools=server_tools(settings),
+            approvals=governance.approvals(NoApprovals()),
+            eraser=governance.eraser,
+            redactor=governance.redactor,
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 
@@ -91,6 +99,8 @@ async def run(settings: Settings) -> None:
         register_commands(app, commands)
         start_batches(settings, app, clients, files, shared.access, stack, loops)
         surfaces.register(app)  # prompts, Home tab, feedback
+        governance.register(app)  # /claude-export
+        register_memory_command(app, memory, shared.access, governance.audit)
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]

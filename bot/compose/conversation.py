@@ -17,7 +17,13 @@ from bot.compose.tools import loop_limits
 from bot.config import Settings
 from bot.conversation.agent import Approvals, NoApprovals
 from bot.conversation.kit import NoServerTools, ServerTools
-from bot.conversation.ports import AttachmentReader, ChatModel, UsageGuard
+from bot.conversation.ports import (
+    AttachmentReader,
+    ChatModel,
+    Redactor,
+    ThreadEraser,
+    UsageGuard,
+)
 from bot.conversation.throttle import EditPolicy, MonotonicClock
 from bot.conversation.tiers import tier
 from bot.conversation.tools import ToolProvider
@@ -148,6 +154,8 @@ class TurnParts:
     tools: tuple[ToolProvider, ...] = ()
     server_tools: ServerTools = field(default_factory=NoServerTools)
     approvals: Approvals = field(default_factory=NoApprovals)
+    eraser: ThreadEraser | None = None  # "forget this thread" (bot/compose/governance.py)
+    redactor: Redactor | None = None  # BOT_PII_REDACTION
 
 
 def event_handler(
@@ -170,6 +178,8 @@ def event_handler(
         tools=turn.tools,
         server_tools=turn.server_tools,
         approvals=turn.approvals,
+        eraser=turn.eraser,
+        redactor=turn.redactor,
     )
     return EventHandler(
         turn=deps,
