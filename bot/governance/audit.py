@@ -5,8 +5,8 @@
                           (channel, thread, scope, path, counts, result …) — ids and counts,
                           never message text
 
-Each XADD trims entries older than the retention (MINID, approximate), so the stream keeps
-itself bounded without a sweeper. Recording is best effort: an unreachable Redis is logged and
+Each XADD trims entries older than the retention (MINID, approximate: whole stream nodes), and
+the stream expires a retention after its newest entry, so it stays bounded without a sweeper. Recording is best effort: an unreachable Redis is logged and
 the action goes on. `python -m bot audit --since 7d` reads it (bot/governance/cli.py).
 """
 
@@ -78,10 +78,12 @@ class AuditLog:
         values = {k: _text(v) for k, v in fields.items()}
         log.info("audit", action=action, actor=actor, team=team, **values)
         entry: dict[Any, Any] = {"action": action, "actor": actor, **values}
+        key = audit_key(team)
         try:
-            await self._redis.xadd(
-                audit_key(team), entry, minid=str(now_ms - self._retention_ms), approximate=True
-            )
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(key, entry, minid=str(now_ms - self._retention_ms), approximate=True)
+                pipe.expire(key, self._retention_ms // 1000 + 1)
+                await pipe.execute()
         except RedisError as exc:
             log.warning("audit.not_stored", action=action, error=type(exc).__name__)
 
