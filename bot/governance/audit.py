@@ -1,13 +1,14 @@
 """The audit log: every admin action, approval, forget and export, as a structured log event
 (`audit`) and an entry of a Redis stream per workspace, kept for BOT_AUDIT_RETENTION_DAYS.
 
-    csb:v1:audit:{team}   stream; fields: action, actor, at (epoch ms) and the action's own
-                          (channel, thread, scope, path, counts, result …) — ids and counts,
-                          never message text
+    csb:v1:audit:{team}   stream (entry id: the time, ms); fields: action, actor and the
+                          action's own (channel, thread, scope, path, counts, result …) —
+                          ids and counts, never message text
 
 Each XADD trims entries older than the retention (MINID, approximate: whole stream nodes), and
-the stream expires a retention after its newest entry, so it stays bounded without a sweeper. Recording is best effort: an unreachable Redis is logged and
-the action goes on. `python -m bot audit --since 7d` reads it (bot/governance/cli.py).
+the stream expires a retention after its newest entry, so it stays bounded without a sweeper.
+Recording is best effort: an unreachable Redis is logged and the action goes on.
+`python -m bot audit --since 7d` reads it (bot/governance/cli.py).
 """
 
 from __future__ import annotations
