@@ -5,6 +5,9 @@
 
 `python -m bot ask-code-context <repo-path> "<question>" [--budget N] [--json]` prints what
 /ask-code would put in front of the model for that question, before any tool call.
+
+`python -m bot audit --since 7d [--team T…] [--action thread.forget]` prints the audit log
+(admin actions, approvals, forgets, exports) as JSON lines, oldest first.
 """
 
 from __future__ import annotations
@@ -84,7 +87,13 @@ def main(argv: list[str] | None = None) -> None:
     code.add_argument("question")
     code.add_argument("--budget", type=int, default=100_000, help="context budget in tokens")
     code.add_argument("--json", action="store_true", help="print JSON")
+    audit = commands.add_parser("audit", help="the audit log as JSON lines")
+    audit.add_argument("--since", default="7d", help="how far back: 90s, 30m, 12h, 7d, 2w")
+    audit.add_argument("--team", action="append", default=[], help="only this workspace")
+    audit.add_argument("--action", action="append", default=[], help="only this action")
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        sys.exit(print_audit(args.since, args.team, args.action))
     if args.command == "healthcheck":
         sys.exit(0 if healthcheck(args.data_dir) else 1)
     if args.command == "ask-code-context":
@@ -104,6 +113,26 @@ def ask_code_context(path: Path, question: str, budget: int, as_json: bool) -> i
         print(f"claude-slack-bot: {exc}", file=sys.stderr)
         return 1
     print(render(report, as_json))
+    return 0
+
+
+def print_audit(since: str, teams: list[str], actions: list[str]) -> int:
+    """Print the audit log's events of the last `since`; 0, or 1 with one line on a problem."""
+    from redis.exceptions import RedisError
+
+    from bot.config import StoreSettings
+    from bot.governance.cli import audit_lines, parse_since
+
+    configure_logging("WARNING", "auto")  # logs to stderr: stdout is the report
+    try:
+        seconds = parse_since(since)
+        store = StoreSettings()  # type: ignore[call-arg]  # values come from the environment
+        lines = asyncio.run(audit_lines(store, seconds, teams, actions))
+    except (ValueError, RedisError) as exc:
+        print(f"claude-slack-bot: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
     return 0
 
 

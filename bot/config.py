@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, alias="REDIS_URL")
     data_dir: Path = Field(Path(".data"), alias="BOT_DATA_DIR")
     history_ttl_days: float = Field(30, gt=0, alias="BOT_HISTORY_TTL_DAYS")
+    audit_retention_days: float = Field(365, gt=0, alias="BOT_AUDIT_RETENTION_DAYS")
+    memory: bool = Field(False, alias="BOT_MEMORY")
+    memory_file_chars: int = Field(4000, ge=100, le=100_000, alias="BOT_MEMORY_FILE_CHARS")
+    memory_scope_chars: int = Field(20_000, ge=100, le=1_000_000, alias="BOT_MEMORY_SCOPE_CHARS")
+    memory_ttl_days: float = Field(180, gt=0, alias="BOT_MEMORY_TTL_DAYS")
+    pii_redaction: bool = Field(False, alias="BOT_PII_REDACTION")
+    pii_region: str = Field("US", pattern=r"^[A-Z]{2}$", alias="BOT_PII_REGION")
 
     slack_updates_per_minute: float = Field(50, gt=0, alias="BOT_SLACK_UPDATES_PER_MINUTE")
     slack_update_burst: int = Field(5, ge=1, alias="BOT_SLACK_UPDATE_BURST")
@@ -458,6 +465,15 @@ def variable_of(loc: tuple[int | str, ...]) -> str:
 
 class SettingsError(Exception):
     """The environment does not hold a usable configuration; the message is one clear line."""
+
+
+class StoreSettings(BaseSettings):
+    """Just where the data is: what `python -m bot audit` needs (no tokens)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    data_dir: Path = Field(Path(".data"), alias="BOT_DATA_DIR")
 
 
 def load_settings() -> Settings:

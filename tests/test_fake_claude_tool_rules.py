@@ -18,6 +18,7 @@ USER: Any = [{"role": "user", "content": "Hi"}]
 SEARCH: Any = {"type": "web_search_20250305", "name": "web_search"}
 FETCH: Any = {"type": "web_fetch_20250910", "name": "web_fetch"}
 RUN: Any = {"name": "run_command", "input_schema": {"type": "object"}}
+MEMORY: Any = {"type": "memory_20250818", "name": "memory"}
 MCP_SERVER: Any = {"type": "url", "url": "https://mcp.example.com/sse", "name": "echo"}
 
 
@@ -119,6 +120,21 @@ TOOL_CASES: list[tuple[str, dict[str, Any], str]] = [
         "client tool schema not an object",
         {"tools": [{"name": "run", "input_schema": {"type": "string"}}]},
         "tools.0.custom.input_schema.type: Input should be 'object'",
+    ),
+    (
+        "memory tool with a description",
+        {"tools": [{**MEMORY, "description": "notes"}]},
+        "tools.0.memory_20250818.description: Extra inputs are not permitted",
+    ),
+    (
+        "memory tool with another name",
+        {"tools": [{**MEMORY, "name": "notes"}]},
+        "tools.0.memory_20250818.name: Input should be 'memory'",
+    ),
+    (
+        "memory tool and a client tool named memory",
+        {"tools": [MEMORY, {"name": "memory", "input_schema": {"type": "object"}}]},
+        "tools: Tool names must be unique.",
     ),
     (
         "mcp_toolset without the beta",
@@ -224,6 +240,7 @@ async def test_valid_tool_histories_pass(fake: FakeClaude, client: AsyncAnthropi
         {**FETCH, "blocked_domains": ["private.example.com"], "citations": {"enabled": True}},
         {"type": "code_execution_20260120", "name": "code_execution"},
         RUN,
+        MEMORY,
     ]
     await client.messages.create(
         model=MODEL, max_tokens=50, tools=tools, messages=_history(_call(), _result())
@@ -309,6 +326,24 @@ SCRIPT_ERRORS: list[tuple[str, Any, Any, str]] = [
         'set "allowed_callers": ["direct"]',
     ),
     ("unknown error code", ToolTurn([WebSearch("q", error="oops")]), [SEARCH], "error='oops'"),
+    (
+        "memory call with an unknown command",
+        ToolTurn([CallTool("memory", {"command": "chmod", "path": "/memories"})]),
+        [MEMORY],
+        "memory: unknown command 'chmod'",
+    ),
+    (
+        "memory create without its text",
+        ToolTurn([CallTool("memory", {"command": "create", "path": "/memories/a.md"})]),
+        [MEMORY],
+        "memory.create: file_text must be a str",
+    ),
+    (
+        "memory view with an extra field",
+        ToolTurn([CallTool("memory", {"command": "view", "path": "/memories", "depth": 3})]),
+        [MEMORY],
+        "memory.view: unexpected fields ['depth']",
+    ),
 ]
 
 
@@ -324,3 +359,22 @@ async def test_impossible_scripts_fail_loudly(
         await client.messages.create(model=MODEL, max_tokens=50, messages=USER, tools=tools)
     assert len(fake.script_errors) == 1
     assert message in fake.script_errors[0]
+
+
+async def test_a_memory_call_round_trips(fake: FakeClaude, client: AsyncAnthropic) -> None:
+    """The memory tool is offered as its type, Claude's call is a tool_use named memory with a
+    valid command, and its tool_result is accepted on the next request."""
+    view = {"command": "view", "path": "/memories"}
+    fake.enqueue(ToolTurn([CallTool("memory", view, id="toolu_m1")]))
+    first = await client.messages.create(model=MODEL, max_tokens=50, tools=[MEMORY], messages=USER)
+    (call,) = [b for b in first.content if b.type == "tool_use"]
+    assert (call.name, call.input) == ("memory", view)
+    result: Any = [{"type": "tool_result", "tool_use_id": "toolu_m1", "content": "(empty)"}]
+    messages: Any = [*USER, {"role": "assistant", "content": [call.model_dump()]}]
+    await client.messages.create(
+        model=MODEL,
+        max_tokens=50,
+        tools=[MEMORY],
+        messages=[*messages, {"role": "user", "content": result}],
+    )
+    assert [r.status for r in fake.message_requests()] == [200, 200]

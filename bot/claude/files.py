@@ -44,6 +44,19 @@ class AnthropicFileStore:
         log.info("claude.file_uploaded", file_id=metadata.id, bytes=len(data), type=media_type)
         return metadata.id
 
+    async def delete(self, file_id: str) -> bool:
+        """Delete an uploaded file ("forget this thread"); True when it is gone (also when it
+        was already), False when the Files API could not be reached or refused."""
+        try:
+            await self._client.beta.files.delete(file_id, betas=[FILES_BETA])
+        except anthropic.NotFoundError:
+            return True
+        except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
+            log.warning("claude.file_delete_failed", file_id=file_id, error=type(exc).__name__)
+            return False
+        log.info("claude.file_deleted", file_id=file_id)
+        return True
+
 
 class AnthropicOutputFiles:
     """Downloads the files code execution made (client.beta.files), size capped."""

@@ -32,8 +32,15 @@ from bot.compose.conversation import (
     event_handler,
     file_source,
 )
+from bot.compose.governance import Governance
 from bot.compose.knowledge import Knowledge
-from bot.compose.profiles import ChannelBudget, channel_profiles
+from bot.compose.memory import memory_provider, register_memory_command
+from bot.compose.profiles import (
+    ChannelBudget,
+    MemoryOfProfile,
+    channel_profiles,
+    pii_redactor,
+)
 from bot.compose.surfaces import AiSurfaces
 from bot.compose.tools import code_files_back, server_tools, tool_providers
 from bot.config import Settings
@@ -73,16 +80,24 @@ async def run(settings: Settings) -> None:
         surfaces = AiSurfaces.build(settings, clients, shared, accounting, profiles)
         knowledge = Knowledge.build(settings, clients, shared)  # search_slack, read_channel
         approvals = ToolApprovals.build(settings, clients, shared.clock)
+        governance = Governance.build(settings, clients)
+        memory = memory_provider(settings, clients, governance.audit)
         turn = TurnParts(
             model=accounting.meter(chat_model(settings, clients)),
             usage=accounting.guard,
             attachments=attachments(settings, clients, files),
             code=code,
-            tools=(*await tool_providers(settings, stack, profiles), *knowledge.providers),
+            tools=(
+                *await tool_providers(settings, stack, profiles),
+                *knowledge.providers,
+                *([MemoryOfProfile(memory, profiles, default=settings.memory)] if memory else []),
+            ),
             server_tools=server_tools(settings),
             profiles=profiles,
-            approvals=approvals.asking,
+            approvals=governance.approvals(approvals.asking),
             result_files=code_files_back(settings, clients, shared.clock),
+            eraser=governance.eraser,
+            redactor=pii_redactor(settings, profiles),
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 
@@ -105,6 +120,8 @@ async def run(settings: Settings) -> None:
         surfaces.register(app)  # prompts, Home tab, feedback
         await knowledge.start(settings, app, clients, shared, events, stack, loops)
         approvals.register(app)  # Approve / Deny of tools that change things
+        governance.register(app)  # /claude-export
+        register_memory_command(app, memory, shared.access, governance.audit)
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await handler.connect_async()  # type: ignore[no-untyped-call]

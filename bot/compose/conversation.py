@@ -21,7 +21,9 @@ from bot.conversation.ports import (
     AttachmentReader,
     ChatModel,
     NoResultFiles,
+    Redactor,
     ResultFiles,
+    ThreadEraser,
     UsageGuard,
 )
 from bot.conversation.profiles import Profiles, StaticProfiles
@@ -157,6 +159,8 @@ class TurnParts:
     approvals: Approvals = field(default_factory=NoApprovals)
     profiles: Profiles = field(default_factory=StaticProfiles)
     result_files: ResultFiles = field(default_factory=NoResultFiles)
+    eraser: ThreadEraser | None = None  # "forget this thread" (bot/compose/governance.py)
+    redactor: Redactor | None = None  # BOT_PII_REDACTION
 
 
 def event_handler(
@@ -181,6 +185,8 @@ def event_handler(
         approvals=turn.approvals,
         profiles=turn.profiles,
         result_files=turn.result_files,
+        eraser=turn.eraser,
+        redactor=turn.redactor,
     )
     return EventHandler(
         turn=deps,

@@ -7,9 +7,11 @@ import asyncio
 import signal
 
 from bot.config import Settings
-from bot.conversation.messages import Question
+from bot.conversation.messages import ChatMessage, Question
+from bot.conversation.ports import Redactor
 from bot.conversation.profiles import Profiles, StaticProfiles
 from bot.conversation.tools import Tool, ToolProvider
+from bot.governance.pii import PiiRedactor
 from bot.profiles import ReloadingProfiles
 from bot.runtime.loops import BackgroundLoops
 
@@ -51,3 +53,44 @@ class McpServersOfProfile:
         if servers is None:
             return tools
         return [t for t in tools if t.spec.name.split("__", 1)[0] in servers]
+
+
+class MemoryOfProfile:
+    """The memory tool where the question's channel profile (else BOT_MEMORY) turns it on."""
+
+    def __init__(self, provider: ToolProvider, profiles: Profiles, *, default: bool) -> None:
+        self._provider = provider
+        self._profiles = profiles
+        self._default = default
+
+    async def tools_for(self, question: Question) -> list[Tool]:
+        """The provider's tools, or none where memory is off."""
+        on = self._profiles.for_question(question).memory
+        if not (self._default if on is None else on):
+            return []
+        return list(await self._provider.tools_for(question))
+
+
+class RedactionOfProfile:
+    """PII redaction where the question's channel profile (else BOT_PII_REDACTION) turns it on."""
+
+    def __init__(self, redactor: Redactor, profiles: Profiles, *, default: bool) -> None:
+        self._redactor = redactor
+        self._profiles = profiles
+        self._default = default
+
+    async def redact(self, question: Question, message: ChatMessage) -> ChatMessage:
+        """The user turn, redacted where it is on."""
+        on = self._profiles.for_question(question).pii_redaction
+        if not (self._default if on is None else on):
+            return message
+        return await self._redactor.redact(question, message)
+
+
+def pii_redactor(settings: Settings, profiles: Profiles) -> Redactor | None:
+    """PII redaction where BOT_PII_REDACTION or the channel's profile turns it on (None: off
+    everywhere, nothing to check per question)."""
+    if not settings.pii_redaction and settings.channel_profiles is None:
+        return None
+    redactor = PiiRedactor(settings.pii_region)
+    return RedactionOfProfile(redactor, profiles, default=settings.pii_redaction)

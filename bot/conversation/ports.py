@@ -223,3 +223,22 @@ class CodeRepos(Protocol):
         """The repository at `commit` (None: the latest, fetched when stale); raises
         CodeUnavailable with a message for the user."""
         ...
+
+
+class ThreadEraser(Protocol):
+    """Carries out "forget this thread": deletes what the bot keeps of it."""
+
+    async def forget(self, question: Question) -> str:
+        """Delete the thread's stored history and what belongs to it (marks, in-progress
+        records, files uploaded for it); the reply saying what went. Raises
+        StorageUnavailable when the store cannot be reached."""
+        ...
+
+
+class Redactor(Protocol):
+    """Replaces personal data in what a person wrote before it goes to the model."""
+
+    async def redact(self, question: Question, message: ChatMessage) -> ChatMessage:
+        """The user turn with emails, phone numbers and card numbers in its text replaced
+        (per question, so a channel's profile can turn it on or off); never raises."""
+        ...

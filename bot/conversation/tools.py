@@ -29,9 +29,14 @@ class ToolSpec:
     # (MCP tools not annotated read-only); reading tools run at once.
     changes_things: bool = False
     counted_as: str = ""  # the footer's noun for its calls ("MCP call"); empty: not counted
+    # An Anthropic-defined client tool (e.g. {"type": "memory_20250818", "name": "memory"}) is
+    # sent as this definition instead; its description and input_schema are the API's own.
+    raw: JsonObject | None = None
 
     def definition(self) -> JsonObject:
         """The tool as the Messages API's `tools` entry."""
+        if self.raw is not None:
+            return dict(self.raw)
         return {
             "name": self.name,
             "description": self.description,

@@ -54,15 +54,22 @@ from bot.conversation.ports import (
     Clock,
     CodeRepos,
     NoResultFiles,
+    Redactor,
     ReplySink,
     ResultFiles,
+    ThreadEraser,
     ThreadReader,
     ThreadStore,
     UsageGuard,
 )
 from bot.conversation.profiles import Profile, Profiles, StaticProfiles
 from bot.conversation.prompt import build_user_message, read_context, read_files
-from bot.conversation.routing import DEFAULT_TIER, fallback_chain, parse_switch
+from bot.conversation.routing import (
+    DEFAULT_TIER,
+    fallback_chain,
+    is_forget_thread,
+    parse_switch,
+)
 from bot.conversation.sandbox import (
     bring_back_files,
     container_to_reuse,
@@ -129,6 +136,8 @@ class TurnDeps:
     profiles: Profiles = field(default_factory=StaticProfiles)  # each channel's own Claude
     result_files: ResultFiles = field(default_factory=NoResultFiles)  # code execution's files
     wall_clock: Callable[[], float] = time.time  # seconds since the epoch (container expiry)
+    eraser: ThreadEraser | None = None  # "forget this thread"; None: passed to Claude
+    redactor: Redactor | None = None  # personal data out of the user turn; None: off
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,9 @@ async def _turn(
         log.warning("turn.cannot_reply", reason=str(exc))
         return TurnOutcome(answered=False)
     try:
+        if deps.eraser is not None and is_forget_thread(question.text):
+            await sink.finish(await deps.eraser.forget(question))
+            return TurnOutcome(answered=False)
         state = await deps.store.load(question.key)
         switch = parse_switch(question.text)
         if switch is not None:
@@ -201,9 +213,10 @@ async def _turn(
     if isinstance(kit, str):
         await sink.finish(failure_text("", kit))
         return TurnOutcome(answered=False)
-    user_turn = with_excerpts(
-        build_user_message(question, author, context, attachments), kit.preamble
-    )
+    user_turn = build_user_message(question, author, context, attachments)
+    if deps.redactor is not None:
+        user_turn = await deps.redactor.redact(question, user_turn)
+    user_turn = with_excerpts(user_turn, kit.preamble)
     system = profile.system(deps.settings.system_prompt)
     ask = Ask(question, state, user_turn, kit, system=system, server_tools=profile.tools)
     return await _answer(ask, chosen, started, sink, deps)

@@ -35,6 +35,7 @@ from testing.fakes.claude_script_tools import (
 )
 from testing.fakes.claude_sse import signature_for
 from testing.fakes.claude_tool_defs import DYNAMIC_WEB_TOOLS, ToolSet
+from testing.fakes.claude_tool_memory import MEMORY_TYPE, memory_call_problem
 from testing.fakes.claude_tool_web import (
     WEB_FETCH_ERRORS,
     WEB_SEARCH_ERRORS,
@@ -197,6 +198,10 @@ class TurnRunner:
         elif isinstance(part, CallTool):
             if part.name not in self.tools.client:
                 raise ScriptError(f"CallTool({part.name!r}): the request defines no such tool")
+            if self.tools.client[part.name].get("type") == MEMORY_TYPE:
+                problem = memory_call_problem(part.input)
+                if problem is not None:
+                    raise ScriptError(f"CallTool({part.name!r}): {problem}")
             tool_id = part.id or new_id("toolu_")
             block = {"type": "tool_use", "id": tool_id, "name": part.name, "input": part.input}
             self.out.content.append(block)

@@ -228,3 +228,62 @@ async def message_shortcut(
         "message": message_json(ws, stored, conv),
     }
     return await slack.send_envelope("interactive", payload)
+
+
+async def click_ephemeral_button(
+    slack: FakeSlack,
+    channel: str,
+    user: str,
+    blocks: list[JsonDict],
+    action_id: str,
+    value: str | None = None,
+) -> str:
+    """The person clicks a button of an ephemeral message only they see (e.g. a slash command's
+    answer): Slack sends block_actions with an ephemeral container and no `message`. The button
+    (with this value, when given) must be in the blocks they were shown."""
+    ws = _ws(slack)
+    conv = ws.require_channel(channel)
+    member = ws.require_user(user)
+    found = None
+    for block in blocks:
+        for element in [block.get("accessory") or {}, *(block.get("elements") or [])]:
+            if element.get("type") != "button" or element.get("action_id") != action_id:
+                continue
+            if value is None or element.get("value") == value:
+                found = (str(block.get("block_id") or ""), element)
+    if found is None:
+        raise AssertionError(f"no button {action_id!r} with value {value!r} in those blocks")
+    block_id, button = found
+    action: JsonDict = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": button["text"],
+        "value": button.get("value", ""),
+        "action_ts": f"{time.time():.6f}",
+    }
+    trigger_id = f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}"
+    ws.triggers[trigger_id] = time.monotonic()
+    key = uuid.uuid4().hex[:24]
+    ws.hooks[key] = CommandHook("block_actions", member.id, conv.id)
+    payload = {
+        "type": "block_actions",
+        "token": slack.verification_token,
+        "api_app_id": slack.ids.app_id,
+        "team": {"id": slack.ids.team_id, "domain": slack.ids.team_domain},
+        "user": {"id": member.id, "username": member.name, "team_id": slack.ids.team_id},
+        "container": {
+            "type": "message",
+            "message_ts": f"{time.time():.6f}",
+            "channel_id": channel,
+            "is_ephemeral": True,
+        },
+        "trigger_id": trigger_id,
+        "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
+        "state": {"values": {}},
+        "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
+        "actions": [action],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return await slack.send_envelope("interactive", payload)
