@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from bot.conversation.agent import (
-    Approvals,
-    LoopLimits,
-    NoApprovals,
     storable,
     without_tool_calls,
 )
@@ -39,7 +34,7 @@ from bot.conversation.errors import (
     StorageUnavailable,
     user_message,
 )
-from bot.conversation.kit import AnswerKit, NoServerTools, ServerTools, provided_tools
+from bot.conversation.kit import AnswerKit, provided_tools
 from bot.conversation.messages import (
     AnswerDone,
     ChatMessage,
@@ -47,22 +42,11 @@ from bot.conversation.messages import (
     Question,
     ThreadState,
 )
-from bot.conversation.metering import TimedSink, Unmetered, WarningSink, planned_call
+from bot.conversation.metering import TimedSink, WarningSink, planned_call
 from bot.conversation.ports import (
-    AttachmentReader,
-    ChatModel,
-    Clock,
-    CodeRepos,
-    NoResultFiles,
-    Redactor,
     ReplySink,
-    ResultFiles,
-    ThreadEraser,
-    ThreadReader,
-    ThreadStore,
-    UsageGuard,
 )
-from bot.conversation.profiles import Profile, Profiles, StaticProfiles
+from bot.conversation.profiles import Profile
 from bot.conversation.prompt import build_user_message, read_context, read_files
 from bot.conversation.routing import (
     DEFAULT_TIER,
@@ -76,8 +60,8 @@ from bot.conversation.sandbox import (
     to_container,
     with_file_notes,
 )
-from bot.conversation.throttle import EditPolicy
-from bot.conversation.tools import JsonObject, ToolProvider
+from bot.conversation.tools import JsonObject
+from bot.conversation.turn_deps import TurnDeps, TurnOutcome, TurnSettings
 from bot.conversation.usage import BudgetVerdict
 from bot.conversation.window import (
     Sizes,
@@ -92,61 +76,6 @@ from bot.conversation.window import (
 log = structlog.get_logger("bot.turn")
 
 __all__ = ["THINKING", "TurnDeps", "TurnOutcome", "TurnSettings", "answer_question"]
-
-
-@dataclass(frozen=True)
-class TurnSettings:
-    """The knobs of a turn, taken from the bot's settings."""
-
-    system_prompt: str
-    max_tokens: int
-    models_by_tier: dict[str, str]
-    model_variables: dict[str, str]
-    edit_policy: EditPolicy
-    thinking_by_tier: dict[str, str | None]
-    display_names: dict[str, str]
-    show_thinking: bool = False
-    # Tokens a request's input may use per tier (context window minus the answer's room, or the
-    # operator's cap); a tier missing here has no limit.
-    input_budget_by_tier: dict[str, int] = field(default_factory=dict)
-    tool_limits: LoopLimits = field(default_factory=LoopLimits)  # rounds, time, timeouts, sizes
-
-    @property
-    def history_tokens(self) -> int | None:
-        """The most any tier's window can send: a thread's stored history keeps no more (it may
-        move to another tier). None: no limit."""
-        return max(self.input_budget_by_tier.values(), default=None)
-
-
-@dataclass(frozen=True)
-class TurnDeps:
-    """What a turn talks to."""
-
-    store: ThreadStore
-    model: ChatModel
-    reader: ThreadReader
-    clock: Clock
-    settings: TurnSettings
-    attachments: AttachmentReader | None = None  # None: shared files are not read
-    usage: UsageGuard = field(default_factory=Unmetered)  # budgets, ledger, metrics
-    code: CodeRepos | None = None  # None: /ask-code is not set up
-    tools: tuple[ToolProvider, ...] = ()  # client tools (MCP servers, Slack search, …)
-    server_tools: ServerTools = field(default_factory=NoServerTools)  # web search, fetch, code
-    approvals: Approvals = field(default_factory=NoApprovals)  # for tools that change things
-    profiles: Profiles = field(default_factory=StaticProfiles)  # each channel's own Claude
-    result_files: ResultFiles = field(default_factory=NoResultFiles)  # code execution's files
-    wall_clock: Callable[[], float] = time.time  # seconds since the epoch (container expiry)
-    eraser: ThreadEraser | None = None  # "forget this thread"; None: passed to Claude
-    redactor: Redactor | None = None  # personal data out of the user turn; None: off
-
-
-@dataclass(frozen=True)
-class TurnOutcome:
-    """How a turn ended, for logs and tests."""
-
-    answered: bool
-    failure: FailureKind | None = None
-    tier: str | None = None
 
 
 async def answer_question(
