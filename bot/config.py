@@ -240,6 +240,11 @@ class Settings(BaseSettings):
         """The variables the chosen transport and token source need are all set."""
         for variable in missing_for_transport(self):
             raise ValueError(f"{variable} is not set ({README_SETTINGS}).")
+        if self.oauth and self.slack_bot_token is not None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: one workspace uses the bot "
+                f"token, many use OAuth installs; unset one ({README_SETTINGS})."
+            )
         if self.oauth and self.bot_mode != "http":
             raise ValueError(
                 "SLACK_CLIENT_ID needs BOT_MODE=http: the install pages are served over HTTP "

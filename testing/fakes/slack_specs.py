@@ -20,6 +20,7 @@ from testing.paths import SHARED
 
 SPECS_ROOT = Path(os.environ.get("FAKE_SLACK_SPECS_DIR", SHARED / "slack"))
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
+HTTP_MANIFEST_PATH = MANIFEST_PATH.with_name("manifest.http.yml")
 
 ANY = "any"
 BOOL_STRINGS = frozenset({"true", "false", "1", "0"})
@@ -57,6 +58,8 @@ class AppManifest:
     bot_scopes: frozenset[str]
     bot_events: frozenset[str]
     commands: frozenset[str]
+    socket_mode: bool = True
+    request_url: str | None = None  # where Slack posts events in HTTP mode
 
 
 def _kinds(prop: Mapping[str, Any]) -> frozenset[str]:
@@ -93,11 +96,16 @@ def _method_spec(name: str, raw: Mapping[str, Any]) -> MethodSpec:
     )
 
 
+# Methods ../shared lacks, written down from Slack's reference (each file names its source).
+LOCAL_SPECS_ROOT = Path(__file__).resolve().parent / "specs"
+
+
 @functools.cache
 def load_specs(root: Path = SPECS_ROOT) -> Mapping[str, MethodSpec]:
-    """Every `<method>.json` under root/methods, keyed by method name."""
+    """Every `<method>.json` under root/methods (and the local additions), keyed by name."""
     specs: dict[str, MethodSpec] = {}
-    for path in sorted((root / "methods").glob("*.json")):
+    paths = [*(LOCAL_SPECS_ROOT / "methods").glob("*.json"), *(root / "methods").glob("*.json")]
+    for path in sorted(paths, key=lambda p: p.name):
         name = path.name.removesuffix(".json")
         specs[name] = _method_spec(name, json.loads(path.read_text(encoding="utf-8")))
     return specs
@@ -114,12 +122,15 @@ def load_event_scopes(root: Path = SPECS_ROOT) -> Mapping[str, tuple[str, ...]]:
 def load_manifest(path: Path = MANIFEST_PATH) -> AppManifest:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     scopes = ((raw.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
-    events = ((raw.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events")
+    settings = raw.get("settings") or {}
+    subscriptions = settings.get("event_subscriptions") or {}
     commands = (raw.get("features") or {}).get("slash_commands") or []
     return AppManifest(
         bot_scopes=frozenset(scopes),
-        bot_events=frozenset(events or []),
+        bot_events=frozenset(subscriptions.get("bot_events") or []),
         commands=frozenset(c["command"] for c in commands),
+        socket_mode=bool(settings.get("socket_mode_enabled")),
+        request_url=subscriptions.get("request_url"),
     )
 
 
