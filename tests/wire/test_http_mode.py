@@ -147,3 +147,25 @@ async def test_a_retried_event_is_answered_once_across_two_replicas(
     assert len(slack.bot_replies(CHANNEL, delivery.ts)) == 1
     seen = [await logged(first, second, name) for name in ("turn.done", "event.duplicate")]
     assert seen[0] is not seen[1]  # one replica answered, the other saw a duplicate
+
+
+async def test_slash_commands_and_their_acks_work_over_http(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """A signed /ask-haiku form post is acked (an empty one with its ephemeral usage hint, in the
+    HTTP response) and the question is answered in its new thread."""
+    await started(http_bot(bot_factory), slack)
+    hint = await slack.wait_ack(
+        await slack.slash_command("/ask-haiku", " ", user=USER, channel=CHANNEL)
+    )
+    assert hint.status == 200
+    assert hint.payload is not None
+    assert "/ask-haiku How do I" in hint.payload["text"]
+    claude.enqueue(TextReply("Haiku, over HTTP."))
+    ack = await slack.wait_ack(
+        await slack.slash_command("/ask-haiku", "hi?", user=USER, channel=CHANNEL)
+    )
+    assert ack.status == 200
+    await slack.wait_for(lambda: bool(slack.messages(CHANNEL)))
+    root = slack.messages(CHANNEL)[0]
+    await wait_for_final(slack, CHANNEL, root.ts, "Haiku, over HTTP.")
