@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
+
 from bench.bot_lag import Buckets, free_port, scrape_lag
 from testing.fakes.claude_server import FakeClaude
 from testing.fakes.slack_server import FakeSlack
@@ -58,6 +60,18 @@ def bot_environment(
     return env | UNLIMITED_BUDGET if unlimited_budget else env
 
 
+async def healthy(port: int) -> bool:
+    """The bot's /healthz answers 200."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http,
+            http.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            return response.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds all processes on the machine have used since boot (Linux /proc/stat)."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -71,7 +85,14 @@ class BotProcess:
     def __init__(self, bot_dir: Path, env: dict[str, str], log_path: Path) -> None:
         self.bot_dir = bot_dir
         self.metrics_port = free_port()  # its /metrics has the event loop's lag
-        self.env = {**env, "PYTHONPATH": str(bot_dir), "BOT_METRICS_PORT": str(self.metrics_port)}
+        self.http = env.get("BOT_MODE") == "http"  # then /metrics is on PORT, with the events
+        port = {"PORT": str(self.metrics_port)} if self.http else {}
+        self.env = {
+            **env,
+            **port,
+            "PYTHONPATH": str(bot_dir),
+            "BOT_METRICS_PORT": str(self.metrics_port),
+        }
         self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
 
@@ -82,8 +103,19 @@ class BotProcess:
             raise RuntimeError("the bot was not started")
         return self.process.pid
 
+    @property
+    def events_url(self) -> str:
+        """HTTP mode: where Slack posts (the bot's PORT)."""
+        return f"http://127.0.0.1:{self.metrics_port}/slack/events"
+
+    async def _ready(self, slack: FakeSlack, connections_before: int) -> bool:
+        if not self.http:
+            return slack.connection_count > connections_before
+        return await healthy(self.metrics_port)
+
     async def start(self, slack: FakeSlack) -> None:
-        """Start the bot and wait until it holds a Socket Mode connection."""
+        """Start the bot and wait until it holds a Socket Mode connection (HTTP mode: until it
+        serves)."""
         before = slack.connection_count
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -97,7 +129,7 @@ class BotProcess:
                 stderr=log,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
-        while slack.connection_count <= before:
+        while not await self._ready(slack, before):
             if self.process.returncode is not None:
                 raise RuntimeError(f"the bot exited at start:\n{self.log_tail()}")
             if time.monotonic() > deadline:

@@ -29,6 +29,8 @@ from bench.world import (
 )
 from testing.fakes.claude_server import FakeClaude
 from testing.fakes.slack_server import FakeSlack
+from testing.fakes.slack_specs import HTTP_MANIFEST_PATH, MANIFEST_PATH
+from testing.round_robin import RoundRobin
 
 POLL_S = 0.1
 MAX_LAG_SAMPLES = 360_000  # an hour of 10 ms samples
@@ -267,6 +269,12 @@ async def drive(
         spec.policy,
         unlimited_budget=spec.unlimited_budget,
     )
+    if spec.transport == "http":
+        environment |= {
+            "BOT_MODE": "http",
+            "SLACK_SIGNING_SECRET": slack.signing_secret,
+            "SLACK_APP_TOKEN": "",
+        }
     bots = BotGroup(
         [
             BotProcess(
@@ -280,7 +288,28 @@ async def drive(
     stats_client = redis.Redis.from_url(env.redis_url)
     lag = LoopLag()
     try:
-        await bots.start(slack)
+        async with contextlib.AsyncExitStack() as stack:
+            await bots.start(slack)
+            if spec.transport == "http":  # Slack posts to the bot (behind a balancer if several)
+                urls = [p.events_url.removesuffix("/slack/events") for p in bots.processes]
+                many = len(urls) > 1
+                balancer = await stack.enter_async_context(RoundRobin(urls)) if many else None
+                slack.deliver_over_http(f"{balancer.url if balancer else urls[0]}/slack/events")
+            return await measure(spec, slack, bots, stats_client, lag)
+    finally:
+        await bots.stop()
+    raise AssertionError("unreachable")  # the exit stack does not swallow exceptions
+
+
+async def measure(
+    spec: LoadSpec,
+    slack: FakeSlack,
+    bots: BotGroup,
+    stats_client: redis.Redis,
+    lag: LoopLag,
+) -> Measured:
+    """Warm up, send the questions, wait for the turns; measure around it (bots started)."""
+    try:
         await warm_up(slack, bots, spec.answers)
         redis_before, redis_cpu_before = await redis_snapshot(stats_client)
         bot_cpu_before, own_before = bots.cpu_seconds(), own_cpu_seconds()
@@ -402,8 +431,9 @@ async def run_load(
     run_dir.mkdir(parents=True, exist_ok=True)
     responder = Responder(spec.answer, warmup_from=spec.answers)
     team = f"T{uuid.uuid4().hex[:8].upper()}"
+    manifest = HTTP_MANIFEST_PATH if spec.transport == "http" else MANIFEST_PATH
     async with (
-        FakeSlack(team_id=team, rate_limits=spec.limits.rate_limits()) as slack,
+        FakeSlack(team_id=team, rate_limits=spec.limits.rate_limits(), manifest=manifest) as slack,
         FakeClaude(default=responder, record_streams=True) as claude,
     ):
         populate(slack, spec.answers + spec.replicas)  # the last ones are for warm-up questions

@@ -9,6 +9,7 @@ from typing import Literal
 from testing.fakes.slack_server import SlackRateLimits
 
 Policy = Literal["time", "every_delta", "every_20_deltas"]
+Transport = Literal["socket", "http"]  # BOT_MODE: Socket Mode, or Events API over HTTP
 BOT_POLICY: Policy = "time"
 BASELINES: tuple[Policy, ...] = ("every_delta", "every_20_deltas")
 POLICIES: tuple[Policy, ...] = (BOT_POLICY, *BASELINES)
@@ -61,6 +62,7 @@ class LoadSpec:
     limits: Limits
     timeout: float  # the most a run waits for every turn to end, after the last question
     replicas: int = 1  # bot processes sharing the load (and the Redis)
+    transport: Transport = "socket"
 
     @property
     def unlimited_budget(self) -> bool:
@@ -72,4 +74,5 @@ class LoadSpec:
     def label(self) -> str:
         """A short name for logs and file names."""
         replicas = f"-x{self.replicas}" if self.replicas > 1 else ""
-        return f"{self.scenario}-n{self.concurrency}-{self.policy}{replicas}"
+        http = "-http" if self.transport == "http" else ""
+        return f"{self.scenario}-n{self.concurrency}-{self.policy}{replicas}{http}"

@@ -3,6 +3,8 @@
 `python -m bot healthcheck [--data-dir DIR]` exits 0 when the running bot is healthy: its
 /healthz answers 200 (metrics server on), or else its heartbeat file is fresh.
 
+`python -m bot new-encryption-key` prints a fresh key for BOT_TOKEN_ENCRYPTION_KEY.
+
 `python -m bot ask-code-context <repo-path> "<question>" [--budget N] [--json]` prints what
 /ask-code would put in front of the model for that question, before any tool call.
 
@@ -47,11 +49,7 @@ def serve() -> None:
     configure_logging(
         settings.log_level,
         settings.log_format,
-        secrets=(
-            settings.slack_bot_token.get_secret_value(),
-            settings.slack_app_token.get_secret_value(),
-            settings.anthropic_api_key.get_secret_value(),
-        ),
+        secrets=settings.secrets,
     )
     try:
         with asyncio.Runner(loop_factory=loop_factory(settings.event_loop)) as runner:
@@ -63,12 +61,14 @@ def serve() -> None:
 
 
 def healthcheck(data_dir: Path | None) -> bool:
-    """The metrics server's /healthz when it is on, else the heartbeat file under data_dir
-    (default: BOT_DATA_DIR)."""
+    """The /healthz of the HTTP server (BOT_MODE=http) or of the metrics server when it is on,
+    else the heartbeat file under data_dir (default: BOT_DATA_DIR)."""
     try:
         settings = load_settings()
     except SettingsError:
         return is_healthy((data_dir or Path(".data")) / HEARTBEAT_FILE)
+    if settings.bot_mode == "http":
+        return endpoint_healthy(healthz_url("127.0.0.1", settings.http_port))
     if settings.metrics_port is None:
         return is_healthy((data_dir or settings.data_dir) / HEARTBEAT_FILE)
     return endpoint_healthy(healthz_url(settings.metrics_host, settings.metrics_port))
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command")
     health = commands.add_parser("healthcheck", help="exit 0 when the running bot is connected")
     health.add_argument("--data-dir", type=Path, default=None)
+    commands.add_parser("new-encryption-key", help="print a key for BOT_TOKEN_ENCRYPTION_KEY")
     code = commands.add_parser(
         "ask-code-context", help="what /ask-code would show the model for a question"
     )
@@ -96,6 +97,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(print_audit(args.since, args.team, args.action))
     if args.command == "healthcheck":
         sys.exit(0 if healthcheck(args.data_dir) else 1)
+    if args.command == "new-encryption-key":
+        from cryptography.fernet import Fernet  # only this command needs it here
+
+        print(Fernet.generate_key().decode())
+        sys.exit(0)
     if args.command == "ask-code-context":
         sys.exit(ask_code_context(args.repo_path, args.question, args.budget, args.json))
     serve()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet, MultiFernet
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -61,8 +62,17 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
-    slack_app_token: SecretStr = Field(alias="SLACK_APP_TOKEN")
+    # One workspace: SLACK_BOT_TOKEN. Many (OAuth): SLACK_CLIENT_ID & co., tokens from installs.
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    bot_mode: Literal["socket", "http"] = Field("socket", alias="BOT_MODE")
+    http_port: int = Field(3000, ge=1, le=65_535, alias="PORT")
+    http_host: str = Field("0.0.0.0", alias="BOT_HTTP_HOST")  # noqa: S104  # Slack must reach it
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    slack_state_secret: SecretStr | None = Field(None, alias="SLACK_STATE_SECRET")
+    token_encryption_key: SecretStr | None = Field(None, alias="BOT_TOKEN_ENCRYPTION_KEY")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
     slack_file_hosts: str = Field("files.slack.com", alias="SLACK_FILE_HOSTS")
     file_max_mb: float = Field(30, gt=0, le=500, alias="BOT_FILE_MAX_MB")
@@ -182,6 +192,13 @@ class Settings(BaseSettings):
         "anthropic_base_url",
         "mcp_config",
         "channel_profiles",
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_state_secret",
+        "token_encryption_key",
         mode="before",
     )
     @classmethod
@@ -290,17 +307,60 @@ class Settings(BaseSettings):
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
 
     @field_validator("slack_app_token")
     @classmethod
-    def _app_token_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xapp-"):
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp- (Socket Mode)")
         return value
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _encryption_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            token_cipher(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _transport_is_complete(self) -> Settings:
+        """The variables the chosen transport and token source need are all set."""
+        for variable in missing_for_transport(self):
+            raise ValueError(f"{variable} is not set ({README_SETTINGS}).")
+        if self.oauth and self.slack_bot_token is not None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: one workspace uses the bot "
+                f"token, many use OAuth installs; unset one ({README_SETTINGS})."
+            )
+        if self.oauth and self.bot_mode != "http":
+            raise ValueError(
+                "SLACK_CLIENT_ID needs BOT_MODE=http: the install pages are served over HTTP "
+                f"({README_SETTINGS})."
+            )
+        return self
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces: installs through OAuth, tokens from the installation store."""
+        return self.slack_client_id is not None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured secret, for the log filter."""
+        values = (
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.anthropic_api_key,
+            self.slack_signing_secret,
+            self.slack_client_secret,
+            self.slack_state_secret,
+            self.token_encryption_key,
+        )
+        return tuple(value.get_secret_value() for value in values if value is not None)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -388,6 +448,42 @@ class Settings(BaseSettings):
         return frozenset(u.strip() for u in self.admin_users.split(",") if u.strip())
 
 
+def missing_for_transport(settings: Settings) -> list[str]:
+    """The variables BOT_MODE and the token source need that are not set (pure)."""
+    needed = {
+        "SLACK_BOT_TOKEN": not settings.oauth and settings.slack_bot_token is None,
+        "SLACK_APP_TOKEN": settings.bot_mode == "socket" and settings.slack_app_token is None,
+        "SLACK_SIGNING_SECRET": settings.bot_mode == "http"
+        and settings.slack_signing_secret is None,
+        "SLACK_CLIENT_SECRET": settings.oauth and settings.slack_client_secret is None,
+        "SLACK_STATE_SECRET": settings.oauth and settings.slack_state_secret is None,
+        "BOT_TOKEN_ENCRYPTION_KEY": settings.oauth and settings.token_encryption_key is None,
+    }
+    return [variable for variable, missing in needed.items() if missing]
+
+
+def required(value: SecretStr | str | None, variable: str) -> str:
+    """A setting the validators already required (its value); SettingsError if it is unset."""
+    if value is None:
+        raise SettingsError(f"{variable} is not set ({README_SETTINGS}).")
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def token_cipher(keys: str) -> MultiFernet:
+    """Fernet over BOT_TOKEN_ENCRYPTION_KEY's comma-separated keys: the first encrypts, every one
+    decrypts (so a key can be rotated); ValueError for a key that is not a Fernet key."""
+    parts = [part.strip() for part in keys.split(",") if part.strip()]
+    if not parts:
+        raise ValueError("must hold at least one Fernet key")
+    try:
+        return MultiFernet([Fernet(part) for part in parts])
+    except (ValueError, TypeError):
+        raise ValueError(
+            "must be Fernet keys (32 url-safe base64-encoded bytes each), comma-separated; "
+            "make one with `python -m bot new-encryption-key`"
+        ) from None
+
+
 class SettingsError(Exception):
     """The environment does not hold a usable configuration; the message is one clear line."""
 
@@ -414,7 +510,9 @@ def describe_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         variable = variable_of(error["loc"])
-        if error["type"] == "missing":
+        if not error["loc"]:  # a check across variables: its message names them
+            lines.append(str((error.get("ctx") or {}).get("error") or error["msg"]))
+        elif error["type"] == "missing":
             lines.append(f"{variable} is not set ({README_SETTINGS}).")
         else:
             lines.append(f"{variable} is invalid: {error['msg']} ({README_SETTINGS}).")

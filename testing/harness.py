@@ -7,12 +7,14 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import redis.asyncio as redis
 
 from bot.usage.ledger import RedisLedger
@@ -45,6 +47,7 @@ class BotProcess:
             "SLACK_BOT_TOKEN": self.slack.ids.bot_token,
             "SLACK_APP_TOKEN": self.slack.ids.app_token,
             "SLACK_API_URL": self.slack.api_url,
+            "SLACK_SIGNING_SECRET": self.slack.signing_secret,  # HTTP mode checks it
             "SLACK_FILE_HOSTS": "127.0.0.1",  # the fake Slack; "localhost" plays a foreign host
             "ANTHROPIC_API_KEY": self.claude.api_key,
             "ANTHROPIC_BASE_URL": self.claude.url,
@@ -72,18 +75,38 @@ class BotProcess:
                 stderr=log,
             )
 
+    @property
+    def http_url(self) -> str | None:
+        """HTTP mode (BOT_MODE=http): the bot's own base URL; None in Socket Mode."""
+        if self.extra_env.get("BOT_MODE") != "http":
+            return None
+        return f"http://127.0.0.1:{self.extra_env['PORT']}"
+
     async def start(self) -> None:
-        """Start the process and wait until it is connected over Socket Mode."""
+        """Start the process and wait until it is connected over Socket Mode (HTTP mode: until
+        its /healthz answers)."""
         before = self.slack.connection_count
         await self.launch()
         assert self.process is not None
         deadline = asyncio.get_running_loop().time() + 30
-        while self.slack.connection_count <= before:
+        while not await self._ready(before):
             if self.process.returncode is not None:
                 raise RuntimeError(f"bot exited early:\n{self.log_text()[-3000:]}")
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"bot did not connect:\n{self.log_text()[-3000:]}")
             await asyncio.sleep(0.02)
+
+    async def _ready(self, connections_before: int) -> bool:
+        if self.http_url is None:
+            return self.slack.connection_count > connections_before
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{self.http_url}/healthz") as response,
+            ):
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Signal the process and wait for it to exit; returns its exit code."""
@@ -120,6 +143,13 @@ class BotProcess:
             except ValueError:
                 continue
         return events
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for a bot's PORT)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def mention(

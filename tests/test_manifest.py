@@ -104,3 +104,68 @@ def test_slack_knowledge_scopes_shortcut_and_routine_command(manifest: dict[str,
     assert shortcuts["summarise_thread"]["type"] == "message"
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     assert commands["/claude-routine"]["should_escape"] is True
+
+
+TRANSPORT_EVENTS = {"app_uninstalled", "tokens_revoked"}
+
+
+@pytest.fixture(scope="module")
+def http_manifest() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "manifest.http.yml").read_text())
+    return data
+
+
+def test_http_manifest_matches_slacks_schema(http_manifest: dict[str, Any]) -> None:
+    """manifest.http.yml (HTTP mode, OAuth) validates against Slack's manifest JSON Schema v1."""
+    schema = json.loads((SHARED / "manifest.schema.1.0.0.json").read_text())
+    jsonschema.validate(http_manifest, schema)
+
+
+def test_http_manifest_sends_everything_to_the_bots_events_url(
+    http_manifest: dict[str, Any],
+) -> None:
+    """Socket Mode off; events, interactivity and every slash command go to /slack/events of one
+    host; installs return to /slack/oauth_redirect there; uninstalls and revocations are
+    subscribed, so the bot can forget a workspace."""
+    settings = http_manifest["settings"]
+    assert settings["socket_mode_enabled"] is False
+    urls = {
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+    }
+    urls |= {c["url"] for c in http_manifest["features"]["slash_commands"]}
+    assert len(urls) == 1
+    assert next(iter(urls)).endswith("/slack/events")
+    (redirect,) = http_manifest["oauth_config"]["redirect_urls"]
+    assert redirect == next(iter(urls)).replace("/slack/events", "/slack/oauth_redirect")
+    assert set(settings["event_subscriptions"]["bot_events"]) >= TRANSPORT_EVENTS
+
+
+def test_both_manifests_describe_the_same_app(
+    manifest: dict[str, Any], http_manifest: dict[str, Any]
+) -> None:
+    """Apart from the transport (URLs, Socket Mode, org-wide deploy, the uninstall events) the
+    two manifests are equal: same scopes, commands, events, surfaces."""
+    http = json.loads(json.dumps(http_manifest))
+    for command in http["features"]["slash_commands"]:
+        del command["url"]
+    del http["oauth_config"]["redirect_urls"]
+    del http["settings"]["event_subscriptions"]["request_url"]
+    del http["settings"]["interactivity"]["request_url"]
+    events = http["settings"]["event_subscriptions"]["bot_events"]
+    http["settings"]["event_subscriptions"]["bot_events"] = [
+        e for e in events if e not in TRANSPORT_EVENTS
+    ]
+    for key in ("socket_mode_enabled", "org_deploy_enabled"):
+        del http["settings"][key]
+    socket = json.loads(json.dumps(manifest))
+    for key in ("socket_mode_enabled", "org_deploy_enabled"):
+        del socket["settings"][key]
+    assert http == socket
+
+
+def test_an_oauth_install_asks_for_the_manifests_scopes(manifest: dict[str, Any]) -> None:
+    """The install flow's scopes (bot/compose/slack_app.py) are exactly the manifest's."""
+    from bot.compose.slack_app import BOT_SCOPES
+
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])

@@ -8,6 +8,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.api.files import SlackFileSource
+from bot.slack.api.workspaces import OneWorkspace, Workspace
 from bot.slack.handlers.inbound import file_ref_from
 from bot.vision.problems import SCOPE_NOTICE, FileProblem
 from testing.fakes.slack_server import FakeSlack
@@ -23,9 +24,8 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 def _source(slack: FakeSlack, max_bytes: int = 1000) -> SlackFileSource:
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
-    return SlackFileSource(
-        client, BOT_TOKEN, allowed_hosts=frozenset({"127.0.0.1"}), max_bytes=max_bytes
-    )
+    workspace = OneWorkspace(Workspace(slack.ids.team_id, None, client, slack.ids.bot_user_id))
+    return SlackFileSource(workspace, allowed_hosts=frozenset({"127.0.0.1"}), max_bytes=max_bytes)
 
 
 async def _problem(source: SlackFileSource, file: dict[str, object]) -> FileProblem:

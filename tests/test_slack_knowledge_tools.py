@@ -15,6 +15,7 @@ from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.throttle import MonotonicClock
 from bot.conversation.tools import Tool
 from bot.slack.api.people import PeopleDirectory
+from bot.slack.api.workspaces import OneWorkspace, Workspace
 from bot.storage.redis_store import RedisMarks
 from bot.tools.slack.directory import SlackDirectory
 from bot.tools.slack.provider import SlackKnowledge
@@ -52,12 +53,17 @@ async def slack() -> AsyncIterator[FakeSlack]:
     assert fake.violations == []
 
 
+def _one(web: AsyncWebClient) -> OneWorkspace:
+    """The single workspace the bot token serves."""
+    return OneWorkspace(Workspace("T0TEAM", None, web, "U0BOT"))
+
+
 @pytest.fixture
 async def knowledge(slack: FakeSlack, redis_url: str) -> AsyncIterator[SlackKnowledge]:
     client = redis.Redis.from_url(redis_url)
     web = AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
     directory = SlackDirectory(web, MonotonicClock())
-    people = PeopleDirectory(web, RedisMarks(client))
+    people = PeopleDirectory(_one(web), RedisMarks(client))
     yield SlackKnowledge(directory, people, lambda channel: channel != "C0BANNED", team="T0TEAM")
     await client.aclose()
 
@@ -164,7 +170,7 @@ async def test_read_channel_pages_up_to_a_cap_and_says_where_it_stopped(
     web = AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
     knowledge = SlackKnowledge(
         SlackDirectory(web, MonotonicClock()),
-        PeopleDirectory(web, RedisMarks(client)),
+        PeopleDirectory(_one(web), RedisMarks(client)),
         lambda channel: True,
         limits=ReadLimits(max_messages=300),
     )

@@ -3,20 +3,20 @@ budgets (the core's UsageGuard), the /claude-usage reporter, the metrics and the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import redis.asyncio as redis
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.conversation.messages import Question
 from bot.conversation.ports import ChatModel
 from bot.metrics.hooks import MeteredChatModel
 from bot.metrics.registry import BotMetrics
-from bot.metrics.server import HealthCheck, metrics_app, start_server
+from bot.metrics.server import HealthCheck, Mount, add_monitoring
 from bot.slack.api.rate_counter import RateLimitCounter
+from bot.slack.api.web import WebClients
 from bot.usage.guard import HOLD_MARGIN_SECONDS, InFlightLimits, LedgerGuard
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
@@ -70,30 +70,24 @@ class Accounting:
         """The model, with its failures counted by kind."""
         return MeteredChatModel(model, self.metrics)
 
-    def count_rate_limits(self, slack: AsyncWebClient) -> None:
-        """Count every 429 the Web API client receives."""
-        slack.retry_handlers.append(RateLimitCounter(self.metrics.observe_slack_rate_limit))
+    def count_rate_limits(self, slack: WebClients) -> None:
+        """Count every 429 any Web API client (any workspace's) receives."""
+        slack.add_retry_handler(RateLimitCounter(self.metrics.observe_slack_rate_limit))
 
-    async def serve(
+    def monitoring(
         self,
-        settings: Settings,
-        stack: AsyncExitStack,
         *,
         slack_connected: HealthCheck,
         client: redis.Redis,
         in_flight: Callable[[], int],
         loops: HealthCheck,
-    ) -> None:
-        """Start /healthz and /metrics when BOT_METRICS_PORT is set (stopped with the stack);
-        /healthz checks the Slack connection, Redis, and that no background loop is dead."""
+    ) -> Mount:
+        """What adds /healthz and /metrics to a server (the transport says which one): /healthz
+        checks Slack (connected, or serving), Redis, and that no background loop is dead."""
         self.metrics.track_in_flight(in_flight)
-        if settings.metrics_port is None:
-            return
 
         async def redis_reachable() -> bool:
             return bool(await client.ping())
 
         checks = {"slack": slack_connected, "redis": redis_reachable, "loops": loops}
-        app = metrics_app(self.metrics, checks)
-        runner = await start_server(app, settings.metrics_host, settings.metrics_port)
-        stack.push_async_callback(runner.cleanup)
+        return functools.partial(add_monitoring, metrics=self.metrics, checks=checks)

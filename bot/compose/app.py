@@ -10,8 +10,6 @@ from contextlib import AsyncExitStack
 
 import structlog
 from redis.exceptions import RedisError
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 
 from bot.compose.accounting import Accounting
 from bot.compose.approvals import ToolApprovals
@@ -41,8 +39,10 @@ from bot.compose.profiles import (
     channel_profiles,
     pii_redactor,
 )
+from bot.compose.slack_app import bolt_app
 from bot.compose.surfaces import AiSurfaces
 from bot.compose.tools import code_files_back, server_tools, tool_providers
+from bot.compose.transport import transport
 from bot.config import Settings
 from bot.health import BEAT_SECONDS, HEARTBEAT_FILE
 from bot.runtime.loops import BackgroundLoops
@@ -58,7 +58,8 @@ __all__ = ["StartupError", "run"]
 
 
 async def run(settings: Settings) -> None:
-    """Start everything, serve Socket Mode until SIGTERM/SIGINT, then shut down cleanly."""
+    """Start everything, take Slack's events (Socket Mode or HTTP) until SIGTERM/SIGINT, then
+    shut down cleanly."""
     loops = BackgroundLoops()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(loops.cancel_all)
@@ -68,10 +69,10 @@ async def run(settings: Settings) -> None:
         await release_dead_predecessors(journal, instances)
         instances.register(journal.instance)
         every = settings.heartbeat_seconds / 3
-        loops.start("orphan_sweeper", sweeper(journal, clients.slack), every)
+        loops.start("orphan_sweeper", sweeper(journal, clients.workspaces), every)
         profiles = channel_profiles(settings, loops)
         accounting = Accounting.build(settings, clients.redis, ChannelBudget(profiles))
-        accounting.count_rate_limits(clients.slack)
+        accounting.count_rate_limits(clients.web)
         start_lag_monitor(loops, accounting.metrics, stack)
 
         shared = SlackParts.build(settings, clients, journal)
@@ -101,14 +102,13 @@ async def run(settings: Settings) -> None:
         )
         events = event_handler(settings, clients, shared, turn, surfaces.answers)
 
-        app = AsyncApp(client=clients.slack, request_verification_enabled=False)
+        app = bolt_app(settings, clients)
         register(app, events)
         commands = CommandHandler(
             shared.access,
             events,
-            clients.slack,
+            clients.workspaces,
             shared.clock,
-            clients.identity.bot_name,
             accounting.reporter,
             code=code,
             profiles=profiles,
@@ -123,29 +123,26 @@ async def run(settings: Settings) -> None:
         governance.register(app)  # /claude-export
         register_memory_command(app, memory, shared.access, governance.audit)
 
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        await accounting.serve(
-            settings,
-            stack,
-            slack_connected=handler.client.is_connected,
+        slack = transport(settings, app)
+        stack.push_async_callback(slack.close)
+        monitoring = accounting.monitoring(
+            slack_connected=slack.connected,
             client=clients.redis,
             in_flight=lambda: events.tasks.running,
             loops=loops.healthy,
         )
-        heartbeat = beat(settings.data_dir / HEARTBEAT_FILE, handler.client.is_connected, loops)
+        await slack.start(monitoring)
+        heartbeat = beat(settings.data_dir / HEARTBEAT_FILE, slack.connected, loops)
         loops.start("heartbeat_file", heartbeat, BEAT_SECONDS)
-        identity = clients.identity
-        log.info("bot.ready", team=identity.team_id, bot_user=identity.bot_user_id)
+        log.info("bot.ready", mode=settings.bot_mode, oauth=settings.oauth)
         await wait_for_stop_signal()
         log.info("bot.stopping", answers_in_flight=events.tasks.running)
-        await handler.disconnect_async()  # type: ignore[no-untyped-call]
+        await slack.stop()
         await events.tasks.drain(settings.shutdown_grace_seconds)
         await loops.cancel(("heartbeat_file", "orphan_sweeper"))
         with contextlib.suppress(RedisError):
             await journal.stop()
         instances.remove(journal.instance)
-        await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 async def wait_for_stop_signal() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.display import failure_text, is_status
 from bot.conversation.ordering import INTERRUPTED
@@ -21,6 +20,7 @@ from bot.metrics.registry import BotMetrics
 from bot.runtime.lag import LagMonitor
 from bot.runtime.loops import BackgroundLoops
 from bot.runtime.predecessor import InstanceFiles
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces
 from bot.slack.sinks.native_stream import update_finished
 from bot.storage.inflight import InflightAnswer, InflightJournal
 
@@ -60,7 +60,7 @@ def beat(
     return step
 
 
-def sweeper(journal: InflightJournal, slack: AsyncWebClient) -> Callable[[], Awaitable[None]]:
+def sweeper(journal: InflightJournal, slack: SlackWorkspaces) -> Callable[[], Awaitable[None]]:
     """One sweep: keep this replica's heartbeat, and mark answers whose replica died."""
 
     async def step() -> None:
@@ -72,17 +72,20 @@ def sweeper(journal: InflightJournal, slack: AsyncWebClient) -> Callable[[], Awa
 
 
 async def mark_interrupted(
-    slack: AsyncWebClient, journal: InflightJournal, orphan: InflightAnswer
+    slack: SlackWorkspaces, journal: InflightJournal, orphan: InflightAnswer
 ) -> None:
-    """Edit an abandoned answer's last message to say it was interrupted; when Slack could not
-    be reached, put the record back for the next sweep."""
+    """Edit an abandoned answer's last message (with its workspace's client) to say it was
+    interrupted; when Slack could not be reached, put the record back for the next sweep."""
     partial = "" if is_status(orphan.text) else orphan.text
     text = failure_text(partial, INTERRUPTED)
     try:
-        await update_finished(MonotonicClock(), slack, orphan.channel, orphan.message_ts, text)
+        client = (await slack.get(orphan.workspace)).client
+        await update_finished(MonotonicClock(), client, orphan.channel, orphan.message_ts, text)
         log.info("sweep.marked_interrupted", channel=orphan.channel, ts=orphan.message_ts)
     except SlackApiError as exc:  # Slack's answer (message gone, channel archived): final
         log.warning("sweep.mark_failed", error=exc.response.get("error"))
+    except NotInstalled:  # the workspace left: nobody to tell
+        log.warning("sweep.mark_failed", error="not_installed")
     except Exception as exc:  # network, 429: try again at the next sweep
         log.warning("sweep.mark_retried", error=type(exc).__name__)
         await journal.restore(orphan)

@@ -56,7 +56,7 @@ def start_batches(
 ) -> asyncio.Task[None]:
     """Register /claude-batch and its buttons; start the poller as one of the supervised
     background loops (stopped with the stack)."""
-    slack, redis_client = clients.slack, clients.redis
+    slack, redis_client = clients.workspaces, clients.redis
     service = BatchService(
         BatchesApi(clients.claude.with_options(max_retries=2)),
         JobStore(redis_client),
@@ -66,7 +66,7 @@ def start_batches(
     )
     clock = MonotonicClock()
     commands = BatchCommands(
-        service, slack, files, clock, access, CsvFinder(slack), RedisMarks(redis_client)
+        service, slack, files, clock, access, CsvFinder(), RedisMarks(redis_client)
     )
     register_batch(app, commands)
     poller = BatchPoller(

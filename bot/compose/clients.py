@@ -1,8 +1,10 @@
-"""The bot's clients, each built once: Redis, the Slack Web API client, the Anthropic client.
+"""The bot's clients, each built once: Redis, the Slack Web API clients, the Anthropic client.
 
 Every feature gets these passed in. The one `AsyncAnthropic` (one connection pool) serves every
 Claude call; a feature that wants other retries or timeouts takes `with_options(...)` of it,
-which shares the pool.
+which shares the pool. Slack's clients share one HTTP session: with SLACK_BOT_TOKEN there is one
+workspace and one client; with OAuth, a client per installed workspace's token
+(bot/slack/oauth/installed.py).
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ import anthropic
 import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
-from bot.runtime.startup import SlackIdentity, StartupError, check_services
-from bot.slack.api.web import close_web_client, web_client
+from bot.config import Settings, required, token_cipher
+from bot.runtime.startup import StartupError, check_claude, check_services
+from bot.slack.api.web import WebClients
+from bot.slack.api.workspaces import OneWorkspace, SlackWorkspaces, Workspace
+from bot.slack.oauth.installations import RedisInstallationStore
+from bot.slack.oauth.installed import InstalledWorkspaces
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.eviction import warn_if_evicting
 
@@ -31,18 +37,34 @@ class Clients:
     """The connections every part of the bot shares."""
 
     redis: redis.Redis
-    slack: AsyncWebClient
+    web: WebClients  # every Slack client is made here, on one HTTP session
+    workspaces: SlackWorkspaces  # the client and bot identity per workspace
+    app_client: AsyncWebClient  # Bolt's own: the bot token's, or token-less under OAuth
     claude: anthropic.AsyncAnthropic  # retries off: the chat adapter retries on its own terms
-    identity: SlackIdentity
+    installations: RedisInstallationStore | None = None  # OAuth only
     redis_url: str = ""  # where `redis` connects (a synchronous client needs it: routines)
+    single: Workspace | None = None  # SLACK_BOT_TOKEN's workspace (None under OAuth)
+
+    @property
+    def slack(self) -> AsyncWebClient:
+        """The bot token's client with SLACK_BOT_TOKEN (the one workspace); under OAuth the
+        token-less app client: features not yet per workspace use this."""
+        return self.app_client
+
+    @property
+    def identity(self) -> Workspace:
+        """The one workspace's identity (SLACK_BOT_TOKEN); under OAuth a placeholder with no
+        team (features needing it per workspace take it from `workspaces`)."""
+        return self.single or Workspace(team_id="", enterprise_id=None, client=self.app_client,
+                                        bot_user_id="", bot_id="", bot_name="Claude")  # fmt: skip
 
 
 async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
     """Connect to Redis, then check Slack and Claude (waiting while they are unreachable);
     everything is closed with the stack."""
     redis_client, redis_url = await connect_redis(settings, stack)
-    slack = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    stack.push_async_callback(close_web_client, slack)
+    web = WebClients(settings.slack_api_url)
+    stack.push_async_callback(web.close)
     claude = anthropic.AsyncAnthropic(
         api_key=settings.anthropic_api_key.get_secret_value(),
         base_url=settings.anthropic_base_url,
@@ -50,8 +72,43 @@ async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
         timeout=settings.claude_timeout_seconds,
     )
     stack.push_async_callback(claude.close)
+    if settings.oauth:
+        return await installed_clients(settings, redis_client, web, claude, redis_url)
+    slack = web.client(required(settings.slack_bot_token, "SLACK_BOT_TOKEN"))
     identity = await check_services(settings, slack, claude)
-    return Clients(redis_client, slack, claude, identity, redis_url)
+    workspace = Workspace(
+        team_id=identity.team_id,
+        enterprise_id=identity.enterprise_id,
+        client=slack,
+        bot_user_id=identity.bot_user_id,
+        bot_id=identity.bot_id,
+        bot_name=identity.bot_name,
+    )
+    log.info("slack.single_workspace", team=identity.team_id, bot_user=identity.bot_user_id)
+    return Clients(
+        redis_client, web, OneWorkspace(workspace), slack, claude, None, redis_url, workspace
+    )
+
+
+async def installed_clients(
+    settings: Settings,
+    redis_client: redis.Redis,
+    web: WebClients,
+    claude: anthropic.AsyncAnthropic,
+    redis_url: str = "",
+) -> Clients:
+    """OAuth: workspaces from the encrypted installation store, tokens rotated when due."""
+    await check_claude(settings, claude)
+    keys = required(settings.token_encryption_key, "BOT_TOKEN_ENCRYPTION_KEY")
+    store = RedisInstallationStore(redis_client, token_cipher(keys))
+    rotator = AsyncTokenRotator(
+        client_id=required(settings.slack_client_id, "SLACK_CLIENT_ID"),
+        client_secret=required(settings.slack_client_secret, "SLACK_CLIENT_SECRET"),
+        client=web.client(None),
+    )
+    workspaces = InstalledWorkspaces(store, web, rotator)
+    log.info("slack.oauth_workspaces")
+    return Clients(redis_client, web, workspaces, web.client(None), claude, store, redis_url)
 
 
 async def connect_redis(settings: Settings, stack: AsyncExitStack) -> tuple[redis.Redis, str]:

@@ -66,7 +66,7 @@ class SlackParts:
             channels=parse_ids(settings.allowed_channels),
             allow_external=settings.allow_external_users,
         )
-        people = PeopleDirectory(clients.slack, marks)
+        people = PeopleDirectory(clients.workspaces, marks)
         return cls(MonotonicClock(), marks, people, access, journal)
 
 
@@ -124,10 +124,10 @@ def chat_model(settings: Settings, clients: Clients) -> AnthropicChatModel:
 
 
 def file_source(settings: Settings, clients: Clients, stack: AsyncExitStack) -> SlackFileSource:
-    """Downloads of shared files: the bot token only to Slack's file hosts, size capped."""
+    """Downloads of shared files: the workspace's bot token only to Slack's file hosts, size
+    capped."""
     source = SlackFileSource(
-        clients.slack,
-        settings.slack_bot_token.get_secret_value(),
+        clients.workspaces,
         allowed_hosts=settings.file_hosts,
         max_bytes=settings.file_max_bytes,
     )
@@ -174,7 +174,7 @@ def event_handler(
     deps = TurnDeps(
         store=RedisThreadStore(clients.redis, settings.history_ttl_seconds),
         model=turn.model,
-        reader=SlackThreadReader(clients.slack, shared.people, clients.identity.bot_user_id),
+        reader=SlackThreadReader(clients.workspaces, shared.people),
         clock=shared.clock,
         settings=turn_settings(settings),
         attachments=turn.attachments,
@@ -192,9 +192,8 @@ def event_handler(
         turn=deps,
         marks=shared.marks,
         people=shared.people,
-        client=clients.slack,
+        workspaces=clients.workspaces,
         clock=shared.clock,
-        bot_user_id=clients.identity.bot_user_id,
         message_chars=settings.message_chars,
         tasks=TaskTracker(),
         gate=ThreadLocks(clients.redis, ttl_seconds=settings.lock_ttl_seconds),

@@ -65,9 +65,8 @@ class AiSurfaces:
     ) -> AiSurfaces:
         """Everything on the shared Redis and Slack client."""
         state = RedisSurfaceState(clients.redis, settings.history_ttl_seconds)
-        slack = clients.slack
+        slack = clients.workspaces
         answers = AnswerSurfaces(
-            slack,
             shared.clock,
             state,
             mode=settings.native_streaming,

@@ -42,6 +42,7 @@ class FileRef:
     size: int | None = None
     url: str | None = None  # the download URL; None until resolved (e.g. a Slack Connect stub)
     unavailable: str | None = None  # why the file cannot be had at all (deleted, plan limit)
+    workspace: str = ""  # the chat workspace it was shared in, when the bot serves several
 
 
 @dataclass(frozen=True)

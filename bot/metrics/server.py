@@ -1,6 +1,7 @@
-"""The metrics server (aiohttp): /healthz (Slack socket connected, Redis reachable) and /metrics
-(Prometheus text format). Off unless BOT_METRICS_PORT is set; binds 127.0.0.1 unless told
-otherwise."""
+"""The metrics routes (aiohttp): /healthz (Slack connected, Redis reachable) and /metrics
+(Prometheus text format). In Socket Mode they have a server of their own, off unless
+BOT_METRICS_PORT is set and bound to 127.0.0.1 unless told otherwise; in HTTP mode they are
+served next to /slack/events."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.metrics.registry import BotMetrics
 log = structlog.get_logger("bot.metrics")
 
 HealthCheck = Callable[[], Awaitable[bool]]
+Mount = Callable[[web.Application], None]  # adds the routes to a server's application
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
@@ -28,7 +30,16 @@ async def run_check(check: HealthCheck) -> bool:
 
 
 def metrics_app(metrics: BotMetrics, checks: dict[str, HealthCheck]) -> web.Application:
-    """The application: GET /metrics and GET /healthz."""
+    """An application of its own with GET /metrics and GET /healthz."""
+    app = web.Application()
+    add_monitoring(app, metrics=metrics, checks=checks)
+    return app
+
+
+def add_monitoring(
+    app: web.Application, *, metrics: BotMetrics, checks: dict[str, HealthCheck]
+) -> None:
+    """Add GET /metrics and GET /healthz to the application."""
 
     async def healthz(request: web.Request) -> web.Response:
         names = list(checks)
@@ -39,10 +50,8 @@ def metrics_app(metrics: BotMetrics, checks: dict[str, HealthCheck]) -> web.Appl
             {"healthy": healthy, "checks": status}, status=200 if healthy else 503
         )
 
-    app = web.Application()
     app.router.add_get("/metrics", make_aiohttp_handler(metrics.registry))
     app.router.add_get("/healthz", healthz)
-    return app
 
 
 async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:

@@ -1,4 +1,6 @@
-"""The start-up checks: Slack accepts both tokens, Claude accepts the key, both can be reached.
+"""The start-up checks: Slack accepts the bot token (and, in Socket Mode, the app token), Claude
+accepts the key, both can be reached. Under OAuth there is no token to check before the first
+install: only Claude is checked.
 
 Run together before the bot connects: an unreachable service is waited for (one line per retry,
 naming the host and what to check); a refused credential ends the start with one line naming
@@ -42,30 +44,40 @@ class SlackIdentity:
     team_id: str
     bot_user_id: str
     bot_name: str
+    enterprise_id: str | None = None
+    bot_id: str = ""
 
 
 async def check_services(
     settings: Settings, slack: AsyncWebClient, claude: anthropic.AsyncAnthropic
 ) -> SlackIdentity:
     """Slack's and Claude's checks, side by side; the first refusal ends both."""
+    app_token = settings.slack_app_token
     identity, _ = await first_failure_cancels(
-        check_slack(slack, settings.slack_app_token.get_secret_value(), settings.slack_api_url),
+        check_slack(
+            slack,
+            app_token.get_secret_value() if app_token is not None else None,
+            settings.slack_api_url,
+        ),
         check_claude(settings, claude),
     )
     return identity  # type: ignore[no-any-return]
 
 
-async def check_slack(slack: AsyncWebClient, app_token: str, api_url: str) -> SlackIdentity:
-    """auth.test with the bot token (learning who the bot is), then apps.connections.open with
-    the app token; retried while Slack cannot be reached."""
+async def check_slack(slack: AsyncWebClient, app_token: str | None, api_url: str) -> SlackIdentity:
+    """auth.test with the bot token (learning who the bot is), then (Socket Mode: `app_token`)
+    apps.connections.open with the app token; retried while Slack cannot be reached."""
 
     async def both() -> SlackIdentity:
         response = await slack_call(slack.auth_test(), "SLACK_BOT_TOKEN")
-        await slack_call(slack.apps_connections_open(app_token=app_token), "SLACK_APP_TOKEN")
+        if app_token is not None:
+            await slack_call(slack.apps_connections_open(app_token=app_token), "SLACK_APP_TOKEN")
         return SlackIdentity(
             team_id=str(response["team_id"]),
             bot_user_id=str(response["user_id"]),
             bot_name=str(response.get("user") or "Claude"),
+            enterprise_id=str(response.get("enterprise_id") or "") or None,
+            bot_id=str(response.get("bot_id") or ""),
         )
 
     return await until_reachable("Slack", host_of(api_url), both)

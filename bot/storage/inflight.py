@@ -42,6 +42,7 @@ class InflightAnswer:
     channel: str
     message_ts: str
     text: str
+    workspace: str = ""  # whose client edits it ("": a record of an older bot, one workspace)
 
 
 class InflightJournal:
@@ -71,9 +72,11 @@ class InflightJournal:
         field = f"orphan:{orphan.channel}:{orphan.message_ts}"
         await self._redis.hset(RECORDS, field, json.dumps(asdict(orphan)))
 
-    async def shown(self, answer_id: str, channel: str, message_ts: str, text: str) -> None:
+    async def shown(
+        self, answer_id: str, channel: str, message_ts: str, text: str, *, workspace: str = ""
+    ) -> None:
         """Record what the answer's last message shows (best effort)."""
-        record = InflightAnswer(self.instance, channel, message_ts, text)
+        record = InflightAnswer(self.instance, channel, message_ts, text, workspace)
         try:
             await self._redis.hset(RECORDS, answer_id, json.dumps(asdict(record)))
         except RedisError:

@@ -31,6 +31,7 @@ class Identity:
     app_id: str
     bot_token: str
     app_token: str
+    enterprise_id: str | None = None  # the Enterprise Grid organisation, if any
 
     @property
     def workspace_url(self) -> str:
@@ -204,6 +205,8 @@ def message_deleted_event(
 
 def _event_context(ids: Identity, event: JsonDict) -> str:
     ctx = {"et": event.get("type"), "tid": ids.team_id, "aid": ids.app_id}
+    if ids.enterprise_id:
+        ctx["eid"] = ids.enterprise_id
     if "channel" in event:
         ctx["cid"] = event["channel"]
     raw = json.dumps(ctx, separators=(",", ":")).encode()
@@ -215,11 +218,13 @@ def event_callback(
 ) -> JsonDict:
     """The Events API outer payload (`type: event_callback`) around one event."""
     event_ts = str(event.get("event_ts") or event.get("ts") or "0")
+    enterprise: JsonDict = {"enterprise_id": ids.enterprise_id} if ids.enterprise_id else {}
     return {
         "token": verification_token,
         "team_id": ids.team_id,
+        **enterprise,
         "context_team_id": ids.team_id,
-        "context_enterprise_id": None,
+        "context_enterprise_id": ids.enterprise_id,
         "api_app_id": ids.app_id,
         "event": event,
         "type": "event_callback",
@@ -227,7 +232,7 @@ def event_callback(
         "event_time": int(float(event_ts)),
         "authorizations": [
             {
-                "enterprise_id": None,
+                "enterprise_id": ids.enterprise_id,
                 "team_id": ids.team_id,
                 "user_id": ids.bot_user_id,
                 "is_bot": True,
@@ -272,10 +277,16 @@ def slash_command_payload(
     verification_token: str,
 ) -> JsonDict:
     """What Slack posts for a slash command (all values are strings, as in the form post)."""
+    enterprise = (
+        {"enterprise_id": ids.enterprise_id, "enterprise_name": f"Org {ids.enterprise_id}"}
+        if ids.enterprise_id
+        else {}
+    )
     return {
         "token": verification_token,
         "team_id": ids.team_id,
         "team_domain": ids.team_domain,
+        **enterprise,
         "channel_id": channel.id,
         "channel_name": "directmessage" if channel.is_im else channel.name,
         "user_id": user.id,

@@ -93,10 +93,11 @@ class Hooks:
                 "host": request.host.rsplit(":", 1)[0],
                 "path": request.path,
                 "file": file_id,
-                "token_sent": self.ws.ids.bot_token in auth,
+                "token_sent": any(token in auth for token in self.ws.bot_tokens),
             }
         )
-        authorized = auth == f"Bearer {self.ws.ids.bot_token}" and "files:read" in self.ws.granted
+        token = auth.removeprefix("Bearer ")
+        authorized = token in self.ws.bot_tokens and "files:read" in self.ws.granted
         if not authorized:
             return web.Response(text=LOGIN_PAGE, content_type="text/html", charset="utf-8")
         if file_id not in self.ws.file_contents:

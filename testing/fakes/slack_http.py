@@ -1,14 +1,19 @@
-"""The Web API front door: parse the request, authenticate, rate-limit, check scopes and
-arguments against Slack's method spec, run the handler, record the call."""
+"""The Web API front door: parse the request, authenticate (the token names the workspace: one
+fake Slack can hold several), rate-limit, check scopes and arguments against Slack's method
+spec, run the handler, record the call. oauth.v2.access authenticates with the app's client id
+and secret instead (HTTP Basic, as slack_sdk sends them, or arguments)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from typing import Protocol
 
 from aiohttp import web
 
@@ -46,6 +51,29 @@ def _ok(ws: Workspace, call: Call) -> JsonDict:
     return {"ok": True}
 
 
+OAUTH_ACCESS = "oauth.v2.access"
+
+
+class ClientAuth(Protocol):
+    """The app's OAuth side (testing/fakes/slack_oauth.py)."""
+
+    def access(self, args: JsonDict, client: tuple[str, str] | None) -> JsonDict:
+        """oauth.v2.access: a code (or refresh token) exchanged for a bot token."""
+        ...
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """(client_id, client_secret) of an `Authorization: Basic` header, if any."""
+    if not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
+
+
 class WebApi:
     """`POST|GET /api/<method>` for every method that has a spec file."""
 
@@ -56,14 +84,29 @@ class WebApi:
         handlers: Mapping[str, Handler],
         limiter: RateLimiter,
     ) -> None:
-        self.ws = ws
+        self.ws = ws  # the first workspace: it owns the app-level token
         self.specs = specs
         self.handlers = handlers
         self.limiter = limiter
         self.calls: list[ApiCall] = []
         self.rate_limited: list[ApiCall] = []
         self.drops: Counter[str] = Counter()  # method -> connections still to drop
-        self._granted_header = ",".join(sorted(ws.granted))
+        self.tokens: dict[str, Workspace] = {}  # live bot tokens -> their workspace
+        self.revoked: set[str] = set()
+        self.oauth: ClientAuth | None = None
+        self.add_token(ws.ids.bot_token, ws)
+
+    def add_token(self, token: str, ws: Workspace) -> None:
+        """A bot token Slack now accepts, for that workspace."""
+        self.tokens[token] = ws
+        ws.bot_tokens.add(token)
+
+    def revoke(self, ws: Workspace) -> None:
+        """Every bot token of the workspace stops working (token_revoked)."""
+        for token in [t for t, owner in self.tokens.items() if owner is ws]:
+            del self.tokens[token]
+            self.revoked.add(token)
+        ws.bot_tokens.clear()
 
     async def handle(self, request: web.Request) -> web.Response:
         now = time.monotonic()
@@ -74,8 +117,15 @@ class WebApi:
             request.transport.abort()
             return web.Response(status=500)
         token = self._token(request, args)
-        status, body, headers = self.dispatch(method, args, token, json_keys, now)
-        call = ApiCall(method, args, now, status, body)
+        client = basic_credentials(request.headers.get("Authorization", ""))
+        if method == OAUTH_ACCESS:
+            status, body, headers = self._oauth_access(args, client, now)
+            team = str((body.get("team") or {}).get("id") or "")
+        else:
+            status, body, headers = self.dispatch(method, args, token, json_keys, now)
+            owner = self.tokens.get(token or "")
+            team = owner.ids.team_id if owner is not None else ""
+        call = ApiCall(method, args, now, status, body, team, token or "")
         self.calls.append(call)
         if status == 429:
             self.rate_limited.append(call)
@@ -126,10 +176,26 @@ class WebApi:
             return {}
         return body
 
+    def _oauth_access(
+        self, args: JsonDict, client: tuple[str, str] | None, now: float
+    ) -> tuple[int, JsonDict, dict[str, str]]:
+        headers = {**BASE_HEADERS, "x-slack-req-id": uuid.uuid4().hex}
+        spec = self.specs[OAUTH_ACCESS]
+        for problem in argument_problems(spec, args, frozenset()):
+            self.ws.violation(problem)
+        if self.oauth is None:
+            return 200, {"ok": False, "error": "invalid_client_id"}, headers
+        try:
+            return 200, self.oauth.access(args, client), headers
+        except SlackError as err:
+            return 200, err.body(), headers
+
     @staticmethod
     def _token(request: web.Request, args: JsonDict) -> str | None:
         arg_token = args.pop("token", None)
         auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            return None
         if auth.startswith("Bearer ") and auth[7:].strip():
             return auth[7:].strip()
         return arg_token if isinstance(arg_token, str) and arg_token else None
@@ -142,46 +208,59 @@ class WebApi:
         spec = self.specs.get(method)
         if spec is None:
             return 200, {"ok": False, "error": "unknown_method", "req_method": method}, headers
-        headers["x-oauth-scopes"] = self._granted_header
         headers["x-accepted-oauth-scopes"] = ",".join(spec.bot_scopes)
+        ws = self.ws
         try:
-            self._authenticate(method, token)
-            wait = self.limiter.check(method, str(args.get("channel", "")), now, spec.tier)
+            ws = self._authenticate(method, token)
+            headers["x-oauth-scopes"] = ",".join(sorted(ws.granted))
+            team = ws.ids.team_id
+            wait = self.limiter.check(
+                method, str(args.get("channel", "")), now, spec.tier, team=team
+            )
             if wait > 0:
                 headers["Retry-After"] = retry_after_header(wait)
                 return 429, {"ok": False, "error": "ratelimited"}, headers
-            self._check_scope(spec, args)
-            self._check_args(spec, args, json_keys)
-            body = self.handlers.get(method, _ok)(self.ws, Call(method, args, spec, now))
+            self._check_scope(ws, spec, args)
+            self._check_args(ws, spec, args, json_keys)
+            body = self.handlers.get(method, _ok)(ws, Call(method, args, spec, now))
         except SlackError as err:
             body = err.body()
             if method == "chat.postMessage":
-                self.limiter.refund(method, str(args.get("channel", "")))
+                self.limiter.refund(method, str(args.get("channel", "")), ws.ids.team_id)
         except Exception as exc:  # a bug in the fake must fail the test, not hang it
             log.exception("fake slack handler crashed on %s", method)
-            self.ws.violation(f"{method}: the fake crashed: {exc!r}")
+            ws.violation(f"{method}: the fake crashed: {exc!r}")
             return 500, {"ok": False, "error": "fatal_error"}, headers
         return 200, body, headers
 
-    def _authenticate(self, method: str, token: str | None) -> None:
-        ids = self.ws.ids
+    def _authenticate(self, method: str, token: str | None) -> Workspace:
+        """The workspace the token belongs to (the app-level token: the first one's)."""
         if token is None:
             raise SlackError("not_authed")
-        if token not in (ids.bot_token, ids.app_token):
+        if token in self.revoked:
+            raise SlackError("token_revoked")
+        app_token = self.ws.ids.app_token
+        ws = self.ws if token == app_token else self.tokens.get(token)
+        if ws is None:
             raise SlackError("invalid_auth")
-        if (token == ids.app_token) != (method == "apps.connections.open"):
+        if (token == app_token) != (method == "apps.connections.open"):
             raise SlackError("not_allowed_token_type")
+        return ws
 
-    def _check_scope(self, spec: MethodSpec, args: JsonDict) -> None:
+    @staticmethod
+    def _check_scope(ws: Workspace, spec: MethodSpec, args: JsonDict) -> None:
         ref = args.get("channel") or args.get("channel_id")
-        channel = self.ws.channels.get(ref) if isinstance(ref, str) else None
-        extra = missing_scope(spec, self.ws.granted, channel.scope_family if channel else None)
+        channel = ws.channels.get(ref) if isinstance(ref, str) else None
+        extra = missing_scope(spec, ws.granted, channel.scope_family if channel else None)
         if extra:
             raise SlackError("missing_scope", **extra)
 
-    def _check_args(self, spec: MethodSpec, args: JsonDict, json_keys: frozenset[str]) -> None:
+    @staticmethod
+    def _check_args(
+        ws: Workspace, spec: MethodSpec, args: JsonDict, json_keys: frozenset[str]
+    ) -> None:
         for problem in argument_problems(spec, args, json_keys):
-            self.ws.violation(problem)
+            ws.violation(problem)
         missing = [
             key
             for key in missing_required(spec, args)

@@ -59,6 +59,8 @@ class ApiCall:
     at: float
     status: int
     response: JsonDict
+    team: str = ""  # the workspace whose token made the call ("" when none was valid)
+    token: str = ""  # the token sent (to tell a rotated token from the one before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class Ack:
     envelope_id: str
     payload: JsonDict | None
     latency_s: float
+    status: int = 200  # HTTP mode: the app's response status (Socket Mode: always acked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,18 +266,20 @@ class RateLimiter:
             return per_tier / 60.0, int(per_tier)
         return (None if per_min is None else per_min / 60.0), lim.default_burst
 
-    def refund(self, method: str, channel: str) -> None:
+    def refund(self, method: str, channel: str, team: str = "") -> None:
         """Give a token back (chat.postMessage only counts messages actually posted)."""
-        bucket = self._buckets.get((method, channel if method == "chat.postMessage" else ""))
+        scope = f"{team}/{channel}" if method == "chat.postMessage" else team
+        bucket = self._buckets.get((method, scope))
         if bucket is not None:
             bucket.tokens = min(bucket.capacity, bucket.tokens + 1.0)
 
-    def check(self, method: str, channel: str, now: float, tier: str = "") -> float:
-        """0.0 when the call may go through; otherwise the wait in seconds."""
+    def check(self, method: str, channel: str, now: float, tier: str = "", team: str = "") -> float:
+        """0.0 when the call may go through; otherwise the wait in seconds (buckets are per
+        workspace, and chat.postMessage's per channel too)."""
         per_second, burst = self._rule(method, tier)
         if per_second is None:
             return 0.0
-        key = (method, channel if method == "chat.postMessage" else "")
+        key = (method, f"{team}/{channel}" if method == "chat.postMessage" else team)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(per_second, burst, now)

@@ -1,8 +1,14 @@
-"""A strict fake of Slack (Web API + Socket Mode) for wire tests and benchmarks.
+"""A strict fake of Slack (Web API + Socket Mode or HTTP events) for wire tests and benchmarks.
 
 Every Web API call is checked against Slack's own method specs (../shared/slack/methods),
 with the bot scopes of manifest.yml; Socket Mode speaks the real protocol (hello, envelopes,
-acks, disconnect). Anything tolerated that real Slack would dislike goes to `violations`.
+acks, disconnect); in HTTP mode (`deliver_over_http`) events, commands and interactions are
+POSTed to the app, signed like Slack's. Anything tolerated that real Slack would dislike goes to
+`violations`.
+
+One fake can hold several workspaces of one app (`add_team`: the same server and app, another
+team, its own token, people and channels), and play the app's OAuth install (`approve_install`,
+oauth.v2.access) when built with a client id and secret.
 
     async with FakeSlack() as slack:
         slack.add_user("U1", "ada")
@@ -17,6 +23,7 @@ import socket
 import time
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -25,6 +32,7 @@ from aiohttp import web
 from .slack_events import Identity, envelope, event_callback, random_id, user_message_event
 from .slack_hooks import Hooks
 from .slack_http import WebApi
+from .slack_http_events import HttpEvents
 from .slack_models import (
     Ack,
     ApiCall,
@@ -37,9 +45,10 @@ from .slack_models import (
     StoredMessage,
     User,
 )
+from .slack_oauth import OAuthApp
 from .slack_people import add_file, connect_stub, post_as_user, slash_command, subscription_for
 from .slack_socket import SocketHub
-from .slack_specs import load_event_scopes, load_manifest, load_specs
+from .slack_specs import MANIFEST_PATH, load_event_scopes, load_manifest, load_specs
 from .slack_state import Workspace
 from .slack_web_chat import CHAT_HANDLERS
 from .slack_web_common import Call, permalink
@@ -73,51 +82,91 @@ class FakeSlack:
         scopes: set[str] | None = None,
         rate_limits: SlackRateLimits | None = None,
         echo_bot_messages: bool = True,
+        enterprise_id: str | None = None,
+        signing_secret: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_rotation: bool = False,
+        installed: bool = True,
+        manifest: Path = MANIFEST_PATH,
+        _host: FakeSlack | None = None,
     ) -> None:
-        manifest = load_manifest()
+        manifest_data = load_manifest(manifest if _host is None else _host.manifest_path)
+        self.manifest_path = manifest if _host is None else _host.manifest_path
         self.ids = Identity(
             team_id,
-            "Fake Workspace",
-            "fake-workspace",
+            f"Workspace {team_id}",
+            f"ws-{team_id.lower()}",
             bot_user_id,
             bot_id,
             "Claude",
             app_id,
             bot_token,
             app_token,
+            enterprise_id,
         )
-        granted = frozenset(scopes) if scopes is not None else manifest.bot_scopes
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        weakref.finalize(self, self._sock.close)
-        self.port: int = self._sock.getsockname()[1]
-        ws = Workspace(self.ids, granted, manifest, dict(load_event_scopes()), echo_bot_messages)
-        ws.base_url = self.base_url
+        granted = frozenset(scopes) if scopes is not None else manifest_data.bot_scopes
+        ws = Workspace(
+            self.ids, granted, manifest_data, dict(load_event_scopes()), echo_bot_messages
+        )
+        if _host is not None:
+            ws.violations = _host.violations  # one list: the fixture checks every workspace
         ws.sink = self._emit
         ws.add_user(User(bot_user_id, "claude", "Claude", is_bot=True))
         self._ws = ws
-        self._hub = SocketHub(self.ids, ws.violations)
-        handlers = {**CHAT_HANDLERS, **MISC_HANDLERS, **FILE_HANDLERS, **SEARCH_HANDLERS}
-        handlers["apps.connections.open"] = self._open_socket
-        limiter = RateLimiter(rate_limits or SlackRateLimits())
-        self._api = WebApi(ws, load_specs(), handlers, limiter)
-        self._hooks, self._uploads = Hooks(ws), UploadUrls(ws)
         self.verification_token = random_id("", 24)
         self.envelopes: list[JsonDict] = []
         self._payloads: dict[str, JsonDict] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        self._host = _host or self
+        if _host is None:
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._sock.bind(("127.0.0.1", 0))
+            weakref.finalize(self, self._sock.close)
+            self.port: int = self._sock.getsockname()[1]
+            self._hub = SocketHub(self.ids, ws.violations)
+            handlers = {**CHAT_HANDLERS, **MISC_HANDLERS, **FILE_HANDLERS, **SEARCH_HANDLERS}
+            handlers["apps.connections.open"] = self._open_socket
+            limiter = RateLimiter(rate_limits or SlackRateLimits())
+            self._api = WebApi(ws, load_specs(), handlers, limiter)
+            self._teams: dict[str, FakeSlack] = {}
+            self.signing_secret = signing_secret or random_id("", 32).lower()
+            self._http: HttpEvents | None = None
+            if client_id is not None:
+                self._api.oauth = OAuthApp(
+                    client_id,
+                    client_secret or "",
+                    manifest_data.bot_scopes,
+                    self._api.add_token,
+                    ws.violations,
+                    rotation=token_rotation,
+                )
+        else:
+            self.port = _host.port
+            self._hub, self._api, self._teams = _host._hub, _host._api, _host._teams
+            self.signing_secret = _host.signing_secret
+        ws.base_url = self.base_url
+        self._teams[team_id] = self
+        if installed:
+            self._api.add_token(bot_token, ws)
+        elif bot_token in self._api.tokens:
+            del self._api.tokens[bot_token]
+            ws.bot_tokens.discard(bot_token)
+        self._hooks, self._uploads = Hooks(ws), UploadUrls(ws)
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         """Serve on 127.0.0.1 (the port is picked at construction, so api_url is known early)."""
+        if self._host is not self:
+            return  # a workspace added to another fake: that one serves
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api.handle)
         app.router.add_get("/link/", self._hub.handle)
         for hook in ("commands", "actions"):  # slash command and block_actions response_urls
-            app.router.add_post(f"/{hook}/{{team}}/{{number}}/{{key}}", self._hooks.response_url)
-        app.router.add_get("/files-pri/{slug}/{name}", self._hooks.file_download)
-        app.router.add_post("/upload/v1/{ticket}", self._uploads.receive)
+            app.router.add_post(f"/{hook}/{{team}}/{{number}}/{{key}}", self._response_url)
+        app.router.add_get("/files-pri/{slug}/{name}", self._file_download)
+        app.router.add_post("/upload/v1/{ticket}", self._upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
@@ -125,11 +174,101 @@ class FakeSlack:
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self._host is not self:
+            return
+        for team in self._teams.values():
+            for task in list(team._tasks):
+                task.cancel()
         await self._hub.close()
+        if self._http is not None:
+            await self._http.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         self._sock.close()
+
+    # ---- the server's routes, each to the workspace it names ---------------------------------
+    def _team(self, team_id: str) -> FakeSlack:
+        return self._teams.get(team_id, self)
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        return await self._team(request.match_info["team"])._hooks.response_url(request)
+
+    async def _file_download(self, request: web.Request) -> web.Response:
+        team = request.match_info["slug"].rsplit("-", 1)[0]
+        return await self._team(team)._hooks.file_download(request)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        ticket = request.match_info["ticket"]
+        owner = next((t for t in self._teams.values() if ticket in t._ws.uploads), self)
+        return await owner._uploads.receive(request)
+
+    # ---- more workspaces of the same app -------------------------------------------------------
+    def add_team(
+        self,
+        team_id: str,
+        *,
+        bot_user_id: str = "U0BOT2",
+        bot_id: str = "B0BOT2",
+        enterprise_id: str | None = None,
+        installed: bool = True,
+    ) -> FakeSlack:
+        """Another workspace the same app is in (or, `installed=False`, may be installed in):
+        same server, app id and app token; its own bot user, bot token, people and channels.
+        Returns its facade (add_user, add_channel, user_message… act in that workspace)."""
+        return FakeSlack(
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            app_id=self.ids.app_id,
+            bot_token=f"xoxb-{team_id.lower()}-bot-token",
+            app_token=self.ids.app_token,
+            enterprise_id=enterprise_id,
+            installed=installed,
+            _host=self._host,
+        )
+
+    # ---- HTTP mode and the install flow ------------------------------------------------------
+    def deliver_over_http(self, url: str) -> None:
+        """From now on events, commands and interactions are POSTed to the app's request URL
+        (signed with `signing_secret`) instead of going over Socket Mode."""
+        host = self._host
+        if self._ws.manifest.socket_mode or not self._ws.manifest.request_url:
+            self.violations.append(
+                f"{self.manifest_path.name} turns Socket Mode on (or has no request_url): "
+                "Slack would not post events to the app"
+            )
+        host._http = HttpEvents(url, host.signing_secret, self.violations)
+
+    @property
+    def http(self) -> HttpEvents:
+        """The HTTP side (after deliver_over_http): raw posts, url_verification, acks."""
+        if self._host._http is None:
+            raise RuntimeError("call deliver_over_http(url) first")
+        return self._host._http
+
+    def approve_install(self, authorize_url: str) -> tuple[str, str]:
+        """A person of this workspace approves the install the app's link asks for; returns the
+        (code, state) Slack puts on the app's redirect URL."""
+        oauth = self._api.oauth
+        if not isinstance(oauth, OAuthApp):
+            raise RuntimeError("build the fake with client_id and client_secret for OAuth")
+        return oauth.approve(authorize_url, self._ws)
+
+    @property
+    def installed(self) -> bool:
+        """The app holds a token Slack accepts for this workspace."""
+        return bool(self._ws.bot_tokens)
+
+    async def uninstall(self) -> None:
+        """Someone removes the app from this workspace: its tokens stop working, then Slack
+        sends tokens_revoked and app_uninstalled."""
+        self._api.revoke(self._ws)
+        revoked = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [self.ids.bot_user_id]}}
+        for event in (revoked, {"type": "app_uninstalled"}):
+            event["event_ts"] = f"{time.time():.6f}"
+            payload = event_callback(self.ids, event, self.verification_token)
+            await self.send_envelope("events_api", payload)
 
     async def __aenter__(self) -> FakeSlack:
         await self.start()
@@ -257,6 +396,8 @@ class FakeSlack:
 
     # ---- Socket Mode -------------------------------------------------------------------------
     def _open_socket(self, ws: Workspace, call: Call) -> JsonDict:
+        if self._http is not None:
+            ws.violation("apps.connections.open: this app delivers its events over HTTP")
         ticket = self._hub.issue_ticket()
         url = f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={self.ids.app_id}"
         return {"ok": True, "url": url}
@@ -284,7 +425,14 @@ class FakeSlack:
         connection: int | None = None,
     ) -> str:
         """Push one envelope to one connection (queued until one is open; `connection`: to the
-        n-th opened one); returns its id."""
+        n-th opened one), or in HTTP mode POST it to the app; returns its id (wait_ack takes
+        it)."""
+        http = self._host._http
+        if http is not None:
+            self.envelopes.append({"type": envelope_type, "payload": payload})
+            return http.post(
+                envelope_type, payload, retry_attempt=retry_attempt, retry_reason=retry_reason
+            )
         env = envelope(
             envelope_type,
             payload,
@@ -297,6 +445,9 @@ class FakeSlack:
         return str(env["envelope_id"])
 
     async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:
+        http = self._host._http
+        if http is not None:
+            return await http.wait_ack(envelope_id, timeout)
         return await self._hub.wait_ack(envelope_id, timeout)
 
     @property
@@ -306,7 +457,8 @@ class FakeSlack:
 
     @property
     def acks(self) -> dict[str, Ack]:
-        return self._hub.acks
+        http = self._host._http
+        return http.acks if http is not None else self._hub.acks
 
     def drop_next(self, method: str, times: int = 1) -> None:
         """The next `times` calls of a Web API method lose their connection before any answer."""
@@ -332,11 +484,7 @@ class FakeSlack:
     async def _push_event(self, event: JsonDict) -> None:
         payload = event_callback(self.ids, event, self.verification_token)
         self._payloads[payload["event_id"]] = payload
-        env = envelope(
-            "events_api", payload, retry_attempt=0, retry_reason="", accepts_response_payload=False
-        )
-        self.envelopes.append(env)
-        await self._hub.push(env)
+        await self.send_envelope("events_api", payload)
 
     # ---- what users do ---------------------------------------------------------------------
     async def user_message(

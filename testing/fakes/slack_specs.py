@@ -22,6 +22,7 @@ SPECS_ROOT = Path(os.environ.get("FAKE_SLACK_SPECS_DIR", SHARED / "slack"))
 # Specs of methods shared/ lacks (conversations.members), in the same format; shared/ wins.
 EXTRA_SPECS = Path(__file__).resolve().parent / "specs"
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
+HTTP_MANIFEST_PATH = MANIFEST_PATH.with_name("manifest.http.yml")
 
 ANY = "any"
 BOOL_STRINGS = frozenset({"true", "false", "1", "0"})
@@ -60,6 +61,8 @@ class AppManifest:
     bot_events: frozenset[str]
     commands: frozenset[str]
     shortcuts: frozenset[tuple[str, str]] = frozenset()  # (callback_id, "message" | "global")
+    socket_mode: bool = True
+    request_url: str | None = None  # where Slack posts events in HTTP mode
 
 
 def _kinds(prop: Mapping[str, Any]) -> frozenset[str]:
@@ -96,9 +99,13 @@ def _method_spec(name: str, raw: Mapping[str, Any]) -> MethodSpec:
     )
 
 
+# Methods ../shared lacks, written down from Slack's reference (each file names its source).
+LOCAL_SPECS_ROOT = EXTRA_SPECS  # specs shared/ lacks (conversations.members, oauth.v2.access)
+
+
 @functools.cache
 def load_specs(root: Path = SPECS_ROOT) -> Mapping[str, MethodSpec]:
-    """Every `<method>.json` under root/methods, keyed by method name."""
+    """Every `<method>.json` under root/methods (and the local additions), keyed by name."""
     specs: dict[str, MethodSpec] = {}
     for folder in (EXTRA_SPECS, root):
         for path in sorted((folder / "methods").glob("*.json")):
@@ -118,14 +125,17 @@ def load_event_scopes(root: Path = SPECS_ROOT) -> Mapping[str, tuple[str, ...]]:
 def load_manifest(path: Path = MANIFEST_PATH) -> AppManifest:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     scopes = ((raw.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
-    events = ((raw.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events")
+    settings = raw.get("settings") or {}
+    subscriptions = settings.get("event_subscriptions") or {}
     commands = (raw.get("features") or {}).get("slash_commands") or []
     shortcuts = (raw.get("features") or {}).get("shortcuts") or []
     return AppManifest(
         bot_scopes=frozenset(scopes),
-        bot_events=frozenset(events or []),
+        bot_events=frozenset(subscriptions.get("bot_events") or []),
         commands=frozenset(c["command"] for c in commands),
         shortcuts=frozenset((s["callback_id"], s["type"]) for s in shortcuts),
+        socket_mode=bool(settings.get("socket_mode_enabled")),
+        request_url=subscriptions.get("request_url"),
     )
 
 

@@ -50,6 +50,7 @@ class Workspace:
     triggers: dict[str, float] = field(default_factory=dict)
     used_triggers: set[str] = field(default_factory=set)
     hooks: dict[str, CommandHook] = field(default_factory=dict)
+    bot_tokens: set[str] = field(default_factory=set)  # the bot's valid tokens (rotation: several)
     sink: EventSink | None = None
     action_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # -> (user, issued)
     ai_search_enabled: bool = True

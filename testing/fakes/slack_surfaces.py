@@ -170,7 +170,11 @@ async def _block_actions(
         "type": "block_actions",
         "token": slack.verification_token,
         "api_app_id": slack.ids.app_id,
-        "team": {"id": slack.ids.team_id, "domain": slack.ids.team_domain},
+        "team": {
+            "id": slack.ids.team_id,
+            "domain": slack.ids.team_domain,
+            **({"enterprise_id": slack.ids.enterprise_id} if slack.ids.enterprise_id else {}),
+        },
         "user": {
             "id": member.id,
             "username": member.name,
@@ -185,7 +189,7 @@ async def _block_actions(
         "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
         "actions": [action],
         "is_enterprise_install": False,
-        "enterprise": None,
+        "enterprise": {"id": slack.ids.enterprise_id} if slack.ids.enterprise_id else None,
     }
     return await slack.send_envelope("interactive", payload, connection=connection)
 

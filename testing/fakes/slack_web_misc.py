@@ -159,6 +159,7 @@ def auth_test(ws: Workspace, call: Call) -> JsonDict:
         "user_id": ids.bot_user_id,
         "bot_id": ids.bot_id,
         "is_enterprise_install": False,
+        **({"enterprise_id": ids.enterprise_id} if ids.enterprise_id else {}),
     }
 
 

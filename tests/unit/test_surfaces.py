@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import DEFAULT_PROMPTS, SettingsError, load_settings, parse_prompts
 from bot.conversation.messages import Question, ThreadKey
 from bot.slack.api.viewing import channel_in_assistant_thread, channel_in_entities, render_viewing
+from bot.slack.api.workspaces import OneWorkspace, Workspace
 from bot.slack.blocks.feedback import feedback_block
 from bot.slack.blocks.home import HomeFacts, home_view
 from bot.slack.handlers.feedback import parse_click
@@ -204,7 +205,8 @@ async def test_a_dm_message_context_is_saved_before_the_message_is_answered() ->
     """agent_view's `app_context` on a DM message is remembered for its sender before the
     listeners run (the middleware calls next only afterwards)."""
     store = _Store()
-    events = SurfaceEvents(AsyncWebClient(token="xoxb-unused"), store, prompts=())
+    client = AsyncWebClient(token="xoxb-unused")
+    events = SurfaceEvents(OneWorkspace(Workspace("T1", None, client, "U0BOT")), store, prompts=())
     seen: list[dict[tuple[str, str], str]] = []
 
     async def next_() -> None:

@@ -10,10 +10,10 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.attachments import FileKind, file_kind
 from bot.conversation.messages import FileRef
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, Workspace
 from bot.slack.handlers.inbound import file_ref_from
 from bot.vision.problems import SCOPE_NOTICE, FileProblem, megabytes
 from bot.vision.reader import Fetched
@@ -63,19 +63,18 @@ def foreign_host(url: str) -> FileProblem:
 
 
 class SlackFileSource:
-    """Implements the vision reader's FileSource over Slack's Web API and file hosts."""
+    """Implements the vision reader's FileSource over Slack's Web API and file hosts, with the
+    token of the workspace each file was shared in."""
 
     def __init__(
         self,
-        client: AsyncWebClient,
-        token: str,
+        workspaces: SlackWorkspaces,
         *,
         allowed_hosts: frozenset[str],
         max_bytes: int,
         timeout_seconds: float = 60.0,
     ) -> None:
-        self._client = client
-        self._token = token
+        self._workspaces = workspaces
         self._hosts = allowed_hosts
         self._max_bytes = max_bytes
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
@@ -89,20 +88,28 @@ class SlackFileSource:
 
     async def fetch(self, ref: FileRef) -> Fetched:
         """The file's bytes; FileProblem when it cannot be had."""
+        workspace = await self._workspace(ref)
         if ref.url is None:
-            ref = await self.resolve(ref)
+            ref = await self.resolve(ref, workspace)
         if ref.unavailable:
             raise FileProblem(ref.unavailable)
         if ref.url is None:
             raise FileProblem("Slack gave me no way to download it.")
         self._check_size(ref.size)
-        data = await self._download(ref.url, ref)
+        data = await self._download(ref.url, ref, workspace.token)
         return Fetched(ref, data)
 
-    async def resolve(self, ref: FileRef) -> FileRef:
-        """The full description of a file Slack sent as a stub (Slack Connect)."""
+    async def _workspace(self, ref: FileRef) -> Workspace:
         try:
-            response = await self._client.files_info(file=ref.id)
+            return await self._workspaces.get(ref.workspace)
+        except NotInstalled:
+            raise FileProblem("this workspace's installation is gone.") from None
+
+    async def resolve(self, ref: FileRef, workspace: Workspace | None = None) -> FileRef:
+        """The full description of a file Slack sent as a stub (Slack Connect)."""
+        workspace = workspace or await self._workspace(ref)
+        try:
+            response = await workspace.client.files_info(file=ref.id)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
             log.warning("file.info_failed", file=ref.id, error=error)
@@ -112,7 +119,7 @@ class SlackFileSource:
                 raise FileProblem(GONE) from None
             raise FileProblem(f"Slack wouldn't describe it ({error}).") from None
         file = response.get("file")
-        resolved = file_ref_from(file) if isinstance(file, dict) else None
+        resolved = file_ref_from(file, ref.workspace) if isinstance(file, dict) else None
         if resolved is None:
             raise FileProblem("Slack wouldn't describe it.")
         return resolved
@@ -123,13 +130,13 @@ class SlackFileSource:
                 f"it is {megabytes(size)} and I download files up to {megabytes(self._max_bytes)}."
             )
 
-    async def _download(self, url: str, ref: FileRef) -> bytes:
+    async def _download(self, url: str, ref: FileRef, token: str) -> bytes:
         session = self._session_open()
         for _ in range(MAX_REDIRECTS + 1):
             if not host_allowed(url, self._hosts):
                 log.warning("file.host_refused", file=ref.id, host=urlsplit(url).hostname)
                 raise foreign_host(url)
-            headers = {"Authorization": f"Bearer {self._token}"}
+            headers = {"Authorization": f"Bearer {token}"}
             try:
                 async with session.get(url, headers=headers, allow_redirects=False) as response:
                     if response.status in REDIRECTS and "Location" in response.headers:

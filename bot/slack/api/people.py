@@ -6,7 +6,8 @@ from typing import Protocol
 
 import structlog
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces
 
 log = structlog.get_logger("bot.slack.api.people")
 
@@ -26,8 +27,8 @@ class NameCache(Protocol):
 class PeopleDirectory:
     """Resolves a user id to how Claude should see the author: "Ana (<@U123>)"."""
 
-    def __init__(self, client: AsyncWebClient, cache: NameCache) -> None:
-        self._client = client
+    def __init__(self, workspaces: SlackWorkspaces, cache: NameCache) -> None:
+        self._workspaces = workspaces
         self._cache = cache
 
     async def author(self, team: str, user: str) -> str:
@@ -40,9 +41,12 @@ class PeopleDirectory:
         if cached is not None:
             return cached or None
         try:
-            response = await self._client.users_info(user=user)
+            client = (await self._workspaces.get(team)).client
+            response = await client.users_info(user=user)
         except SlackApiError as exc:
             log.info("slack.users_info_failed", error=exc.response.get("error"))
+            return None
+        except NotInstalled:
             return None
         profile = (response.get("user") or {}).get("profile") or {}
         member = response.get("user") or {}

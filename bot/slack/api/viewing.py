@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 import structlog
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Question
 from bot.slack.api.people import PeopleDirectory
+from bot.slack.api.workspaces import SlackWorkspaces
 from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.inbound import ANSWERABLE_SUBTYPES
 
@@ -96,12 +96,12 @@ class ViewingContext:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        workspaces: SlackWorkspaces,
         people: PeopleDirectory,
         store: ViewingStore,
         access: AccessPolicy | None = None,
     ) -> None:
-        self._client = client
+        self._workspaces = workspaces
         self._people = people
         self._store = store
         self._access = access or AccessPolicy()
@@ -123,9 +123,8 @@ class ViewingContext:
             log.info("slack.viewing_not_allowed", channel=channel)
             return render_viewing(channel, [])
         try:
-            response = await self._client.conversations_history(
-                channel=channel, limit=RECENT_MESSAGES
-            )
+            client = (await self._workspaces.get(team)).client
+            response = await client.conversations_history(channel=channel, limit=RECENT_MESSAGES)
         except SlackApiError as exc:
             log.info("slack.viewing_unreadable", error=exc.response.get("error"))
             return render_viewing(channel, [])

@@ -1,10 +1,12 @@
-"""The Slack Web API client the whole bot shares."""
+"""The Slack Web API clients the whole bot shares: one HTTP session, a client per token on it."""
 
 from __future__ import annotations
 
 import logging
+import weakref
 
 import aiohttp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 CALL_TIMEOUT_S = 30  # slack_sdk's default per call
@@ -16,18 +18,39 @@ _QUIET = logging.getLogger("slack_sdk.web.async_client.calls")
 _QUIET.setLevel(logging.INFO)
 
 
-def web_client(token: str, base_url: str) -> AsyncWebClient:
-    """A client on one shared HTTP session: keep-alive connections to Slack, instead of a new
-    session (and TCP + TLS handshake) per call, which is what slack_sdk does without one.
+class WebClients:
+    """Web API clients on one shared HTTP session: keep-alive connections to Slack for every
+    workspace's token, instead of a new session (and TCP + TLS handshake) per call, which is
+    what slack_sdk does without one.
 
-    Call from inside the running event loop; close with close_web_client."""
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT_S))
-    return AsyncWebClient(
-        token=token, base_url=base_url, session=session, timeout=CALL_TIMEOUT_S, logger=_QUIET
-    )
+    Build inside the running event loop; close() closes the session."""
 
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT_S))
+        self._handlers: list[AsyncRetryHandler] = []
+        self._clients: weakref.WeakSet[AsyncWebClient] = weakref.WeakSet()
 
-async def close_web_client(client: AsyncWebClient) -> None:
-    """Close the client's HTTP session."""
-    if client.session is not None:
-        await client.session.close()
+    def client(self, token: str | None) -> AsyncWebClient:
+        """A client sending this token (None: for calls that authenticate otherwise, such as
+        oauth.v2.access)."""
+        client = AsyncWebClient(
+            token=token,
+            base_url=self.base_url,
+            session=self._session,
+            timeout=CALL_TIMEOUT_S,
+            logger=_QUIET,
+        )
+        client.retry_handlers.extend(self._handlers)
+        self._clients.add(client)
+        return client
+
+    def add_retry_handler(self, handler: AsyncRetryHandler) -> None:
+        """Every client, made so far and from now on, consults the handler (e.g. counts 429s)."""
+        self._handlers.append(handler)
+        for client in self._clients:
+            client.retry_handlers.append(handler)
+
+    async def close(self) -> None:
+        """Close the shared HTTP session."""
+        await self._session.close()

@@ -22,6 +22,7 @@ from bot.conversation.messages import Question
 from bot.conversation.ports import Clock
 from bot.slack.api.calls import RateLimited, call_waiting_out_limits
 from bot.slack.api.files import SlackFileSource
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, workspace_of
 from bot.slack.blocks.batch import (
     CANCEL,
     CONFIRM,
@@ -61,6 +62,7 @@ NO_CSV_HERE = (
     "I found no CSV file you shared in this thread (I only run a batch on your own file). "
     "Attach one to your message, or share it here."
 )
+NOT_INSTALLED = "I'm no longer installed in this workspace; ask an admin to reinstall me."
 NOT_YOURS = "Only the person who started this batch (or a bot admin) can do that."
 UNAVAILABLE = "I can't reach my job store right now. Try again in a minute."
 
@@ -85,7 +87,7 @@ class BatchCommands:
     """The slash command, the mention form and the buttons."""
 
     service: BatchService
-    client: AsyncWebClient
+    workspaces: SlackWorkspaces
     files: SlackFileSource
     clock: Clock
     access: AccessPolicy
@@ -101,8 +103,7 @@ class BatchCommands:
             await ack(response_type="ephemeral", text=refusal or USAGE)
             return
         await ack()
-        team = str(command.get("team_id") or "")
-        reply = await self._ask(BatchAsk(team, channel, user, text))
+        reply = await self._ask(BatchAsk(workspace_of(command), channel, user, text))
         if reply:
             await respond(response_type="ephemeral", text=reply)
 
@@ -110,9 +111,7 @@ class BatchCommands:
         """The mention form, "@Claude batch: <template>": a CSV attached to it, else the most
         recent one in its thread (or, at top level, in the channel)."""
         event = body.get("event") or {}
-        question = question_from_event(
-            event, team_id=str(body.get("team_id") or ""), bot_user_id=_bot(context)
-        )
+        question = question_from_event(event, team_id=workspace_of(body), bot_user_id=_bot(context))
         template = batch_template(question.text) if isinstance(question, Question) else None
         if not isinstance(question, Question) or template is None:
             return
@@ -139,15 +138,23 @@ class BatchCommands:
             )
             reply = await self._ask(ask)
         if reply:
-            await self._tell(channel, user, question.reply_thread_ts, reply)
+            await self._tell(question.key.team, channel, user, question.reply_thread_ts, reply)
 
-    async def _tell(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:
+    async def _client(self, team: str) -> AsyncWebClient:
+        return (await self.workspaces.get(team)).client
+
+    async def _tell(
+        self, team: str, channel: str, user: str, thread_ts: str | None, text: str
+    ) -> None:
         try:
-            await self.client.chat_postEphemeral(
+            client = await self._client(team)
+            await client.chat_postEphemeral(
                 channel=channel, user=user, text=text, thread_ts=thread_ts
             )
         except SlackApiError as exc:
             log.warning("batch.ephemeral_failed", error=exc.response.get("error"))
+        except NotInstalled:
+            log.warning("batch.workspace_gone")
 
     async def _ask(self, ask: BatchAsk) -> str:
         """Prepare the job; returns what to tell the asker ("" when the estimate is posted)."""
@@ -160,20 +167,23 @@ class BatchCommands:
             return f"I couldn't read this channel or post in it (Slack said `{error}`)."
         except RedisError:
             return UNAVAILABLE
+        except NotInstalled:
+            return NOT_INSTALLED
 
-    async def _find(self, ask: BatchAsk) -> FoundCsv | None:
+    async def _find(self, ask: BatchAsk, client: AsyncWebClient) -> FoundCsv | None:
         """The CSV attached to the ask, else the newest one its author shared (never anyone
         else's)."""
         csv = next((f for f in ask.attached if is_csv(f)), None)
         if csv is not None:
             return FoundCsv(csv, ask.ts, ask.thread_ts or ask.ts)
         if ask.thread_ts:
-            return await self.finder.in_thread(ask.channel, ask.thread_ts, owner=ask.user)
-        return await self.finder.in_channel(ask.channel, owner=ask.user)
+            return await self.finder.in_thread(client, ask.channel, ask.thread_ts, owner=ask.user)
+        return await self.finder.in_channel(client, ask.channel, owner=ask.user)
 
     async def _prepare(self, ask: BatchAsk) -> str:
-        found = await self._find(ask)
-        ref = file_ref_from(found.file) if found is not None else None
+        client = await self._client(ask.team)
+        found = await self._find(ask, client)
+        ref = file_ref_from(found.file, ask.team) if found is not None else None
         if found is None or ref is None:
             return NO_CSV_HERE if ask.thread_ts else NO_CSV
         try:
@@ -191,7 +201,7 @@ class BatchCommands:
         job = prepared.job
         posted = await call_waiting_out_limits(
             self.clock,
-            self.client.chat_postMessage,
+            client.chat_postMessage,
             channel=ask.channel,
             thread_ts=found.thread_ts,
             text=defuse_broadcasts(f"<@{ask.user}> wants to run a batch on {job.filename}"),
@@ -202,7 +212,7 @@ class BatchCommands:
         return ""
 
     async def _edit(self, job: Job, text: str, blocks: list[dict[str, Any]]) -> None:
-        await edit_status(self.client, self.clock, job, text, blocks)
+        await edit_status(await self._client(job.team), self.clock, job, text, blocks)
 
     async def on_action(self, ack: Ack, body: dict[str, Any], respond: Ack) -> None:
         """Run, Cancel (before or during the run) and Retry buttons."""
@@ -226,7 +236,7 @@ class BatchCommands:
             await respond(response_type="ephemeral", replace_original=False, text=str(refused))
         except RedisError:
             await respond(response_type="ephemeral", replace_original=False, text=UNAVAILABLE)
-        except (SlackApiError, RateLimited) as exc:
+        except (SlackApiError, RateLimited, NotInstalled) as exc:
             log.warning("batch.action_failed", job=job_id, error=type(exc).__name__)
 
     async def _confirm(self, job_id: str, user: str) -> None:
@@ -258,7 +268,7 @@ class BatchCommands:
         text = progress_text(job, 0, int(job.extra.get("round_rows", job.rows)))
         posted = await call_waiting_out_limits(
             self.clock,
-            self.client.chat_postMessage,
+            (await self._client(job.team)).chat_postMessage,
             channel=job.channel,
             thread_ts=job.thread_ts,
             text=defuse_broadcasts(text),

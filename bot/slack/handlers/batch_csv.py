@@ -69,29 +69,31 @@ def active_threads(messages: list[dict[str, Any]], *, newer_than: str) -> list[s
 
 
 class CsvFinder:
-    """Looks for CSVs with conversations.history and conversations.replies."""
+    """Looks for CSVs with conversations.history and conversations.replies, through the
+    client of the workspace asked about."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
-        self._client = client
-
-    async def in_channel(self, channel: str, *, owner: str) -> FoundCsv | None:
+    async def in_channel(
+        self, client: AsyncWebClient, channel: str, *, owner: str
+    ) -> FoundCsv | None:
         """The most recent CSV `owner` shared in the channel, top level or in an active thread."""
-        history = await self._client.conversations_history(channel=channel, limit=HISTORY_LIMIT)
+        history = await client.conversations_history(channel=channel, limit=HISTORY_LIMIT)
         messages: list[dict[str, Any]] = list(history.get("messages") or [])
         best = newest_csv(messages, owner=owner)
         threads = active_threads(messages, newer_than=best.ts if best else "0")
         for root in threads[:THREADS_SCANNED]:
-            found = await self.in_thread(channel, root, owner=owner)
+            found = await self.in_thread(client, channel, root, owner=owner)
             if found is not None and (best is None or _ts(found.ts) > _ts(best.ts)):
                 best = found
         return best
 
-    async def in_thread(self, channel: str, thread_ts: str, *, owner: str) -> FoundCsv | None:
+    async def in_thread(
+        self, client: AsyncWebClient, channel: str, thread_ts: str, *, owner: str
+    ) -> FoundCsv | None:
         """The most recent CSV `owner` shared in the thread (its root included)."""
         messages: list[dict[str, Any]] = []
         cursor = ""
         for _ in range(REPLY_PAGES):
-            page = await self._client.conversations_replies(
+            page = await client.conversations_replies(
                 channel=channel, ts=thread_ts, limit=REPLIES_LIMIT, cursor=cursor or None
             )
             messages.extend(page.get("messages") or [])

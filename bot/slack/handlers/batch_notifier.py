@@ -14,6 +14,7 @@ from bot.batch.results import Summary
 from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.ports import Clock
 from bot.slack.api.calls import RateLimited, call_waiting_out_limits
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces
 from bot.slack.blocks.batch import RETRY, button, progress_blocks, with_buttons
 
 log = structlog.get_logger("bot.slack.batch")
@@ -35,19 +36,29 @@ async def edit_status(
 
 
 class SlackJobNotifier:
-    """The poller's JobNotifier over the Web API."""
+    """The poller's JobNotifier over the Web API, with the client of each job's workspace."""
 
-    def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
-        self._client = client
+    def __init__(self, workspaces: SlackWorkspaces, clock: Clock) -> None:
+        self._workspaces = workspaces
         self._clock = clock
+
+    async def _client(self, job: Job) -> AsyncWebClient | None:
+        try:
+            return (await self._workspaces.get(job.team)).client
+        except NotInstalled:
+            log.warning("batch.workspace_gone", job=job.id)
+            return None
 
     async def progress(self, job: Job, text: str) -> None:
         """Edit the status message."""
         await self._update(job, text, progress_blocks(job, text))
 
     async def _update(self, job: Job, text: str, blocks: list[dict[str, Any]]) -> None:
+        client = await self._client(job)
+        if client is None:
+            return
         try:
-            await edit_status(self._client, self._clock, job, text, blocks)
+            await edit_status(client, self._clock, job, text, blocks)
         except (SlackApiError, RateLimited) as exc:
             log.warning("batch.status_edit_failed", job=job.id, error=type(exc).__name__)
 
@@ -60,8 +71,11 @@ class SlackJobNotifier:
         verb = "canceled" if job.state == CANCELED else "finished"
         text = f"Batch on `{job.filename}` {verb}. {summary.text(cost_usd)}"
         stem = job.filename.rsplit(".", 1)[0] or "batch"
+        client = await self._client(job)
+        if client is None:
+            return
         try:
-            await self._client.files_upload_v2(
+            await client.files_upload_v2(
                 channel=job.channel,
                 thread_ts=job.thread_ts,
                 content=data,

@@ -11,7 +11,6 @@ import structlog
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.askcode.service import AskCodeService
 from bot.conversation.messages import Question, ThreadKey
@@ -19,6 +18,7 @@ from bot.conversation.ports import Clock
 from bot.conversation.profiles import Profile, Profiles, StaticProfiles, describe
 from bot.conversation.tiers import TIERS_BY_COMMAND
 from bot.slack.api.calls import RateLimited, call_waiting_out_limits
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, workspace_of
 from bot.slack.blocks.usage import usage_blocks, usage_text
 from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.ask_code import Listing, parse_ask_code, repo_list_text
@@ -74,9 +74,8 @@ class CommandHandler:
 
     access: AccessPolicy
     answers: AnswerStarter
-    client: AsyncWebClient
+    workspaces: SlackWorkspaces
     clock: Clock
-    bot_name: str
     usage: UsageReporter | None = None  # None: /claude-usage says it is not set up
     code: AskCodeService | None = None  # None: /ask-code says it is not set up
     profiles: Profiles = field(default_factory=StaticProfiles)
@@ -127,19 +126,25 @@ class CommandHandler:
         already acked; a post Slack refuses is explained to the user alone)."""
         name = str(command.get("command", ""))
         user, channel = str(command["user_id"]), str(command["channel_id"])
+        team = workspace_of(command)
+        try:
+            workspace = await self.workspaces.get(team)
+        except NotInstalled:
+            log.warning("command.not_installed", command=name)
+            return
         try:
             posted = await call_waiting_out_limits(
-                self.clock, self.client.chat_postMessage, channel=channel, text=root
+                self.clock, workspace.client.chat_postMessage, channel=channel, text=root
             )
         except (SlackApiError, RateLimited) as exc:
             error = exc.response.get("error") if isinstance(exc, SlackApiError) else "ratelimited"
             log.info("command.cannot_post", command=name, error=str(error))
             reason = CANNOT_POST.get(str(error), f"I couldn't post here (Slack said `{error}`).")
-            await respond(response_type="ephemeral", text=reason.format(bot=self.bot_name))
+            await respond(response_type="ephemeral", text=reason.format(bot=workspace.bot_name))
             return
         ts = str(posted["ts"])
         question = Question(
-            key=ThreadKey(str(command.get("team_id") or ""), channel, ts),
+            key=ThreadKey(team, channel, ts),
             user=user,
             text=text,
             ts=ts,
@@ -204,10 +209,9 @@ class CommandHandler:
         if self.usage is None:
             await ack(response_type="ephemeral", text=USAGE_OFF)
             return
-        team = str(command.get("team_id") or "")
         user, channel = str(command["user_id"]), str(command["channel_id"])
         try:
-            report = await self.usage.report(team, user, channel)
+            report = await self.usage.report(workspace_of(command), user, channel)
         except RedisError as exc:
             log.warning("command.usage_unavailable", error=type(exc).__name__)
             await ack(response_type="ephemeral", text=USAGE_UNAVAILABLE)

@@ -12,7 +12,6 @@ import structlog
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Question
 from bot.conversation.ordering import ThreadGate, answer_in_order
@@ -20,6 +19,7 @@ from bot.conversation.ports import Clock, ReplySink
 from bot.conversation.sinks import DeferredPlaceholder
 from bot.conversation.turn import TurnDeps
 from bot.slack.api.people import PeopleDirectory
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, workspace_of
 from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.inbound import (
     Ignored,
@@ -74,14 +74,14 @@ class TaskTracker:
 
 @dataclass(frozen=True)
 class EventHandler:
-    """Turns Slack events into answered questions."""
+    """Turns Slack events into answered questions, each in its own workspace with that
+    workspace's client."""
 
     turn: TurnDeps
     marks: Marks
     people: PeopleDirectory
-    client: AsyncWebClient
+    workspaces: SlackWorkspaces
     clock: Clock
-    bot_user_id: str
     message_chars: int
     tasks: TaskTracker
     gate: ThreadGate
@@ -96,11 +96,14 @@ class EventHandler:
         """Bolt listener for app_mention and message events (Bolt has already acked)."""
         event = body.get("event") or {}
         event_id = str(body.get("event_id") or "")
+        workspace = workspace_of(body)
+        try:
+            bot_user_id = (await self.workspaces.get(workspace)).bot_user_id
+        except NotInstalled:
+            log.warning("event.not_installed", event_id=event_id)
+            return
         question = question_from_event(
-            event,
-            team_id=str(body.get("team_id") or ""),
-            bot_user_id=self.bot_user_id,
-            event_id=event_id,
+            event, team_id=workspace, bot_user_id=bot_user_id, event_id=event_id
         )
         if isinstance(question, Ignored):
             log.debug("event.ignored", reason=question.reason, event_id=event_id)
@@ -123,7 +126,8 @@ class EventHandler:
         """Tell only the asker, politely, that the bot is not enabled for them here."""
         log.info("event.refused", user=question.user, channel=question.key.channel)
         try:
-            await self.client.chat_postEphemeral(
+            client = (await self.workspaces.get(question.key.team)).client
+            await client.chat_postEphemeral(
                 channel=question.key.channel,
                 user=question.user,
                 text=text,
@@ -131,6 +135,8 @@ class EventHandler:
             )
         except SlackApiError as exc:
             log.warning("slack.ephemeral_failed", error=exc.response.get("error"))
+        except NotInstalled:
+            log.warning("event.not_installed", event_id=question.event_id)
 
     async def _first_delivery(self, question: Question) -> bool:
         try:
@@ -146,6 +152,11 @@ class EventHandler:
         structlog.contextvars.bind_contextvars(
             thread=str(question.key), event_id=question.event_id, tier=tier
         )
+        try:
+            workspace = await self.workspaces.get(question.key.team)
+        except NotInstalled:
+            log.warning("event.not_installed", event_id=question.event_id)
+            return
         destination = Destination(
             team=question.key.team,
             channel=question.key.channel,
@@ -153,7 +164,7 @@ class EventHandler:
             answer_id=uuid.uuid4().hex,
         )
         edit = SlackReplySink(
-            self.client,
+            workspace.client,
             destination,
             message_chars=self.message_chars,
             clock=self.clock,
@@ -162,7 +173,9 @@ class EventHandler:
         )
         sink: ReplySink = edit
         if self.surfaces is not None:  # native streaming where the surface has it
-            question, sink = await self.surfaces.prepare(question, destination, edit)
+            question, sink = await self.surfaces.prepare(
+                question, destination, edit, workspace.client
+            )
         if sink is edit and not question.files:  # files: "Reading…" shows at once
             sink = deferred = DeferredPlaceholder(edit, self.clock, self.placeholder_delay)
         else:
@@ -197,8 +210,9 @@ def register(app: AsyncApp, handler: EventHandler) -> None:
     listener: Bolt runs the first listener that matches)."""
     listener: Callable[..., Coroutine[Any, Any, None]] = handler.on_event
 
-    async def not_batch(body: dict[str, Any]) -> bool:
-        return not is_batch_mention(body.get("event") or {}, handler.bot_user_id)
+    async def not_batch(body: dict[str, Any], context: dict[str, Any]) -> bool:
+        bot_user_id = str(context.get("bot_user_id") or "")  # Bolt's authorize found it
+        return not is_batch_mention(body.get("event") or {}, bot_user_id)
 
     app.event("app_mention", matchers=[not_batch])(listener)
     app.event("message")(listener)

@@ -11,8 +11,8 @@ import structlog
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, workspace_of
 from bot.slack.blocks.feedback import ACTION_ID, BLOCK_PREFIX, NEGATIVE, POSITIVE
 
 log = structlog.get_logger("bot.slack.handlers.feedback")
@@ -43,9 +43,7 @@ def parse_click(body: dict[str, Any]) -> dict[str, str] | None:
     container = body.get("container") or {}
     value = str((action or {}).get("value") or "")
     click = {
-        "team": str(
-            (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
-        ),
+        "team": workspace_of(body),
         "channel": str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
         "message_ts": str(container.get("message_ts") or ""),
         "thread_ts": str(container.get("thread_ts") or ""),
@@ -64,11 +62,11 @@ class FeedbackHandler:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        workspaces: SlackWorkspaces,
         store: FeedbackStore,
         count: Callable[[str], None],
     ) -> None:
-        self._client = client
+        self._workspaces = workspaces
         self._store = store
         self._count = count
 
@@ -93,7 +91,8 @@ class FeedbackHandler:
 
     async def _thank(self, click: dict[str, str]) -> None:
         try:
-            await self._client.chat_postEphemeral(
+            client = (await self._workspaces.get(click["team"])).client
+            await client.chat_postEphemeral(
                 channel=click["channel"],
                 user=click["user"],
                 text=THANKS[click["value"]],
@@ -101,6 +100,8 @@ class FeedbackHandler:
             )
         except SlackApiError as exc:
             log.info("feedback.thanks_failed", error=exc.response.get("error"))
+        except NotInstalled:
+            log.info("feedback.workspace_gone")
 
 
 def register_feedback(app: AsyncApp, handler: FeedbackHandler) -> None:

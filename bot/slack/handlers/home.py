@@ -8,8 +8,8 @@ from collections.abc import Callable
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces
 from bot.slack.blocks.home import HomeFacts, home_view
 from bot.usage.report import UsageReporter
 
@@ -21,16 +21,16 @@ class HomeTab:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        workspaces: SlackWorkspaces,
         facts: Callable[[], HomeFacts],
         usage: UsageReporter | None = None,
     ) -> None:
-        self._client = client
+        self._workspaces = workspaces
         self._facts = facts
         self._usage = usage
 
     async def publish(self, team: str, user: str) -> None:
-        """Build and publish the viewer's Home tab (best effort)."""
+        """Build and publish the viewer's Home tab in their workspace (best effort)."""
         report = None
         if self._usage is not None:
             try:
@@ -38,6 +38,9 @@ class HomeTab:
             except RedisError as exc:
                 log.warning("home.usage_unavailable", error=type(exc).__name__)
         try:
-            await self._client.views_publish(user_id=user, view=home_view(self._facts(), report))
+            client = (await self._workspaces.get(team)).client
+            await client.views_publish(user_id=user, view=home_view(self._facts(), report))
         except SlackApiError as exc:
             log.warning("home.publish_failed", error=exc.response.get("error"))
+        except NotInstalled:
+            log.warning("home.workspace_gone")

@@ -30,9 +30,10 @@ def strip_mention(text: str, bot_user_id: str) -> str:
     return re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", "", text).strip()
 
 
-def file_ref_from(file: dict[str, Any]) -> FileRef | None:
-    """A FileRef from a Slack file object; a Slack Connect stub (`file_access:
-    check_file_info`) has no URL until files.info resolves it. None without an id."""
+def file_ref_from(file: dict[str, Any], workspace: str = "") -> FileRef | None:
+    """A FileRef from a Slack file object, shared in `workspace`; a Slack Connect stub
+    (`file_access: check_file_info`) has no URL until files.info resolves it. None without an
+    id."""
     file_id = file.get("id")
     if not isinstance(file_id, str) or not file_id:
         return None
@@ -47,22 +48,24 @@ def file_ref_from(file: dict[str, Any]) -> FileRef | None:
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         url=url if isinstance(url, str) and url and not stub else None,
         unavailable=UNAVAILABLE_MODES.get(str(file.get("mode") or "")),
+        workspace=workspace,
     )
 
 
-def files_from_event(event: dict[str, Any]) -> tuple[FileRef, ...]:
+def files_from_event(event: dict[str, Any], workspace: str = "") -> tuple[FileRef, ...]:
     """The files shared with a message, in order."""
     files = event.get("files")
     if not isinstance(files, list):
         return ()
-    refs = (file_ref_from(file) for file in files if isinstance(file, dict))
+    refs = (file_ref_from(file, workspace) for file in files if isinstance(file, dict))
     return tuple(ref for ref in refs if ref is not None)
 
 
 def question_from_event(
     event: dict[str, Any], *, team_id: str, bot_user_id: str, event_id: str = ""
 ) -> Question | Ignored:
-    """Turn an app_mention or message.im event into a Question, or say why not."""
+    """Turn an app_mention or message.im event into a Question, or say why not (`team_id`:
+    the workspace id the thread key carries, see bot.slack.api.workspaces)."""
     kind = event.get("type")
     if kind not in ("app_mention", "message"):
         return Ignored(f"event type {kind!r}")
@@ -92,7 +95,7 @@ def question_from_event(
         is_direct_message=is_dm,
         reply_thread_ts=reply_ts,
         event_id=event_id,
-        files=files_from_event(event),
+        files=files_from_event(event, team_id),
         feature="dm" if is_dm else "mention",
         action_token=action_token_of(event),
         context_channel=assistant_context_channel(event),

@@ -17,7 +17,6 @@ import structlog
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.api.calls import RateLimited, call_slack
 from bot.slack.api.viewing import (
@@ -27,6 +26,7 @@ from bot.slack.api.viewing import (
     thread_scope,
     user_scope,
 )
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, workspace_of
 from bot.slack.handlers.feedback import FeedbackHandler, register_feedback
 from bot.slack.handlers.home import HomeTab
 
@@ -37,14 +37,14 @@ Listener = Callable[..., Coroutine[Any, Any, None]]
 
 
 def _team(body: dict[str, Any]) -> str:
-    return str(body.get("team_id") or body.get("context_team_id") or "")
+    return workspace_of(body)
 
 
 @dataclass
 class SurfaceEvents:
     """Listeners of the AI surfaces' events."""
 
-    client: AsyncWebClient
+    workspaces: SlackWorkspaces
     store: ViewingStore
     prompts: tuple[tuple[str, str], ...]
     home: HomeTab | None = None
@@ -58,7 +58,7 @@ class SurfaceEvents:
             log.debug("surface.ignored", reason="assistant thread without channel or ts")
             return
         await self._remember(_team(body), thread_scope(channel, thread_ts), event)
-        await self._suggest(channel, thread_ts)
+        await self._suggest(_team(body), channel, thread_ts)
 
     async def on_thread_context_changed(self, body: dict[str, Any]) -> None:
         """assistant_thread_context_changed: the person moved to another channel."""
@@ -90,7 +90,7 @@ class SurfaceEvents:
         if viewed:
             await self._save(_team(body), user_scope(user), viewed)
         if event.get("tab") == "messages" and isinstance(channel, str):
-            await self._suggest(channel, None)
+            await self._suggest(_team(body), channel, None)
 
     async def remember_message_context(
         self, body: dict[str, Any], next_: Callable[[], Awaitable[None]]
@@ -115,7 +115,7 @@ class SurfaceEvents:
         except RedisError as exc:
             log.info("surface.context_not_saved", error=type(exc).__name__)
 
-    async def _suggest(self, channel: str, thread_ts: str | None) -> None:
+    async def _suggest(self, team: str, channel: str, thread_ts: str | None) -> None:
         """Set the suggested prompts of a thread, or (no thread) of the agent's Messages tab."""
         if not self.prompts:
             return
@@ -127,10 +127,13 @@ class SurfaceEvents:
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
         try:
-            await call_slack(self.client.assistant_threads_setSuggestedPrompts, **args)
+            client = (await self.workspaces.get(team)).client
+            await call_slack(client.assistant_threads_setSuggestedPrompts, **args)
         except (SlackApiError, RateLimited) as exc:
             error = exc.response.get("error") if isinstance(exc, SlackApiError) else "ratelimited"
             log.info("surface.prompts_not_set", error=error)
+        except NotInstalled:
+            log.info("surface.prompts_not_set", error="not_installed")
 
 
 def register_surfaces(app: AsyncApp, events: SurfaceEvents, feedback: FeedbackHandler) -> None:

@@ -23,6 +23,7 @@ from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.ports import Clock, ReplySink
 from bot.slack.api.calls import RateLimited, call_slack
 from bot.slack.api.viewing import ViewingContext
+from bot.slack.api.workspaces import team_of
 from bot.slack.blocks.feedback import feedback_block
 from bot.slack.sinks.edit_in_place import Destination, Journal, SlackReplySink
 from bot.slack.sinks.native_stream import NativeStreamSink, StreamTarget
@@ -54,7 +55,7 @@ def stream_target(question: Question, mode: str) -> StreamTarget | None:
         return StreamTarget(question.key.channel, thread_ts)
     if mode != "all" or not question.user or not question.key.team:
         return None
-    return StreamTarget(question.key.channel, thread_ts, question.user, question.key.team)
+    return StreamTarget(question.key.channel, thread_ts, question.user, team_of(question.key.team))
 
 
 def thread_title(text: str) -> str:
@@ -70,7 +71,6 @@ class AnswerSurfaces:
 
     def __init__(
         self,
-        client: AsyncWebClient,
         clock: Clock,
         marks: SurfaceMarks,
         *,
@@ -79,7 +79,6 @@ class AnswerSurfaces:
         journal: Journal | None = None,
         viewing: ViewingContext | None = None,
     ) -> None:
-        self._client = client
         self._clock = clock
         self._marks = marks
         self._mode = mode
@@ -88,17 +87,23 @@ class AnswerSurfaces:
         self._viewing = viewing
 
     async def prepare(
-        self, question: Question, destination: Destination, edit: SlackReplySink
+        self,
+        question: Question,
+        destination: Destination,
+        edit: SlackReplySink,
+        client: AsyncWebClient,
     ) -> tuple[Question, ReplySink]:
-        """The question (with the viewed channel's context) and the sink for its answer;
-        never raises."""
+        """The question (with the viewed channel's context) and the sink for its answer, which
+        talks through the workspace's `client`; never raises."""
         if question.is_direct_message:
-            _, question = await asyncio.gather(self._title(question), self._with_viewing(question))
+            _, question = await asyncio.gather(
+                self._title(question, client), self._with_viewing(question)
+            )
         target = stream_target(question, self._mode)
         if target is None:
             return question, edit
         sink = NativeStreamSink(
-            self._client,
+            client,
             target,
             edit,
             clock=self._clock,
@@ -109,7 +114,7 @@ class AnswerSurfaces:
         )
         return question, sink
 
-    async def _title(self, question: Question) -> None:
+    async def _title(self, question: Question, client: AsyncWebClient) -> None:
         """Title a DM thread after its first question (assistant.threads.setTitle)."""
         title, thread_ts = thread_title(question.text), question.reply_thread_ts
         if not title or not thread_ts:
@@ -118,7 +123,7 @@ class AnswerSurfaces:
             if not await self._marks.claim_title(question.key):
                 return
             await call_slack(
-                self._client.assistant_threads_setTitle,
+                client.assistant_threads_setTitle,
                 channel_id=question.key.channel,
                 thread_ts=thread_ts,
                 title=defuse_broadcasts(title),

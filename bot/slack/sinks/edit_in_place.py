@@ -59,8 +59,10 @@ class EditBudget(Protocol):
 class Journal(Protocol):
     """Where an answer in progress is recorded (for recovery after a crash)."""
 
-    async def shown(self, answer_id: str, channel: str, message_ts: str, text: str) -> None:
-        """The answer's last message now shows this text."""
+    async def shown(
+        self, answer_id: str, channel: str, message_ts: str, text: str, *, workspace: str = ""
+    ) -> None:
+        """The answer's last message (in this workspace) now shows this text."""
         ...
 
     async def closed(self, answer_id: str) -> None:
@@ -120,6 +122,11 @@ class SlackReplySink:
     def shown(self) -> str:
         """The latest text given to the sink (shown, or waiting for budget to be shown)."""
         return self._shown
+
+    @property
+    def workspace(self) -> str:
+        """The workspace the answer is shown in."""
+        return self._to.team
 
     @property
     def message_ts(self) -> list[str]:
@@ -237,7 +244,9 @@ class SlackReplySink:
         if self._journal is None or self._journaled == (ts, text):
             return
         self._journaled = (ts, text)
-        await self._journal.shown(self._to.answer_id, self._to.channel, ts, text)
+        await self._journal.shown(
+            self._to.answer_id, self._to.channel, ts, text, workspace=self._to.team
+        )
 
     async def _post(self, text: str) -> str:
         response = await call_slack(

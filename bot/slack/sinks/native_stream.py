@@ -312,7 +312,13 @@ class NativeStreamSink:
 
     async def _record(self, segment: Segment) -> None:
         if self._journal is not None:
-            await self._journal.shown(self._answer_id, self._to.channel, segment.ts, segment.text)
+            await self._journal.shown(
+                self._answer_id,
+                self._to.channel,
+                segment.ts,
+                segment.text,
+                workspace=self._fallback.workspace,
+            )
 
     # ---- falling back to edit in place ---------------------------------------------------
     async def _stop_quietly(self) -> None:
