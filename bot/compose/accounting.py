@@ -7,7 +7,6 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-import redis.asyncio as redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -16,6 +15,7 @@ from bot.metrics.hooks import MeteredChatModel
 from bot.metrics.registry import BotMetrics
 from bot.metrics.server import HealthCheck, metrics_app, start_server
 from bot.slack.api.rate_counter import RateLimitCounter
+from bot.storage.connect import RedisClient
 from bot.usage.guard import HOLD_MARGIN_SECONDS, InFlightLimits, LedgerGuard
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
@@ -41,7 +41,7 @@ class Accounting:
     reporter: UsageReporter
 
     @classmethod
-    def build(cls, settings: Settings, client: redis.Redis) -> Accounting:
+    def build(cls, settings: Settings, client: RedisClient) -> Accounting:
         """The ledger on this Redis, the budgets and admins from the settings, fresh metrics."""
         budgets = budgets_of(settings)
         metrics = BotMetrics()
@@ -67,7 +67,7 @@ class Accounting:
         stack: AsyncExitStack,
         *,
         slack_connected: HealthCheck,
-        client: redis.Redis,
+        client: RedisClient,
         in_flight: Callable[[], int],
         loops: HealthCheck,
     ) -> None:

@@ -12,7 +12,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import anthropic
-import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,8 +19,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.runtime.startup import SlackIdentity, StartupError, check_services
 from bot.slack.api.web import close_web_client, web_client
+from bot.storage.connect import (
+    RedisClient,
+    RedisTarget,
+    RedisUrlError,
+    close_redis,
+    open_redis,
+    parse_redis_url,
+)
 from bot.storage.embedded import EmbeddedRedis
-from bot.storage.eviction import warn_if_evicting
+from bot.storage.eviction import eviction_policy
 
 log = structlog.get_logger("bot")
 
@@ -30,7 +37,7 @@ log = structlog.get_logger("bot")
 class Clients:
     """The connections every part of the bot shares."""
 
-    redis: redis.Redis
+    redis: RedisClient
     slack: AsyncWebClient
     claude: anthropic.AsyncAnthropic  # retries off: the chat adapter retries on its own terms
     identity: SlackIdentity
@@ -53,22 +60,55 @@ async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
     return Clients(redis_client, slack, claude, identity)
 
 
-async def connect_redis(settings: Settings, stack: AsyncExitStack) -> redis.Redis:
-    """REDIS_URL's server, or the embedded one under BOT_DATA_DIR."""
+async def connect_redis(settings: Settings, stack: AsyncExitStack) -> RedisClient:
+    """REDIS_URL's server (one server, a cluster or a Sentinel group's primary, TLS or not),
+    or the embedded one under BOT_DATA_DIR; refused when it may evict the bot's keys."""
     if settings.redis_url:
-        url = settings.redis_url
-        log.info("redis.external")
+        target = _target(settings)
+        log.info("redis.external", redis=target.describe())
     else:
         embedded = EmbeddedRedis(settings.data_dir)
         url = await asyncio.to_thread(embedded.start)
         stack.callback(embedded.stop)
-    client = redis.Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
-    stack.push_async_callback(client.aclose)
+        target = parse_redis_url(url)
+    client = open_redis(target, health_check_interval=30, socket_connect_timeout=5)
+    stack.push_async_callback(close_redis, client)
     try:
         await client.ping()
     except RedisError as exc:
         raise StartupError(
             f"Redis is not reachable ({type(exc).__name__}); check REDIS_URL."
         ) from None
-    await warn_if_evicting(client)
+    await check_eviction(client, allow=settings.redis_allow_eviction)
     return client
+
+
+def _target(settings: Settings) -> RedisTarget:
+    try:
+        return parse_redis_url(settings.redis_url or "", cluster=settings.redis_cluster)
+    except RedisUrlError as exc:
+        raise StartupError(f"{exc} (BOT_REDIS_CLUSTER={settings.redis_cluster}).") from None
+
+
+async def check_eviction(client: RedisClient, *, allow: bool) -> None:
+    """Refuse a Redis whose maxmemory-policy may evict the bot's keys (dedupe marks, locks,
+    ledger totals), unless BOT_REDIS_ALLOW_EVICTION is on: then warn."""
+    found = await eviction_policy(client)
+    if found.unknown_reason:
+        log.info("redis.policy_unknown", error=found.unknown_reason)
+        return
+    evicting = found.evicting
+    if not evicting:
+        return
+    policies = ", ".join(f"{policy} on {node}" for node, policy in sorted(evicting.items()))
+    if not allow:
+        raise StartupError(
+            f"Redis may evict the bot's keys (maxmemory-policy {policies}): set "
+            "maxmemory-policy noeviction on it, or BOT_REDIS_ALLOW_EVICTION=true to start anyway."
+        )
+    log.warning(
+        "redis.eviction_possible",
+        maxmemory_policy=policies,
+        risk="dedupe marks, thread locks and ledger totals may be evicted when Redis is full",
+        fix="set maxmemory-policy noeviction on this Redis (or give the bot its own)",
+    )
