@@ -25,7 +25,7 @@ RUN groupadd --system --gid 10001 bot \
  && useradd --system --uid 10001 --gid bot --home-dir /nonexistent --shell /usr/sbin/nologin bot \
  && mkdir -p /data && chown bot:bot /data
 COPY --from=build /opt/venv /opt/venv
-USER bot:bot
+USER 10001:10001
 VOLUME ["/data"]
 # With BOT_METRICS_PORT set: the metrics server's /healthz (Slack socket connected, Redis
 # reachable). Without: healthy while the Socket Mode connection is up (a heartbeat file in /data).

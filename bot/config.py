@@ -26,6 +26,7 @@ from bot.settings_rules import (
     require_https,
     variable_of,
 )
+from bot.storage.connect import RedisUrlError, parse_redis_url
 from bot.tools.mcp.config import ConfigError, ServerConfig, load_config
 from bot.tools.server import (
     ConfiguredServerTools,
@@ -95,6 +96,8 @@ class Settings(BaseSettings):
     show_thinking: bool = Field(False, alias="BOT_SHOW_THINKING")
 
     redis_url: str | None = Field(None, alias="REDIS_URL")
+    redis_cluster: bool = Field(False, alias="BOT_REDIS_CLUSTER")
+    redis_allow_eviction: bool = Field(False, alias="BOT_REDIS_ALLOW_EVICTION")
     data_dir: Path = Field(Path(".data"), alias="BOT_DATA_DIR")
     history_ttl_days: float = Field(30, gt=0, alias="BOT_HISTORY_TTL_DAYS")
     audit_retention_days: float = Field(365, gt=0, alias="BOT_AUDIT_RETENTION_DAYS")
@@ -304,6 +307,16 @@ class Settings(BaseSettings):
         except RepoConfigError as exc:
             raise ValueError(f"ASK_CODE_LINKS: {exc}") from None
         return self
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_parses(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                parse_redis_url(value)  # BOT_REDIS_CLUSTER's own check is at connect time
+            except RedisUrlError as exc:
+                raise ValueError(str(exc).removeprefix("REDIS_URL ")) from None
+        return value or None
 
     @field_validator("slack_bot_token")
     @classmethod

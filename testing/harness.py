@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import redis.asyncio as redis
 
+from bot.storage.connect import close_redis, connect_url
 from bot.usage.ledger import RedisLedger
 from bot.usage.ledger_keys import last_days
 from testing.fakes.claude_server import FakeClaude
@@ -198,10 +198,10 @@ def is_final(text: str) -> bool:
 
 async def recent_ledger_records(redis_url: str, team: str) -> list[dict[str, str]]:
     """The usage ledger's call records of the last two UTC days, oldest first."""
-    client = redis.Redis.from_url(redis_url)
+    client = connect_url(redis_url)
     try:
         ledger = RedisLedger(client)
         days = reversed(last_days(datetime.now(UTC), 2))
         return [r for day in days for r in await ledger.records(team, day)]
     finally:
-        await client.aclose()
+        await close_redis(client)

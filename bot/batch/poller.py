@@ -75,6 +75,7 @@ class BatchPoller:
         self._tick = tick_seconds
         self._clock = clock
         self._stopping = asyncio.Event()
+        self._adopted = False
 
     def start(self, loops: BackgroundLoops) -> asyncio.Task[None]:
         """Poll, as a supervised loop (a failed round is logged, the next one runs), until
@@ -101,6 +102,10 @@ class BatchPoller:
         try:
             if not await self._leader.hold():
                 return
+            if not self._adopted:  # once, by the leader: jobs an older version stored
+                if moved := await self._store.adopt_legacy_jobs():
+                    log.info("batch.legacy_jobs_adopted", jobs=moved)
+                self._adopted = True
             for job_id in await self._store.active():
                 await self._check_guarded(job_id)
         except RedisError as exc:

@@ -1,5 +1,17 @@
 """Batch jobs in Redis: the job record, its table, its results, the set of running jobs, one-time
-claims, and the poller's leader lock. Any replica can follow any job; everything has a TTL."""
+claims, and the poller's leader lock. Any replica can follow any job; everything has a TTL.
+
+    csb:v1:{batch}:job:<id>             the job (JSON); changed by WATCH/MULTI compare-and-set
+    csb:v1:{batch}:active               set of the jobs the poller follows
+    csb:v1:batch:table:<id>             the job's rows (compressed JSON)
+    csb:v1:batch:results:<id>           hash row id -> result
+    csb:v1:batch:claim:<id>:<what>      one-time marks (SET NX)
+    csb:v1:batch:leader                 the poller's lock
+
+A job and the active set change in one transaction, so they share the `{batch}` hash tag (one
+slot of a Redis Cluster: small records); tables and results, the big values, are each used alone
+and spread over the cluster.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +22,13 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import WatchError
 
 from bot.batch.jobs import Job
 from bot.batch.results import RowResult
 from bot.batch.table import Table
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
 JOB_TTL_SECONDS = 30 * 86_400  # the API keeps results 29 days
@@ -62,23 +75,29 @@ def _key(*parts: str) -> str:
     return ":".join((PREFIX, "batch", *parts))
 
 
+def _job_key(job_id: str) -> str:
+    return f"{PREFIX}:{{batch}}:job:{job_id}"
+
+
+ACTIVE_KEY = f"{PREFIX}:{{batch}}:active"
+_MIGRATED_KEY = f"{PREFIX}:migrated:batch-jobs"
+
+
 class JobStore:
     """Jobs, tables and results (redis.asyncio; raises RedisError)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._redis = client
 
     async def create(self, job: Job, table: Table) -> None:
-        """Store a new (pending) job and its table."""
+        """Store a new (pending) job and its table (the table first: a job never lacks one)."""
         packed = await asyncio.to_thread(_pack, table)  # a big table takes a while: off the loop
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(_key("job", job.id), job.to_json(), ex=PENDING_TTL_SECONDS)
-            pipe.set(_key("table", job.id), packed, ex=PENDING_TTL_SECONDS)
-            await pipe.execute()
+        await self._redis.set(_key("table", job.id), packed, ex=PENDING_TTL_SECONDS)
+        await self._redis.set(_job_key(job.id), job.to_json(), ex=PENDING_TTL_SECONDS)
 
     async def get(self, job_id: str) -> Job | None:
         """The job, or None when unknown or expired."""
-        raw = await self._redis.get(_key("job", job_id))
+        raw = await self._redis.get(_job_key(job_id))
         return Job.from_json(raw) if raw is not None else None
 
     async def table(self, job_id: str) -> Table | None:
@@ -94,8 +113,10 @@ class JobStore:
     ) -> Job | None:
         """Apply `change` atomically (optimistic: retried if another replica wrote meanwhile).
         `change` returns None to leave the job as it is; the stored job is returned. With
-        `activate`, a change also makes the poller follow the job (in the same transaction)."""
-        key = _key("job", job_id)
+        `activate`, a change also makes the poller follow the job (in the same transaction).
+        Every change keeps the table as long as the job (renewed by the next change if this
+        one's EXPIRE is lost)."""
+        key = _job_key(job_id)
         while True:
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
@@ -109,25 +130,25 @@ class JobStore:
                         return current
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(key, changed.to_json(), ex=JOB_TTL_SECONDS)
-                    pipe.expire(_key("table", job_id), JOB_TTL_SECONDS)
                     if activate:
-                        pipe.sadd(_key("active"), job_id)
+                        pipe.sadd(ACTIVE_KEY, job_id)
                     await pipe.execute()
-                    return changed
                 except WatchError:
                     continue
+            await self._redis.expire(_key("table", job_id), JOB_TTL_SECONDS)
+            return changed
 
     async def activate(self, job_id: str) -> None:
         """Make the job one the poller follows."""
-        await self._redis.sadd(_key("active"), job_id)
+        await self._redis.sadd(ACTIVE_KEY, job_id)
 
     async def deactivate(self, job_id: str) -> None:
         """The poller stops following the job."""
-        await self._redis.srem(_key("active"), job_id)
+        await self._redis.srem(ACTIVE_KEY, job_id)
 
     async def active(self) -> list[str]:
         """Ids of the jobs being followed."""
-        members: set[Any] = await self._redis.smembers(_key("active"))
+        members: set[Any] = await self._redis.smembers(ACTIVE_KEY)
         return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
     async def claim(self, job_id: str, what: str) -> bool:
@@ -155,12 +176,30 @@ class JobStore:
             out[custom_id] = RowResult.from_json(custom_id, value)
         return out
 
+    async def adopt_legacy_jobs(self) -> int:
+        """Jobs stored by a version before the `{batch}` hash tag (`csb:v1:batch:job:<id>`,
+        `csb:v1:batch:active`) moved to their keys now, once per Redis; returns how many.
+        Only a single server can hold them: on a cluster, the old transactions never ran."""
+        if isinstance(self._redis, RedisCluster) or await self._redis.exists(_MIGRATED_KEY):
+            return 0
+        moved = 0
+        async for raw in self._redis.scan_iter(match=_key("job", "*"), count=1000):
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if await self._redis.renamenx(name, _job_key(name.rsplit(":", 1)[1])):
+                moved += 1
+        legacy_active: set[Any] = await self._redis.smembers(_key("active"))
+        if legacy_active:
+            await self._redis.sadd(ACTIVE_KEY, *legacy_active)
+            await self._redis.delete(_key("active"))
+        await self._redis.set(_MIGRATED_KEY, "1")
+        return moved
+
 
 class LeaderLock:
     """One poller at a time across replicas: a Redis key with a token and a TTL, renewed by
     every hold(); a dead leader's lock expires and another replica takes over."""
 
-    def __init__(self, client: redis.Redis, *, ttl_seconds: float, key: str = "") -> None:
+    def __init__(self, client: RedisClient, *, ttl_seconds: float, key: str = "") -> None:
         self._redis = client
         self._key = key or _key("leader")  # routines lead under their own key
         self._token = uuid.uuid4().hex

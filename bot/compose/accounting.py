@@ -7,8 +7,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis.asyncio as redis
-
 from bot.config import Settings
 from bot.conversation.messages import Question
 from bot.conversation.ports import ChatModel
@@ -17,6 +15,7 @@ from bot.metrics.registry import BotMetrics
 from bot.metrics.server import HealthCheck, Mount, add_monitoring
 from bot.slack.api.rate_counter import RateLimitCounter
 from bot.slack.api.web import WebClients
+from bot.storage.connect import RedisClient
 from bot.usage.guard import HOLD_MARGIN_SECONDS, InFlightLimits, LedgerGuard
 from bot.usage.holds import SpendHolds
 from bot.usage.ledger import RedisLedger
@@ -45,7 +44,7 @@ class Accounting:
     def build(
         cls,
         settings: Settings,
-        client: redis.Redis,
+        client: RedisClient,
         channel_budget: Callable[[Question], float | None] | None = None,
     ) -> Accounting:
         """The ledger on this Redis, the budgets and admins from the settings, fresh metrics."""
@@ -78,7 +77,7 @@ class Accounting:
         self,
         *,
         slack_connected: HealthCheck,
-        client: redis.Redis,
+        client: RedisClient,
         in_flight: Callable[[], int],
         loops: HealthCheck,
     ) -> Mount:

@@ -14,7 +14,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import anthropic
-import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
@@ -26,8 +25,16 @@ from bot.slack.api.web import WebClients
 from bot.slack.api.workspaces import OneWorkspace, SlackWorkspaces, Workspace
 from bot.slack.oauth.installations import RedisInstallationStore
 from bot.slack.oauth.installed import InstalledWorkspaces
+from bot.storage.connect import (
+    RedisClient,
+    RedisTarget,
+    RedisUrlError,
+    close_redis,
+    open_redis,
+    parse_redis_url,
+)
 from bot.storage.embedded import EmbeddedRedis
-from bot.storage.eviction import warn_if_evicting
+from bot.storage.eviction import eviction_policy
 
 log = structlog.get_logger("bot")
 
@@ -36,7 +43,7 @@ log = structlog.get_logger("bot")
 class Clients:
     """The connections every part of the bot shares."""
 
-    redis: redis.Redis
+    redis: RedisClient
     web: WebClients  # every Slack client is made here, on one HTTP session
     workspaces: SlackWorkspaces  # the client and bot identity per workspace
     app_client: AsyncWebClient  # Bolt's own: the bot token's, or token-less under OAuth
@@ -92,7 +99,7 @@ async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
 
 async def installed_clients(
     settings: Settings,
-    redis_client: redis.Redis,
+    redis_client: RedisClient,
     web: WebClients,
     claude: anthropic.AsyncAnthropic,
     redis_url: str = "",
@@ -111,22 +118,57 @@ async def installed_clients(
     return Clients(redis_client, web, workspaces, web.client(None), claude, store, redis_url)
 
 
-async def connect_redis(settings: Settings, stack: AsyncExitStack) -> tuple[redis.Redis, str]:
-    """REDIS_URL's server, or the embedded one under BOT_DATA_DIR, and its URL."""
+async def connect_redis(settings: Settings, stack: AsyncExitStack) -> tuple[RedisClient, str]:
+    """REDIS_URL's server (one server, a cluster or a Sentinel group's primary, TLS or not),
+    or the embedded one under BOT_DATA_DIR, and its URL; refused when it may evict the bot's
+    keys."""
     if settings.redis_url:
         url = settings.redis_url
-        log.info("redis.external")
+        target = _target(settings)
+        log.info("redis.external", redis=target.describe())
     else:
         embedded = EmbeddedRedis(settings.data_dir)
         url = await asyncio.to_thread(embedded.start)
         stack.callback(embedded.stop)
-    client = redis.Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
-    stack.push_async_callback(client.aclose)
+        target = parse_redis_url(url)
+    client = open_redis(target, health_check_interval=30, socket_connect_timeout=5)
+    stack.push_async_callback(close_redis, client)
     try:
         await client.ping()
     except RedisError as exc:
         raise StartupError(
             f"Redis is not reachable ({type(exc).__name__}); check REDIS_URL."
         ) from None
-    await warn_if_evicting(client)
+    await check_eviction(client, allow=settings.redis_allow_eviction)
     return client, url
+
+
+def _target(settings: Settings) -> RedisTarget:
+    try:
+        return parse_redis_url(settings.redis_url or "", cluster=settings.redis_cluster)
+    except RedisUrlError as exc:
+        raise StartupError(f"{exc} (BOT_REDIS_CLUSTER={settings.redis_cluster}).") from None
+
+
+async def check_eviction(client: RedisClient, *, allow: bool) -> None:
+    """Refuse a Redis whose maxmemory-policy may evict the bot's keys (dedupe marks, locks,
+    ledger totals), unless BOT_REDIS_ALLOW_EVICTION is on: then warn."""
+    found = await eviction_policy(client)
+    if found.unknown_reason:
+        log.info("redis.policy_unknown", error=found.unknown_reason)
+        return
+    evicting = found.evicting
+    if not evicting:
+        return
+    policies = ", ".join(f"{policy} on {node}" for node, policy in sorted(evicting.items()))
+    if not allow:
+        raise StartupError(
+            f"Redis may evict the bot's keys (maxmemory-policy {policies}): set "
+            "maxmemory-policy noeviction on it, or BOT_REDIS_ALLOW_EVICTION=true to start anyway."
+        )
+    log.warning(
+        "redis.eviction_possible",
+        maxmemory_policy=policies,
+        risk="dedupe marks, thread locks and ledger totals may be evicted when Redis is full",
+        fix="set maxmemory-policy noeviction on this Redis (or give the bot its own)",
+    )

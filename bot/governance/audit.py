@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
 
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
 log = structlog.get_logger("bot.audit")
@@ -65,7 +65,7 @@ class AuditLog:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         retention_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.conversation.errors import StorageUnavailable
 from bot.conversation.messages import ThreadKey
 from bot.slack.handlers.inbound import DM_TOP_LEVEL
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import thread_key
 
 FORMAT = "claude-slack-bot thread export v1"
@@ -56,7 +56,7 @@ def parse_thread_link(text: str) -> ThreadLink | None:
     return ThreadLink(match["channel"], ts, thread.group(1) if thread else None)
 
 
-async def stored_thread(client: redis.Redis, key: ThreadKey) -> dict[str, Any] | None:
+async def stored_thread(client: RedisClient, key: ThreadKey) -> dict[str, Any] | None:
     """The thread as stored (messages, meta, seconds left to live), or None if nothing is."""
     try:
         async with client.pipeline(transaction=True) as pipe:
@@ -89,7 +89,7 @@ def export_document(key: ThreadKey, stored: dict[str, Any], admin: str) -> dict[
 
 
 async def find_export(
-    client: redis.Redis, team: str, link: ThreadLink
+    client: RedisClient, team: str, link: ThreadLink
 ) -> tuple[ThreadKey, dict[str, Any]] | None:
     """The first of the link's conversations that has a stored history."""
     for key in link.keys(team):

@@ -15,7 +15,6 @@ import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
@@ -25,6 +24,7 @@ from bot.conversation.errors import StorageUnavailable
 from bot.conversation.messages import ChatMessage, Question, ThreadKey
 from bot.governance.audit import Auditor
 from bot.slack.handlers.inbound import DM_TOP_LEVEL, message_mark
+from bot.storage.connect import RedisClient
 from bot.storage.inflight import RECORDS
 from bot.storage.key_layout import event_key, thread_key
 from bot.storage.surface_state import feedback_key, viewing_key
@@ -67,7 +67,7 @@ class ThreadForgetter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         slack: AsyncWebClient,
         files: FileDeleter | None,
         audit: Auditor,

@@ -7,8 +7,7 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 
-import redis.asyncio as redis
-
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
 OCCURRENCE_MARK_TTL_S = 7 * 24 * 3600
@@ -72,7 +71,7 @@ class Routine:
 class RoutineStore:
     """CRUD on a workspace's routines, and the per-occurrence claim."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._redis = client
 
     async def save(self, routine: Routine) -> None:

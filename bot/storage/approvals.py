@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as redis
-
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import approval_key
 
 # KEYS: request hash, decision list. ARGV: decision, by, list ttl seconds.
@@ -65,7 +64,7 @@ def _text(value: object) -> str:
 class RedisApprovals:
     """The requests and their decisions."""
 
-    def __init__(self, client: redis.Redis, *, keep_seconds: float) -> None:
+    def __init__(self, client: RedisClient, *, keep_seconds: float) -> None:
         self._redis = client
         self._keep = max(int(keep_seconds), 1)
         self._decide = client.register_script(_DECIDE)

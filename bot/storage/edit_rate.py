@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
-import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
 
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
 log = structlog.get_logger("bot.storage.edit_rate")
@@ -57,7 +57,7 @@ class SharedEditBudget:
     """EditBudget over Redis, per workspace."""
 
     def __init__(
-        self, client: redis.Redis, *, per_minute: float, burst: int, reserve: int = 2
+        self, client: RedisClient, *, per_minute: float, burst: int, reserve: int = 2
     ) -> None:
         self._rate = per_minute / 60.0
         self._burst = max(burst, reserve + 1)

@@ -2,39 +2,55 @@
 
 Dedupe marks, thread locks and the usage ledger's totals must stay until their own expiry: a
 Redis that evicts keys under memory pressure (any `maxmemory-policy` but `noeviction`) could make
-the bot answer a message twice, run two answers in one thread at once, or forget spend.
+the bot answer a message twice, run two answers in one thread at once, or forget spend. The bot
+refuses to start on such a server unless BOT_REDIS_ALLOW_EVICTION says otherwise.
 """
 
 from __future__ import annotations
 
-import redis.asyncio as redis
-import structlog
+from dataclasses import dataclass
+
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-log = structlog.get_logger("bot.storage")
+from bot.storage.connect import RedisClient
 
 SAFE_POLICY = "noeviction"
 
 
-async def warn_if_evicting(client: redis.Redis) -> str | None:
-    """Log a warning when the server's maxmemory-policy can evict keys; returns the policy
-    (None when the server does not say, e.g. a managed Redis that disables CONFIG)."""
+@dataclass(frozen=True)
+class EvictionPolicy:
+    """What the server (every primary of a cluster) says about eviction."""
+
+    policies: dict[str, str]  # node ("host:port", or "server") -> maxmemory-policy
+    unknown_reason: str = ""  # why the server would not say (e.g. CONFIG disabled)
+
+    @property
+    def evicting(self) -> dict[str, str]:
+        """The nodes whose policy may evict the bot's keys."""
+        return {node: policy for node, policy in self.policies.items() if policy != SAFE_POLICY}
+
+
+async def eviction_policy(client: RedisClient) -> EvictionPolicy:
+    """Each primary's maxmemory-policy (a managed Redis that disables CONFIG does not say)."""
     try:
-        reply = await client.config_get("maxmemory*")
+        if isinstance(client, RedisCluster):
+            reply = await client.config_get("maxmemory-policy", target_nodes=RedisCluster.PRIMARIES)
+            per_node = {str(node): _policy(config) for node, config in reply.items()}
+        else:
+            per_node = {"server": _policy(await client.config_get("maxmemory-policy"))}
     except RedisError as exc:
-        log.info("redis.policy_unknown", error=type(exc).__name__)
-        return None
-    config = {_text(name): _text(value) for name, value in reply.items()}
-    policy, maxmemory = config.get("maxmemory-policy", ""), config.get("maxmemory", "0")
-    if policy and policy != SAFE_POLICY:
-        log.warning(
-            "redis.eviction_possible",
-            maxmemory_policy=policy,
-            maxmemory=maxmemory,
-            risk="dedupe marks, thread locks and ledger totals may be evicted when Redis is full",
-            fix="set maxmemory-policy noeviction on this Redis (or give the bot its own)",
-        )
-    return policy
+        return EvictionPolicy({}, type(exc).__name__)
+    return EvictionPolicy({node: policy for node, policy in per_node.items() if policy})
+
+
+def _policy(config: object) -> str:
+    if not isinstance(config, dict):
+        return ""
+    for name, value in config.items():
+        if _text(name) == "maxmemory-policy":
+            return _text(value)
+    return ""
 
 
 def _text(value: object) -> str:

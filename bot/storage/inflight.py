@@ -1,9 +1,15 @@
 """Answers in progress, so one left behind by a killed process is marked, not left hanging.
 
-Every replica has an instance id with a heartbeat key. While an answer streams, a record names
-its instance, where its last message is and what that message shows. A sweeper (on every replica,
-every few seconds) takes records whose instance's heartbeat has expired and hands them over to be
-marked "interrupted".
+Every replica has an instance id and a heartbeat: its expiry (server time, ms) in one hash.
+While an answer streams, a record names its instance, where its last message is and what that
+message shows. A sweeper (on every replica, every few seconds) takes records whose instance's
+heartbeat has expired and hands them over to be marked "interrupted".
+
+    csb:v1:{inflight}:answers     hash answer id -> JSON record
+    csb:v1:{inflight}:instances   hash instance id -> heartbeat expiry (ms)
+
+Both share one hash tag, so the sweep script declares both keys and runs on one Redis and on a
+Redis Cluster alike (it never builds a key name). The load is a few small writes per answer.
 """
 
 from __future__ import annotations
@@ -12,26 +18,53 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
-RECORDS = f"{PREFIX}:inflight"
+JOURNAL_TAG = "{inflight}"
+RECORDS = f"{PREFIX}:{JOURNAL_TAG}:answers"
+INSTANCES = f"{PREFIX}:{JOURNAL_TAG}:instances"
 
-# KEYS: records. ARGV: instance key prefix. Takes (deletes) the orphaned records.
-_TAKE_ORPHANS = """
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+# KEYS: instances. ARGV: instance id, heartbeat ms.
+_BEAT = (
+    _NOW_MS
+    + """
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + tonumber(ARGV[2])))
+return 1
+"""
+)
+# KEYS: records, instances. Takes (deletes) the records of instances whose heartbeat expired,
+# and forgets those instances.
+_TAKE_ORPHANS = (
+    _NOW_MS
+    + """
+local alive = {}
+local beats = redis.call('HGETALL', KEYS[2])
+for i = 1, #beats, 2 do
+  if tonumber(beats[i + 1]) > now then
+    alive[beats[i]] = true
+  else
+    redis.call('HDEL', KEYS[2], beats[i])
+  end
+end
 local out = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local rec = cjson.decode(all[i + 1])
-  if redis.call('EXISTS', ARGV[1] .. rec['instance']) == 0 then
+  if not alive[rec['instance']] then
     redis.call('HDEL', KEYS[1], all[i])
     table.insert(out, all[i + 1])
   end
 end
 return out
 """
+)
 
 
 @dataclass(frozen=True)
@@ -48,24 +81,25 @@ class InflightAnswer:
 class InflightJournal:
     """The records of this replica's answers in progress, and the sweeper of orphans."""
 
-    def __init__(self, client: redis.Redis, *, heartbeat_seconds: float) -> None:
+    def __init__(self, client: RedisClient, *, heartbeat_seconds: float) -> None:
         self._redis = client
         self.instance = uuid.uuid4().hex[:12]
         self._heartbeat_ms = int(heartbeat_seconds * 1000)
+        self._beat = client.register_script(_BEAT)
         self._take_orphans = client.register_script(_TAKE_ORPHANS)
 
     async def beat(self) -> None:
         """Say this replica is alive (call more often than the heartbeat lasts)."""
-        await self._redis.set(_instance_key(self.instance), "1", px=self._heartbeat_ms)
+        await self._beat(keys=[INSTANCES], args=[self.instance, self._heartbeat_ms])
 
     async def stop(self) -> None:
         """This replica is going away cleanly."""
-        await self._redis.delete(_instance_key(self.instance))
+        await self._redis.hdel(INSTANCES, self.instance)
 
     async def forget(self, instance: str) -> None:
         """Another instance is known to be dead (its process is gone): drop its heartbeat, so
         the next sweep takes its answers now rather than when the heartbeat expires."""
-        await self._redis.delete(_instance_key(instance))
+        await self._redis.hdel(INSTANCES, instance)
 
     async def restore(self, orphan: InflightAnswer) -> None:
         """Put back an orphan that could not be marked, for a later sweep (any replica's)."""
@@ -91,9 +125,5 @@ class InflightJournal:
 
     async def take_orphans(self) -> list[InflightAnswer]:
         """Records of answers whose replica died; each is returned to exactly one sweeper."""
-        raw = await self._take_orphans(keys=[RECORDS], args=[f"{PREFIX}:instance:"])
+        raw = await self._take_orphans(keys=[RECORDS, INSTANCES])
         return [InflightAnswer(**json.loads(item)) for item in raw]
-
-
-def _instance_key(instance: str) -> str:
-    return f"{PREFIX}:instance:{instance}"

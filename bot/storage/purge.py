@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-import redis.asyncio as redis
 import structlog
 
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
 log = structlog.get_logger("bot.storage.purge")
@@ -29,7 +29,7 @@ def names_workspace(key: str, ident: str) -> bool:
     return re.search(rf"(?:^|[:{{]){re.escape(ident)}(?:[:}}]|$)", key) is not None
 
 
-async def purge_workspace(client: redis.Redis, ident: str) -> int:
+async def purge_workspace(client: RedisClient, ident: str) -> int:
     """Delete every key of the bot that names the workspace (team id, or enterprise id for an
     org-wide install); returns how many were deleted."""
     if not re.fullmatch(r"[A-Z0-9]+", ident):

@@ -6,11 +6,11 @@ import contextlib
 import json
 from collections.abc import Sequence
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.conversation.errors import StorageUnavailable
 from bot.conversation.messages import ChatMessage, Container, ThreadKey, ThreadState
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import code_file_key, event_key, thread_key, user_name_key
 
 EVENT_MARK_TTL_SECONDS = 24 * 3600
@@ -20,7 +20,7 @@ USER_NAME_TTL_SECONDS = 24 * 3600
 class RedisThreadStore:
     """ThreadStore over Redis: a list of JSON messages and a meta hash per thread."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+    def __init__(self, client: RedisClient, ttl_seconds: int) -> None:
         self._redis = client
         self._ttl = ttl_seconds
 
@@ -106,7 +106,7 @@ class RedisThreadStore:
 class RedisMarks:
     """Dedupe marks and the display-name cache."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._redis = client
 
     async def claim(self, mark: str) -> bool:

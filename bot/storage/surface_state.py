@@ -9,9 +9,8 @@ already have a title, which channel context a conversation was already given, an
 
 from __future__ import annotations
 
-import redis.asyncio as redis
-
 from bot.conversation.messages import ThreadKey
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX, thread_key
 
 VIEWING_TTL_SECONDS = 24 * 3600
@@ -37,7 +36,7 @@ def _text(value: bytes | str | None) -> str | None:
 class RedisSurfaceState:
     """The surfaces' small state; every method may raise RedisError (callers are best effort)."""
 
-    def __init__(self, client: redis.Redis, thread_ttl_seconds: int) -> None:
+    def __init__(self, client: RedisClient, thread_ttl_seconds: int) -> None:
         self._redis = client
         self._thread_ttl = thread_ttl_seconds
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis.asyncio as redis
-
+from bot.storage.connect import RedisClient
 from bot.usage.ledger import COST_FIELD
 from bot.usage.ledger_keys import USAGE, day_of, day_totals_key, month_of, month_totals_key
 from bot.usage.spend_limits import HoldResult
@@ -107,7 +106,7 @@ class HoldRequest:
 class SpendHolds:
     """Holds, peeks and releases (redis.asyncio; raises RedisError)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._redis = client
         self._script = client.register_script(_HOLD)
 

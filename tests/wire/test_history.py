@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 
-import redis.asyncio as redis
-
+from bot.storage.connect import close_redis, connect_url
 from testing.fakes.claude_server import FakeClaude
 from testing.fakes.slack_server import FakeSlack
 from testing.harness import wait_for_final
@@ -46,13 +45,13 @@ async def test_a_thread_of_screenshots_keeps_being_answered_as_old_ones_drop_out
     ]
     assert images[:3] == [1, 2, 3]
     assert max(images) == 3
-    client = redis.Redis.from_url(redis_url)
+    client = connect_url(redis_url)
     try:
         key = f"csb:v1:{{{slack.ids.team_id}:{CHANNEL}:{thread}}}:history"
         stored = [json.loads(item) for item in await client.lrange(key, 0, -1)]
         trimmed = await client.hget(key.replace(":history", ":meta"), "trimmed")
     finally:
-        await client.aclose()
+        await close_redis(client)
     assert stored[0]["role"] == "user"
     assert all(m.get("media_tokens") == 1599 for m in stored if m["role"] == "user")
     assert len(stored) < 2 * TURNS

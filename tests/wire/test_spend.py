@@ -8,9 +8,9 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-import redis.asyncio as redis
 
 from bot.conversation.messages import Usage
+from bot.storage.connect import close_redis, connect_url
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
 from testing.fakes.claude_server import FakeClaude, TextReply
@@ -29,7 +29,7 @@ BUSY = "you already have 3 answers on the way"
 
 async def seed_spend(redis_url: str, team: str, usd: float) -> None:
     """An earlier call of `usd` by USER today, in the ledger."""
-    client = redis.Redis.from_url(redis_url)
+    client = connect_url(redis_url)
     try:
         await RedisLedger(client).add(
             CallRecord(
@@ -46,7 +46,7 @@ async def seed_spend(redis_url: str, team: str, usd: float) -> None:
             )
         )
     finally:
-        await client.aclose()
+        await close_redis(client)
 
 
 def replies_with(slack: FakeSlack, roots: list[str], text: str) -> list[str]:

@@ -108,18 +108,35 @@ async def test_the_embedded_redis_asks_for_a_password_kept_in_a_private_file(
     assert "redis.eviction_possible" not in {e.get("event") for e in bot.log_events()}
 
 
-async def test_a_redis_that_may_evict_keys_is_warned_about_at_start(
+async def test_a_redis_that_may_evict_keys_is_refused_at_start(
     bot_factory: BotFactory, tmp_path: Path
 ) -> None:
-    """A REDIS_URL server whose maxmemory-policy may evict keys gets a loud warning at start
-    naming the policy and the fix; the bot still starts."""
+    """A REDIS_URL server whose maxmemory-policy may evict keys stops the bot at start with one
+    line naming the policy, the fix and the setting that allows it anyway."""
     config = {"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru"}
     with ValkeyServer(data_dir=tmp_path / "lru", config=config) as server:
-        bot = bot_factory(REDIS_URL=server.connection_url)
+        env = bot_factory(REDIS_URL=server.connection_url).environment()
+        code, output = await _run_to_exit(env)
+    assert code != 0
+    assert output.strip().splitlines()[-1] == (
+        "claude-slack-bot: Redis may evict the bot's keys (maxmemory-policy allkeys-lru on "
+        "server): set maxmemory-policy noeviction on it, or BOT_REDIS_ALLOW_EVICTION=true to "
+        "start anyway."
+    )
+
+
+async def test_an_evicting_redis_is_only_warned_about_when_allowed(
+    bot_factory: BotFactory, tmp_path: Path
+) -> None:
+    """With BOT_REDIS_ALLOW_EVICTION=true the same server gets a loud warning at start naming
+    the policy and the fix, and the bot starts."""
+    config = {"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru"}
+    with ValkeyServer(data_dir=tmp_path / "lru", config=config) as server:
+        bot = bot_factory(REDIS_URL=server.connection_url, BOT_REDIS_ALLOW_EVICTION="true")
         await bot.start()
         line = await bot.wait_for_log("redis.eviction_possible")
     assert line["level"] == "warning"
-    assert line["maxmemory_policy"] == "allkeys-lru"
+    assert line["maxmemory_policy"] == "allkeys-lru on server"
     assert "noeviction" in line["fix"]
 
 

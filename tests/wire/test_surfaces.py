@@ -7,11 +7,11 @@ from __future__ import annotations
 import socket
 
 import aiohttp
-import redis.asyncio as redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import DEFAULT_PROMPTS, parse_prompts
 from bot.conversation.mentions import WORD_JOINER
+from bot.storage.connect import close_redis, connect_url
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
 from testing.fakes.slack_surfaces import (
@@ -234,10 +234,10 @@ async def test_feedback_click_is_acked_stored_counted_and_thanked(
     await slack.wait_for(lambda: len(slack.ephemerals) == 2)
     thanks = slack.ephemerals[0]
     assert (thanks.user, thanks.channel, thanks.thread_ts) == (USER, DM, root)
-    client = redis.Redis.from_url(redis_url)
+    client = connect_url(redis_url)
     key = f"csb:v1:feedback:{{{slack.ids.team_id}}}:{DM}:{answer.ts}"
     assert await client.hgetall(key) == {USER.encode(): b"positive"}
-    await client.aclose()
+    await close_redis(client)
     assert await _feedback_count(port) == 1
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.claude.catalog import CATALOG
 from bot.claude.cost import call_cost_usd
 from bot.conversation.messages import Usage
+from bot.storage.connect import RedisClient, close_redis, connect_url
 from bot.usage.ledger import RedisLedger
 from bot.usage.records import CallRecord, to_nanos
 from bot.usage.spend_limits import money
@@ -37,8 +37,8 @@ SONNET = "claude-sonnet-5-5"
 LONG = "Here is our incident write-up. " + "The cache warmed slowly after the deploy. " * 150
 
 
-async def _ledger(redis_url: str) -> tuple[redis.Redis, RedisLedger]:
-    client = redis.Redis.from_url(redis_url)
+async def _ledger(redis_url: str) -> tuple[RedisClient, RedisLedger]:
+    client = connect_url(redis_url)
     return client, RedisLedger(client)
 
 
@@ -65,7 +65,7 @@ async def _seed_spend(redis_url: str, team: str, user: str, usd: float) -> None:
     try:
         await ledger.add(record)
     finally:
-        await client.aclose()
+        await close_redis(client)
 
 
 def _fake_usage(reported: dict[str, Any]) -> Usage:

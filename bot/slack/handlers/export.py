@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as redis
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversation.errors import StorageUnavailable
 from bot.governance.audit import Auditor
 from bot.governance.export import export_document, find_export, parse_thread_link
+from bot.storage.connect import RedisClient
 
 log = structlog.get_logger("bot.slack.handlers.export")
 
@@ -43,7 +43,7 @@ class ExportCommand:
     """Handles /claude-export."""
 
     client: AsyncWebClient
-    redis: redis.Redis
+    redis: RedisClient
     admins: frozenset[str]
     audit: Auditor
 

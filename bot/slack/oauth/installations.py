@@ -16,12 +16,12 @@ import json
 import logging
 from typing import Any
 
-import redis.asyncio as redis
 import structlog
 from cryptography.fernet import InvalidToken, MultiFernet
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
 log = structlog.get_logger("bot.slack.oauth")
@@ -38,7 +38,7 @@ def installation_key(enterprise_id: str | None, team_id: str | None) -> str:
 class RedisInstallationStore(AsyncInstallationStore):
     """Bolt's installation store over Redis, encrypted with Fernet."""
 
-    def __init__(self, client: redis.Redis, cipher: MultiFernet) -> None:
+    def __init__(self, client: RedisClient, cipher: MultiFernet) -> None:
         self._redis = client
         self._cipher = cipher
         self._logger = logging.getLogger("bot.slack.oauth")

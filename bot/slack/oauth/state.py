@@ -12,9 +12,9 @@ import logging
 import secrets
 import time
 
-import redis.asyncio as redis
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 
 STATE_SECONDS = 600
@@ -28,7 +28,7 @@ def state_mark_key(state: str) -> str:
 class SignedOnceStateStore(AsyncOAuthStateStore):
     """Issues signed states; accepts each one once, before it expires."""
 
-    def __init__(self, client: redis.Redis, secret: str) -> None:
+    def __init__(self, client: RedisClient, secret: str) -> None:
         self._redis = client
         self._secret = secret.encode()
         self._logger = logging.getLogger("bot.slack.oauth")

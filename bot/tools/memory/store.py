@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-import redis.asyncio as redis
 from redis.exceptions import WatchError
 
+from bot.storage.connect import RedisClient
 from bot.storage.key_layout import PREFIX
 from bot.tools.memory.files import Change, Entry, Files
 from bot.tools.memory.paths import MemoryProblem
@@ -77,7 +77,7 @@ Edit = Callable[[Files], Change]
 class MemoryStore:
     """Reads and changes scopes (raises RedisError when Redis is unreachable)."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+    def __init__(self, client: RedisClient, ttl_seconds: int) -> None:
         self._redis = client
         self._ttl = ttl_seconds
 
