@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -45,57 +44,20 @@ from bot.slack.api.calls import (
 )
 from bot.slack.sinks.edit_in_place import UNREACHABLE, Journal, SlackReplySink
 from bot.slack.sinks.status import ThreadStatus, plain_status, trailing_status
+from bot.slack.sinks.stream_parts import (
+    Segment,
+    StreamBroken,
+    StreamTarget,
+    cut_point,
+)
 from bot.slack.sinks.tasks import Chunk, task_chunk, task_title, text_chunks
 
 log = structlog.get_logger("bot.slack.stream")
 
+__all__ = ["NativeStreamSink", "StreamBroken", "StreamTarget", "cut_point", "update_finished"]
+
 FENCE_ROOM = 8  # room kept in a message for the fence that closes it
 Block = dict[str, Any]
-
-
-class StreamBroken(Exception):
-    """Slack refused a streaming call (the error code is the message)."""
-
-
-@dataclass(frozen=True)
-class StreamTarget:
-    """Where an answer streams: a thread (Slack requires one), and outside DMs its reader."""
-
-    channel: str
-    thread_ts: str
-    recipient_user: str | None = None
-    recipient_team: str | None = None
-
-    def recipients(self) -> dict[str, str]:
-        """The recipient arguments of chat.startStream (none in a DM)."""
-        if self.recipient_user and self.recipient_team:
-            return {
-                "recipient_user_id": self.recipient_user,
-                "recipient_team_id": self.recipient_team,
-            }
-        return {}
-
-
-@dataclass
-class Segment:
-    """One streamed message: where its text starts in the answer, and what it shows."""
-
-    ts: str
-    start: int
-    prefix: str  # put in front of the answer text (a code fence reopened)
-    text: str
-    streaming: bool = True
-
-
-def cut_point(text: str, window: int, has_content: bool) -> int:
-    """Where to end a message inside the next `window` characters of text: a paragraph, line or
-    word end; 0 (end it before this text) when it already has content and no such end is near."""
-    head = text[:window]
-    for separator in ("\n\n", "\n", " "):
-        at = head.rfind(separator)
-        if at >= window // 2 and at > 0:
-            return at + len(separator)
-    return 0 if has_content else max(window, 1)
 
 
 class NativeStreamSink:
