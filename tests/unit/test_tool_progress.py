@@ -11,6 +11,7 @@ import pytest
 from bot.conversation.activity import activity_line, server_tool_text
 from bot.conversation.agent import LoopLimits, NoApprover
 from bot.conversation.calls import Caller, answer_calls
+from bot.conversation.display import with_sources
 from bot.conversation.kit import AnswerKit
 from bot.conversation.messages import (
     AnswerDone,
@@ -209,3 +210,20 @@ async def test_a_sink_with_its_own_tool_display_gets_no_status_lines() -> None:
     assert not any("_Searching" in text or "_Using" in text for text in sink.shows)
     assert sink.activities[0] == ("s1", "started", "Let me look.")
     assert sink.activities[2] == ("t1", "started", "Let me look.\n\nFound it.")
+
+
+def test_cited_text_after_a_search_starts_a_new_paragraph() -> None:
+    """with_sources rebuilds a cited answer from its blocks: text written after a search is a
+    paragraph apart from the text before it, as it streamed; cited passages keep one paragraph."""
+    url = "https://slack.dev/bolt-python/"
+    cite = [{"type": "web_search_result_location", "url": url, "title": "Bolt"}]
+    content = [
+        {"type": "text", "text": "Let me look."},
+        {"type": "server_tool_use", "id": "s1", "name": "web_search", "input": {}},
+        {"type": "web_search_tool_result", "tool_use_id": "s1", "content": []},
+        {"type": "text", "text": "Bolt is ", "citations": cite},
+        {"type": "text", "text": "a framework."},
+    ]
+    shown = with_sources("Let me look.\n\nBolt is a framework.", content)
+    assert shown.startswith("Let me look.\n\nBolt is ")
+    assert shown.endswith(f"*Sources*\n1. [Bolt]({url})")
