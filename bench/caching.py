@@ -13,6 +13,9 @@ call.
   --sweep answer lengths, because output, which caching cannot reduce, decides the total ratio.
 - /ask-code (bench/caching_askcode.py): 5 questions on one repository, each a new thread, plus
   a follow-up: a generated project shown whole, and this checkout shown as a map with tools.
+- Tools on (bench/caching_tools.py): a 10-turn thread with web search and an MCP server's
+  tools offered, some turns using them, the MCP tool list changing mid-thread; then a new
+  thread with the same tools.
 
 Numbers only: goals are reported as met or not, nothing fails.
 """
@@ -44,6 +47,7 @@ from bench.caching_common import (
     turn_of,
     usd,
 )
+from bench.caching_tools import ToolsResult, run_tools_scenario, tools_report
 from bot.claude.catalog import CATALOG
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
@@ -238,7 +242,12 @@ def sweep_table(results: list[Result]) -> str:
 
 
 def report(
-    results: list[Result], sweep: list[Result], code: list[CodeResult], turns: int, answer: int
+    results: list[Result],
+    sweep: list[Result],
+    code: list[CodeResult],
+    turns: int,
+    answer: int,
+    tools: ToolsResult | None = None,
 ) -> str:
     """The Markdown report."""
     prices = CATALOG[MODEL].prices
@@ -250,10 +259,10 @@ def report(
         f"${prices.cache_read}, output ${prices.output}. Answers about {answer} tokens, "
         f"questions 10–20. Minimum cacheable prompt: {CATALOG[MODEL].min_cacheable_tokens} tokens.",
         "",
-        summary_table(results),
+        summary_table(results) if results else "(thread scenarios skipped)",
         "",
     ]
-    if sweep:
+    if sweep and results:
         parts += [
             f"### Answer length and the total: {results[0].scenario.name}",
             "",
@@ -264,6 +273,8 @@ def report(
         parts += [f"### {r.scenario.name}", "", goals(r), "", turns_table(r), ""]
     if code:
         parts.append(code_report(code, answer))
+    if tools is not None:
+        parts.append(tools_report(tools, answer))
     return "\n".join(parts)
 
 
@@ -275,18 +286,22 @@ async def main_async(args: argparse.Namespace) -> str:
         results = [
             await run_scenario(s, url, work, args.turns, args.answer_tokens, next(teams))
             for s in SCENARIOS
+            if not args.no_threads
         ]
         sweep = [
             await run_scenario(SCENARIOS[0], url, work, args.turns, length, next(teams))
             for length in args.sweep
-            if length != args.answer_tokens
+            if length != args.answer_tokens and not args.no_threads
         ]
         code = [
             await run_code_scenario(s, url, work, args.answer_tokens, next(teams))
             for s in CODE_SCENARIOS
             if not args.no_ask_code
         ]
-    return report(results, sweep, code, args.turns, args.answer_tokens)
+        tools = None
+        if not args.no_tools:
+            tools = await run_tools_scenario(url, work, args.answer_tokens, next(teams))
+    return report(results, sweep, code, args.turns, args.answer_tokens, tools)
 
 
 def _lengths(text: str) -> list[int]:
@@ -305,6 +320,10 @@ def main(argv: list[str] | None = None) -> None:
         help="other answer lengths for the write-up thread, comma-separated ('' for none)",
     )
     parser.add_argument("--no-ask-code", action="store_true", help="skip the /ask-code scenarios")
+    parser.add_argument("--no-tools", action="store_true", help="skip the tools-on scenario")
+    parser.add_argument(
+        "--no-threads", action="store_true", help="skip the three threads and the sweep"
+    )
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     text = asyncio.run(main_async(args))

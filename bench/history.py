@@ -64,6 +64,9 @@ class Quiet:
         return 0.0
 
     async def finish(self, text: str) -> None: ...
+    async def activity(self, activity: object, text: str) -> bool:
+        return False
+
     def now(self) -> float:
         return time.monotonic()
 

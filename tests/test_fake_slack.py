@@ -12,6 +12,8 @@ import yaml
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks.block_elements import UrlSourceElement
+from slack_sdk.models.messages.chunk import MarkdownTextChunk, TaskUpdateChunk
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -478,6 +480,59 @@ async def test_sdk_chat_stream_helper_and_channel_recipient(
         "chat.stopStream",
     ]
     assert slack.violations == []
+
+
+async def test_task_updates_are_recorded_in_order_with_the_text(
+    slack: FakeSlack, web: AsyncWebClient
+) -> None:
+    """task_update chunks (from the SDK's own chunk classes) make a timeline with the text: a
+    task's statuses in order, the message text only the markdown."""
+
+    root = await slack.user_message("D1", "U1", "question")
+    task = TaskUpdateChunk(id="t1", title="Searching the web", status="in_progress")
+    started = await web.chat_startStream(channel="D1", thread_ts=root.ts, chunks=[task])
+    source = UrlSourceElement(url="https://slack.dev", text="Slack")
+    done = TaskUpdateChunk(id="t1", title="Searching the web", status="complete", sources=[source])
+    await web.chat_appendStream(
+        channel="D1", ts=started["ts"], chunks=[done, MarkdownTextChunk(text="Found it.")]
+    )
+    await web.chat_stopStream(channel="D1", ts=started["ts"])
+    (msg,) = slack.bot_replies("D1", root.ts)
+    assert msg.visible_text == "Found it."
+    assert msg.tasks() == {"t1": ["in_progress", "complete"]}
+    assert [c["type"] for c in msg.timeline] == ["task_update", "task_update", "markdown_text"]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"type": "task_update", "id": "t1", "title": "Search"},  # no status
+        {"type": "task_update", "id": "t1", "title": "Search", "status": "done"},
+        {"type": "task_update", "id": "", "title": "Search", "status": "complete"},
+        {"type": "task_update", "id": "t1", "title": "x" * 250, "status": "complete"},
+        {"type": "task_update", "id": "t1", "title": "S", "status": "error", "colour": "red"},
+        {
+            "type": "task_update",
+            "id": "t1",
+            "title": "S",
+            "status": "complete",
+            "sources": [{"type": "url", "url": "ftp://x", "text": "x"}],
+        },
+        {"type": "plan_update"},
+        {"type": "markdown_text", "text": 3},
+        {"type": "blocks", "blocks": [{"type": "divider"}] * 51},
+        {"type": "status", "text": "x"},
+    ],
+)
+async def test_a_malformed_chunk_is_invalid_chunks(
+    slack: FakeSlack, web: AsyncWebClient, chunk: dict[str, Any]
+) -> None:
+    """Chunks are checked against chunks.md: required fields, status values, the 256-character
+    limit of a task_update (as compact JSON), known keys, web sources, 50 blocks, known types."""
+    root = await slack.user_message("D1", "U1", "question")
+    err = await slack_error(web.chat_startStream(channel="D1", thread_ts=root.ts, chunks=[chunk]))
+    assert err["error"] == "invalid_chunks"
+    assert "json-pointer:/chunks/0" in err["response_metadata"]["messages"][0]
 
 
 # ---- rate limits ---------------------------------------------------------------------------

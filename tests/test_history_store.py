@@ -80,7 +80,7 @@ def test_turn_settings_keep_what_the_largest_window_sends() -> None:
 
 
 async def test_a_threads_code_execution_container_is_kept_with_its_turn(
-    client: redis.Redis,
+    client: RedisClient,
 ) -> None:
     """The container an answer used is stored with its turn and loaded back (id and expiry);
     a later turn without one keeps it; a newer one replaces it."""

@@ -3,16 +3,19 @@ implements chat.startStream / appendStream / stopStream with Slack's real errors
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.errors import ReplyUnavailable
+from bot.conversation.messages import ToolActivity, ToolState
 from bot.conversation.throttle import MonotonicClock
 from bot.slack.blocks.feedback import feedback_block
 from bot.slack.sinks.edit_in_place import Destination, SlackReplySink
 from bot.slack.sinks.native_stream import NativeStreamSink, StreamTarget, update_finished
+from testing.fakes.slack_chunks import MAX_TASK_CHUNK, stream_text, task_updates
 from testing.fakes.slack_server import FakeSlack
 
 USER, DM, CHANNEL = "U0ANA", "D0ANA", "C0GENERAL"
@@ -71,10 +74,10 @@ async def test_status_then_appends_then_stop_with_feedback(slack: FakeSlack) -> 
     await sink.show("Hello, world")
     await sink.finish("Hello, world.\n\n_Sonnet 5.5 · 1.0 s_")
     starts, appends = slack.calls_to("chat.startStream"), slack.calls_to("chat.appendStream")
-    assert [c.args["markdown_text"] for c in starts] == ["Hello"]
-    assert [c.args["markdown_text"] for c in appends] == [", world"]
+    assert [stream_text(c.args) for c in starts] == ["Hello"]
+    assert [stream_text(c.args) for c in appends] == [", world"]
     stop = slack.calls_to("chat.stopStream")[0].args
-    assert stop["markdown_text"] == ".\n\n_Sonnet 5.5 · 1.0 s_"
+    assert stream_text(stop) == ".\n\n_Sonnet 5.5 · 1.0 s_"
     assert stop["blocks"][0]["type"] == "context_actions"
     (message,) = slack.bot_replies(DM, root)
     assert message.visible_text == "Hello, world.\n\n_Sonnet 5.5 · 1.0 s_"
@@ -135,7 +138,7 @@ async def test_a_final_text_that_is_not_an_append_replaces_the_message(slack: Fa
     await sink.finish(":paperclip: notes.bin can't be read.\n\nThe answer.")
     (message,) = slack.bot_replies(DM, root)
     assert message.visible_text == ":paperclip: notes.bin can't be read.\n\nThe answer."
-    assert "markdown_text" not in slack.calls_to("chat.stopStream")[0].args
+    assert stream_text(slack.calls_to("chat.stopStream")[0].args) == ""
 
 
 async def test_a_refused_stream_falls_back_to_posting(slack: FakeSlack) -> None:
@@ -179,3 +182,68 @@ async def test_an_orphaned_stream_is_stopped_before_it_is_marked(slack: FakeSlac
     await update_finished(MonotonicClock(), client, DM, message.ts, "Halfway\n\n:warning: x")
     assert slack.calls_to("chat.update")[0].response["error"] == "streaming_state_conflict"
     assert message.visible_text == "Halfway\n\n:warning: x"
+
+
+SEARCH = "Searching the web for “slack bolt python”…"
+
+
+async def test_tool_calls_are_tasks_of_the_stream_after_the_text_so_far(
+    slack: FakeSlack,
+) -> None:
+    """A tool call before any text starts the stream with an in-progress task; text pending
+    when the next call starts is appended before its task; each task ends complete (with the
+    pages it read) or error; the message text is only the answer."""
+    root = await _root(slack)
+    sink, _ = _sink(slack, StreamTarget(DM, root))
+    await sink.start("_Thinking…_")
+    hit = (("Bolt for Python", "https://slack.dev/bolt-python/"),)
+    assert await sink.activity(ToolActivity("s1", "web_search", ToolState.STARTED, SEARCH), "")
+    done = ToolActivity("s1", "web_search", ToolState.DONE, SEARCH, hit)
+    assert await sink.activity(done, "_Thinking… 2 s_")
+    await sink.show("Bolt is Slack's framework.")
+    fetch = ToolActivity("s2", "web_fetch", ToolState.STARTED, "Reading slack.dev…")
+    assert await sink.activity(fetch, "Bolt is Slack's framework. It")
+    failed = ToolActivity("s2", "web_fetch", ToolState.FAILED, "Reading slack.dev…")
+    assert await sink.activity(failed, "Bolt is Slack's framework. It")
+    await sink.finish("Bolt is Slack's framework. It is for apps.")
+    (message,) = slack.bot_replies(DM, root)
+    assert message.visible_text == "Bolt is Slack's framework. It is for apps."
+    assert message.tasks() == {"s1": ["in_progress", "complete"], "s2": ["in_progress", "error"]}
+    kinds = [c.get("id") or c["text"] for c in message.timeline]
+    assert kinds == ["s1", "s1", "Bolt is Slack's framework.", " It", "s2", "s2", " is for apps."]
+    (start,) = slack.calls_to("chat.startStream")
+    assert task_updates(start.args) == [
+        {"type": "task_update", "id": "s1", "title": SEARCH[:-1], "status": "in_progress"}
+    ]
+    complete = message.timeline[1]
+    assert complete["sources"] == [
+        {"type": "url", "text": "Bolt for Python", "url": "https://slack.dev/bolt-python/"}
+    ]
+    assert not slack.calls_to("chat.update")
+
+
+async def test_a_long_title_and_many_sources_fit_the_chunk_limit(slack: FakeSlack) -> None:
+    """A task is cut to Slack's 256 characters (title shortened, sources left out) rather than
+    refused."""
+    root = await _root(slack)
+    sink, _ = _sink(slack, StreamTarget(DM, root))
+    hits = tuple((f"Page {n}", f"https://example.com/{'x' * 60}/{n}") for n in range(5))
+    text = "Searching the web for “" + "very long query " * 20 + "”…"
+    assert await sink.activity(ToolActivity("s" * 40, "web_search", ToolState.DONE, text, hits), "")
+    (chunk,) = task_updates(slack.calls_to("chat.startStream")[0].args)
+    assert len(json.dumps(chunk, ensure_ascii=False, separators=(",", ":"))) <= MAX_TASK_CHUNK
+
+
+async def test_after_falling_back_tools_are_left_to_the_status_line(slack: FakeSlack) -> None:
+    """Once the stream fell back to edits, activity() says False: the core shows a status line
+    in the edited message instead."""
+    root = await _root(slack)
+    sink, _ = _sink(slack, StreamTarget(DM, root))
+    await sink.show("The first half")
+    (message,) = slack.bot_replies(DM, root)
+    slack.expire_stream(message.ts)
+    await sink.show("The first half and")
+    started = ToolActivity("t1", "demo__echo", ToolState.STARTED, "Using demo › echo…")
+    assert not await sink.activity(started, "The first half and")
+    await sink.show("The first half and\n\n_Using demo › echo…_")
+    assert message.visible_text == "The first half and\n\n_Using demo › echo…_"

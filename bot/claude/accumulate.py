@@ -12,7 +12,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.conversation.messages import ChatMessage, Usage
+from bot.claude.activity import call_started, result_arrived
+from bot.conversation.messages import (
+    ChatMessage,
+    TextDelta,
+    ThinkingDelta,
+    ToolActivity,
+    Usage,
+)
+
+Shown = TextDelta | ThinkingDelta | ToolActivity  # what a raw event may have to show
 
 
 @dataclass
@@ -35,16 +44,21 @@ class StreamedAnswer:
     stop_reason: str | None = None
     container: dict[str, Any] | None = None  # code execution's container (id, expires_at)
     _blocks: dict[int, _Block] = field(default_factory=dict)
+    _calls: dict[str, ToolActivity] = field(default_factory=dict)  # server tool calls by id
 
-    def add(self, event: Any) -> tuple[str, str] | None:
-        """Take one raw event; ("text" | "thinking", delta) when it carries visible text."""
+    def add(self, event: Any) -> Shown | None:
+        """Take one raw event; what it shows, if anything: a text or thinking delta, or a
+        server tool call starting (its block complete) or ending (its result block)."""
         kind = event.type
         if kind == "content_block_delta":
             return self._delta(event.index, event.delta)
         if kind == "content_block_start":
             block = event.content_block
             self._blocks[event.index] = _Block(block.type, block.to_dict())
-        elif kind == "message_start":
+            return result_arrived(self._blocks[event.index].start, self._calls)
+        if kind == "content_block_stop":
+            return self._stopped(event.index)
+        if kind == "message_start":
             self.message_start_usage = event.message.usage
         elif kind == "message_delta":
             self.stop_reason = event.delta.stop_reason
@@ -54,17 +68,26 @@ class StreamedAnswer:
                 self.container = container.to_dict(mode="json")
         return None
 
-    def _delta(self, index: int, delta: Any) -> tuple[str, str] | None:
+    def _stopped(self, index: int) -> ToolActivity | None:
+        block = self._blocks.get(index)
+        if block is None or block.kind not in _WITH_INPUT:
+            return None
+        started = call_started(block.start, "".join(block.parts))
+        if started is not None:
+            self._calls[started.tool_id] = started
+        return started
+
+    def _delta(self, index: int, delta: Any) -> Shown | None:
         block = self._blocks.get(index)
         if block is None:
             return None
         kind = delta.type
         if kind == "text_delta":
             block.parts.append(delta.text)
-            return ("text", delta.text) if delta.text else None
+            return TextDelta(delta.text) if delta.text else None
         if kind == "thinking_delta":
             block.parts.append(delta.thinking)
-            return ("thinking", delta.thinking) if delta.thinking else None
+            return ThinkingDelta(delta.thinking) if delta.thinking else None
         if kind == "input_json_delta":
             block.parts.append(delta.partial_json)
         elif kind == "signature_delta":

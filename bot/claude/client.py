@@ -27,7 +27,6 @@ from bot.conversation.messages import (
     Container,
     StopReason,
     TextDelta,
-    ThinkingDelta,
     Usage,
 )
 
@@ -74,12 +73,9 @@ class AnthropicChatModel:
                     shown = answer.add(event)
                     if shown is None:
                         continue
-                    if shown[0] == "text":
-                        if first_token_at is None:
-                            first_token_at = time.monotonic()
-                        yield TextDelta(shown[1])
-                    else:
-                        yield ThinkingDelta(shown[1])
+                    if first_token_at is None and isinstance(shown, TextDelta):
+                        first_token_at = time.monotonic()
+                    yield shown
             request_id = stream.response.headers.get("request-id")
         except anthropic.APIStatusError as exc:
             raise map_status_error(exc, request.model) from None

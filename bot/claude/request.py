@@ -1,8 +1,9 @@
 """Building the Messages API call from a ChatRequest (pure): the cache breakpoints live here.
 
 The prefix (system prompt, then the history in its stored form) is byte-stable from turn to turn.
-Breakpoints, each only where the prefix up to it reaches the model's minimum cacheable length:
-- the system prompt, so every thread shares it;
+Breakpoints, each only where the prefix up to it reaches the model's minimum cacheable length
+(the tools, which come first, counted in):
+- the system prompt (after the tools), so every thread with the same tools shares it;
 - the end of the previous turn's request (its user message), where that request wrote its cache
   entry: the lookup hits exactly, however many blocks the new turn adds (the API looks back only
   20 blocks from a breakpoint);
@@ -112,7 +113,7 @@ def system_blocks(request: ChatRequest, model: ModelInfo) -> tuple[list[dict[str
     texts = [request.system, *request.long_lived_system]
     system: list[dict[str, Any]] = [{"type": "text", "text": text} for text in texts]
     tokens = estimate_tokens(request.system)
-    if request.long_lived_system:
+    if request.long_lived_system or request.tools:  # the cached prefix starts with the tools
         tokens = estimate_tokens([list(request.tools), texts])
     if tokens >= model.min_cacheable_tokens:
         system[-1]["cache_control"] = dict(ONE_HOUR if request.long_lived_system else EPHEMERAL)

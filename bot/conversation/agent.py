@@ -23,6 +23,7 @@ from typing import Protocol
 
 import structlog
 
+from bot.conversation.display import joined
 from bot.conversation.errors import ChatFailure
 from bot.conversation.messages import (
     AnswerDone,
@@ -31,6 +32,8 @@ from bot.conversation.messages import (
     Container,
     Question,
     StopReason,
+    ToolActivity,
+    ToolState,
 )
 from bot.conversation.ports import Clock
 from bot.conversation.tools import JsonObject, Tool, ToolOutput, ToolSpec
@@ -114,7 +117,8 @@ REFUSALS = {
 }
 
 Step = Callable[[ChatRequest], Awaitable[Attempt]]
-Progress = Callable[[str], Awaitable[None]]
+Progress = Callable[[str], Awaitable[None]]  # a status line shown in the answer
+Report = Callable[[ToolActivity], Awaitable[None]]  # a client tool call started or ended
 CallDone = Callable[[AnswerDone], Awaitable[None]]
 
 
@@ -175,17 +179,25 @@ class ToolRunner:
 
     tools: Mapping[str, Tool]
     limits: LoopLimits
-    progress: Progress
+    report: Report
     approver: Approver
 
     async def round(self, calls: Sequence[JsonObject]) -> list[JsonObject]:
-        """One tool_result per call, in the calls' order, the calls run concurrently."""
+        """One tool_result per call, in the calls' order, the calls run concurrently; each
+        call is reported when it starts and when it is done (failed: an error result)."""
         described = [self._describe(call) for call in calls]
-        await self.progress(" · ".join(dict.fromkeys(described)))
+        for call, text in zip(calls, described, strict=True):
+            await self.report(_activity(call, ToolState.STARTED, text))
         outputs = await asyncio.gather(
-            *(self._run(call, text) for call, text in zip(calls, described, strict=True))
+            *(self._reported(call, text) for call, text in zip(calls, described, strict=True))
         )
         return [result_block(call, out) for call, out in zip(calls, outputs, strict=True)]
+
+    async def _reported(self, call: JsonObject, description: str) -> ToolOutput:
+        output = await self._run(call, description)
+        state = ToolState.FAILED if output.is_error else ToolState.DONE
+        await self.report(_activity(call, state, description))
+        return output
 
     def _describe(self, call: JsonObject) -> str:
         tool = self.tools.get(str(call.get("name")))
@@ -216,6 +228,10 @@ class ToolRunner:
             return ToolOutput.error(f"The tool failed ({type(exc).__name__}).")
         log.info("agent.tool", tool=name, error=output.is_error)
         return truncated(output, self.limits.max_result_chars)
+
+
+def _activity(call: JsonObject, state: ToolState, text: str) -> ToolActivity:
+    return ToolActivity(str(call.get("id") or ""), str(call.get("name") or ""), state, text)
 
 
 def _input_of(call: JsonObject) -> JsonObject:
@@ -254,7 +270,7 @@ async def _call(request: ChatRequest, step: Step, on_call: CallDone) -> Attempt:
         partial: ChatMessage = {"role": "assistant", "content": list(paused)}
         text, thinking = attempt.text, attempt.thinking
         attempt = await step(dataclasses.replace(request, messages=[*request.messages, partial]))
-        attempt.text, attempt.thinking = text + attempt.text, thinking + attempt.thinking
+        attempt.text, attempt.thinking = joined(text, attempt.text), thinking + attempt.thinking
     if paused and attempt.done is not None:
         content = [*paused, *(attempt.done.message.get("content") or [])]
         message = {**attempt.done.message, "content": content}

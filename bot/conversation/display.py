@@ -36,6 +36,18 @@ def quoted_thinking(thinking: str) -> str:
     return "\n".join(lines)
 
 
+def paragraph_break(text: str) -> str:
+    """What goes between text and a new paragraph after it ("" when it already ends one)."""
+    if not text or text.endswith("\n\n"):
+        return ""
+    return "\n" if text.endswith("\n") else "\n\n"
+
+
+def joined(first: str, second: str) -> str:
+    """Two pieces of an answer (before and after a tool call) as paragraphs."""
+    return first + paragraph_break(first) + second if second else first
+
+
 def live_text(answer: str, thinking: str, status: str, show_thinking: bool) -> str:
     """The message while streaming: thinking status (or thinking) until text arrives, then text."""
     shown = quoted_thinking(thinking) if show_thinking and thinking.strip() else ""
@@ -119,9 +131,15 @@ def with_sources(answer: str, content: list[dict[str, object]]) -> str:
     after each cited passage, and a sources list of links; the answer as it was otherwise."""
     refs: dict[str, tuple[int, str]] = {}
     parts: list[str] = []
+    after_tool = False  # a tool call since the last text block: its text is a new paragraph
     for block in content:
-        if block.get("type") != "text":
+        kind = str(block.get("type"))
+        if kind != "text":
+            after_tool = after_tool or (bool(parts) and kind.endswith(("_tool_use", "_result")))
             continue
+        if after_tool:
+            parts.append(paragraph_break("".join(parts)))
+            after_tool = False
         numbers = []
         citations = block.get("citations")
         for citation in citations if isinstance(citations, list) else []:

@@ -163,7 +163,28 @@ class AnswerDone:
     container: Container | None = None  # the code execution container the call used
 
 
-AnswerEvent = TextDelta | ThinkingDelta | AnswerDone
+class ToolState(StrEnum):
+    """Where one tool call is."""
+
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ToolActivity:
+    """A tool call started or ended: a server tool (reported by the model adapter as its blocks
+    stream) or a client tool (reported by the agent loop). `text` says what it does, e.g.
+    "Searching the web for “slack bolt”…"; `sources` are (title, url) pairs it read."""
+
+    tool_id: str
+    name: str
+    state: ToolState
+    text: str
+    sources: tuple[tuple[str, str], ...] = ()
+
+
+AnswerEvent = TextDelta | ThinkingDelta | ToolActivity | AnswerDone
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.conversation.messages import (
     Question,
     ThreadKey,
     ThreadState,
+    ToolActivity,
 )
 from bot.conversation.usage import AnswerTiming, BudgetVerdict, PlannedCall
 
@@ -116,6 +117,12 @@ class ReplySink(Protocol):
 
     async def finish(self, text: str) -> None:
         """Show the final text; must land, waiting out rate limits."""
+        ...
+
+    async def activity(self, activity: ToolActivity, text: str) -> bool:
+        """Show a tool call starting or ending in this sink's own way (a task in a native
+        stream), after `text`, the answer so far, which it shows first. False: this sink has no
+        such display, and the core shows the call as a status line of the live text instead."""
         ...
 
     @property

@@ -8,6 +8,7 @@ import contextlib
 import structlog
 
 from bot.conversation.errors import ReplyUnavailable
+from bot.conversation.messages import ToolActivity
 from bot.conversation.ports import Clock, ReplySink
 
 log = structlog.get_logger("bot.turn")
@@ -35,6 +36,10 @@ class SinkDecorator:
     async def finish(self, text: str) -> None:
         """Show the final text."""
         await self._sink.finish(text)
+
+    async def activity(self, activity: ToolActivity, text: str) -> bool:
+        """Show a tool call the wrapped sink's own way, if it has one."""
+        return await self._sink.activity(activity, text)
 
 
 class FramedSink(SinkDecorator):
@@ -96,6 +101,11 @@ class DeferredPlaceholder(SinkDecorator):
         """Show the final text (the first message, if no placeholder was shown yet)."""
         await self.settle()
         await self._sink.finish(text)
+
+    async def activity(self, activity: ToolActivity, text: str) -> bool:
+        """A tool call: the placeholder is dropped (what shows next says what runs)."""
+        await self.settle()
+        return await self._sink.activity(activity, text)
 
     async def settle(self) -> None:
         """Drop the placeholder if it is still held back; wait for it if it is being shown."""

@@ -21,6 +21,7 @@ from bot.conversation.display import (
     failure_text,
     final_text,
     footer,
+    joined,
     live_text,
     switched_text,
     tools_note,
@@ -240,12 +241,12 @@ async def _attempts(
         if attempt.done is not None:
             await deps.usage.record(question, attempt.done)
         failure = attempt.failure
-        can_fall_back = index + 1 < len(chain) and not attempt.text
+        can_fall_back = index + 1 < len(chain) and not result.text
         if failure is not None and failure.kind is FailureKind.OVERLOADED and can_fall_back:
             log.warning("turn.fallback", overloaded=tier, next=chain[index + 1])
             continue
         if failure is not None or attempt.done is None:
-            return await _fail(sink, attempt.text, failure or _no_final(), deps.settings)
+            return await _fail(sink, result.text, failure or _no_final(), deps.settings)
         return await _complete(ask, result, (chosen, tier), started, sink, deps)
     raise AssertionError("unreachable: the last tier always returns")
 
@@ -323,12 +324,14 @@ async def _complete(
     except StorageUnavailable:
         log.warning("turn.not_stored", reason="storage unavailable")
         notice = "I couldn't save this turn, so a follow-up may not remember it."
-        await sink.finish(failure_text(attempt.text, notice))
+        await sink.finish(failure_text(result.text, notice))
         return TurnOutcome(answered=True, failure=FailureKind.STORAGE, tier=tier)
     made, settings = [*exchange, done.message], deps.settings
-    shown = live_text(attempt.text, attempt.thinking, "", settings.show_thinking)
+    shown = live_text(
+        joined(result.lead, attempt.text), attempt.thinking, "", settings.show_thinking
+    )
     not_back = await bring_back_files(question, made, shown, sink, deps.result_files)
-    text = with_sources(attempt.text, done.message.get("content") or [])
+    text = joined(result.lead, with_sources(attempt.text, done.message.get("content") or []))
     body = with_file_notes(ask.kit.finish(final_text(text, done.stop_reason)), not_back)
     if deps.settings.show_thinking and attempt.thinking.strip():
         body = live_text(body, attempt.thinking, "", show_thinking=True)

@@ -168,6 +168,8 @@ class ToolTurn:
     parts: list[Part]
     stop_reason: str | None = None
     chunk_chars: int = 8
+    tool_seconds: float = 0.0  # how long each server tool runs: a pause before its result
+    result_seconds: float = 0.0  # how long Claude takes to go on after a server tool's result
 
 
 @dataclass

@@ -18,6 +18,7 @@ from testing.fakes.claude_script import MidStreamError, Scripted, Stall, TextRep
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 TOOL_JSON_CHUNK = 10  # characters of tool input JSON per input_json_delta
 TOOL_CALLS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+SERVER_CALLS = frozenset({"server_tool_use", "mcp_tool_use"})
 _EMPTY_TEXT = {"type": "text", "text": ""}
 
 
@@ -256,11 +257,24 @@ class Renderer:
         encoded = builder.tool_block(reply)
         return self._finish(builder, "tool_use", max(1, _tokens(reply.text_before, encoded)))
 
-    def blocks(self, content: list[dict[str, Any]], stop: str, chunk_chars: int = 8) -> Rendered:
-        """Given content blocks (a tool turn, a replayed response), streamed as the API does."""
+    def blocks(
+        self,
+        content: list[dict[str, Any]],
+        stop: str,
+        chunk_chars: int = 8,
+        pauses: tuple[float, float] = (0.0, 0.0),
+    ) -> Rendered:
+        """Given content blocks (a tool turn, a replayed response), streamed as the API does;
+        `pauses`: how long each server tool runs (after its call's block) and how long Claude
+        takes to go on after its result."""
         builder = _Builder()
         for block in content:
             builder.any_block(block, chunk_chars)
+            kind = block["type"]
+            pause = pauses[0] if kind in SERVER_CALLS else 0.0
+            pause = pauses[1] if kind.endswith("_tool_result") else pause
+            if pause:
+                builder.steps.append(Step(builder.at, b"", pause=pause))
         calls = [b["input"] for b in content if b["type"] in TOOL_CALLS]
         texts = [b.get("text") or b.get("thinking") or "" for b in content]
         out = max(1, _tokens(*texts, *(json.dumps(c) for c in calls)))

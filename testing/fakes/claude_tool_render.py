@@ -63,7 +63,8 @@ def render_item(renderer: Renderer, item: Scripted, context: ToolContext) -> Ren
     renderer.extras = TurnExtras(
         outcome.searches, outcome.fetches, outcome.container, outcome.result_tokens
     )
-    rendered = renderer.blocks(outcome.content, outcome.stop_reason, turn.chunk_chars)
+    pauses = (turn.tool_seconds, turn.result_seconds)
+    rendered = renderer.blocks(outcome.content, outcome.stop_reason, turn.chunk_chars, pauses)
     if outcome.stop_reason == "pause_turn":
         context.state.paused[renderer.message_id] = outcome.content
     return rendered

@@ -106,6 +106,15 @@ class StoredMessage:
     streaming: bool = False
     edited_ts: str | None = None
     broadcasts: list[str] = field(default_factory=list)  # each broadcast it ever showed
+    timeline: list[JsonDict] = field(default_factory=list)  # a stream's text and task chunks
+
+    def tasks(self) -> dict[str, list[str]]:
+        """Each streamed task's statuses, in the order they were shown."""
+        seen: dict[str, list[str]] = {}
+        for chunk in self.timeline:
+            if chunk.get("type") == "task_update":
+                seen.setdefault(str(chunk["id"]), []).append(str(chunk["status"]))
+        return seen
 
     @property
     def visible_text(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .slack_chunks import chunks_blocks, chunks_text
 from .slack_events import bot_message_event, message_changed_event, message_deleted_event
 from .slack_models import Channel, EphemeralMessage, JsonDict, SlackError, StoredMessage
 from .slack_state import Workspace
@@ -13,8 +14,6 @@ from .slack_web_common import (
     Content,
     Handler,
     check_customize,
-    chunks_blocks,
-    chunks_text,
     flag,
     get_channel,
     message_json,
@@ -156,9 +155,19 @@ def get_permalink(ws: Workspace, call: Call) -> JsonDict:
 
 def _stream_text(call: Call) -> tuple[str | None, list[JsonDict] | None]:
     markdown = opt_str(call, "markdown_text")
-    if markdown is not None and len(markdown) > MAX_MARKDOWN:
+    chunks = parse_chunks(call)
+    if len(markdown or "") + len(chunks_text(chunks)) > MAX_MARKDOWN:
         raise SlackError("msg_too_long")
-    return markdown, parse_chunks(call)
+    return markdown, chunks
+
+
+def _record_timeline(
+    msg: StoredMessage, markdown: str | None, chunks: list[JsonDict] | None
+) -> None:
+    """What the stream showed, in order: text and task cards (timeline display)."""
+    if markdown:
+        msg.timeline.append({"type": "markdown_text", "text": markdown})
+    msg.timeline.extend(c for c in chunks or [] if c["type"] != "blocks")
 
 
 def _check_recipient(ws: Workspace, call: Call, channel: Channel) -> None:
@@ -183,6 +192,7 @@ def start_stream(ws: Workspace, call: Call) -> JsonDict:
     msg = _bot_message(ws, channel, thread_ts)
     msg.markdown_text = (markdown or "") + chunks_text(chunks)
     msg.blocks = chunks_blocks(chunks) or None
+    _record_timeline(msg, markdown, chunks)
     msg.streaming = True
     _publish(ws, call, channel, msg)
     return {"ok": True, "channel": channel.id, "ts": msg.ts}
@@ -198,6 +208,7 @@ def _streaming_message(ws: Workspace, call: Call) -> tuple[Channel, StoredMessag
 
 def _append(msg: StoredMessage, markdown: str | None, chunks: list[JsonDict] | None) -> None:
     msg.markdown_text = (msg.markdown_text or "") + (markdown or "") + chunks_text(chunks)
+    _record_timeline(msg, markdown, chunks)
     extra = chunks_blocks(chunks)
     if extra:
         msg.blocks = (msg.blocks or []) + extra

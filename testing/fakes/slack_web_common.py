@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .slack_chunks import check_chunks
 from .slack_events import message_object
 from .slack_models import Channel, JsonDict, SlackError, StoredMessage
 from .slack_specs import MethodSpec
@@ -15,7 +16,6 @@ from .slack_state import Workspace
 MAX_TEXT = 40_000
 MAX_MARKDOWN = 12_000
 MAX_BLOCKS = 50
-CHUNK_TYPES = frozenset({"markdown_text", "task_update", "plan_update", "blocks"})
 KNOWN_BLOCKS = frozenset(
     {
         "actions",
@@ -243,28 +243,10 @@ def parse_content(ws: Workspace, call: Call) -> Content:
 
 
 def parse_chunks(call: Call) -> list[JsonDict] | None:
-    chunks = _json_arg(call, "chunks", call.spec.error("invalid_chunks"))
-    if chunks is None:
-        return None
-    ok = isinstance(chunks, list) and all(
-        isinstance(c, dict) and c.get("type") in CHUNK_TYPES for c in chunks
-    )
-    ok = ok and all(isinstance(c.get("text"), str) for c in chunks if c["type"] == "markdown_text")
-    if not ok:
-        raise SlackError(call.spec.error("invalid_chunks"))
-    return list(chunks)
-
-
-def chunks_text(chunks: list[JsonDict] | None) -> str:
-    return "".join(c["text"] for c in chunks or [] if c["type"] == "markdown_text")
-
-
-def chunks_blocks(chunks: list[JsonDict] | None) -> list[JsonDict]:
-    out: list[JsonDict] = []
-    for chunk in chunks or []:
-        if chunk["type"] == "blocks" and isinstance(chunk.get("blocks"), list):
-            out.extend(chunk["blocks"])
-    return out
+    """The call's `chunks`, checked strictly (slack_chunks); None when it has none."""
+    code = call.spec.error("invalid_chunks")
+    chunks = _json_arg(call, "chunks", code)
+    return None if chunks is None else check_chunks(chunks, code)
 
 
 def check_customize(ws: Workspace, call: Call) -> None:

@@ -86,6 +86,12 @@ async def hang() -> str:
     return "late"
 
 
+@server.tool(annotations=READ_ONLY, description="Answers after `seconds` (a slow lookup).")
+async def wait(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return f"waited {seconds:g} s"
+
+
 @server.tool(annotations=READ_ONLY, description="A long answer of `chars` characters.")
 def big(chars: int) -> str:
     return "x" * chars

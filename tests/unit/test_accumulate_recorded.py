@@ -13,7 +13,9 @@ from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import RawMessageStreamEvent
 
 from bot.claude.accumulate import StreamedAnswer, merged_usage
+from bot.claude.activity import call_started, result_arrived
 from bot.claude.client import container_from
+from bot.conversation.messages import ToolActivity, ToolState
 from testing.paths import SHARED
 
 RECORDED = sorted((SHARED / "anthropic" / "server-tools").glob("*_stream_recorded.txt"))
@@ -107,3 +109,49 @@ def test_a_recorded_code_runs_container_is_kept_with_its_expiry() -> None:
     assert container is not None
     assert container.id.startswith("container_")
     assert container.expires_at > 1_700_000_000
+
+
+def _activities(name: str) -> list[ToolActivity]:
+    answer = StreamedAnswer()
+    shown = [answer.add(event) for event in _events(SHARED / "anthropic" / "server-tools" / name)]
+    return [event for event in shown if isinstance(event, ToolActivity)]
+
+
+def test_a_recorded_search_is_reported_when_its_query_is_known_and_when_its_results_come() -> None:
+    """A server_tool_use is reported once its input has streamed (the query in the text), its
+    result block as done, naming the pages found."""
+    started, done = _activities("web_search_stream_recorded.txt")
+    assert started.state is ToolState.STARTED
+    assert started.text == "Searching the web for “tech news today September 26 2025”…"
+    assert (done.tool_id, done.state, done.text) == (started.tool_id, ToolState.DONE, started.text)
+    assert len(done.sources) == 5
+    assert done.sources[0][1] == "https://www.crescendo.ai/news/latest-ai-news-and-updates"
+
+
+def test_recorded_fetches_and_code_runs_are_reported_by_host_and_as_running_code() -> None:
+    """web_fetch names the host it reads; code execution's sub-tools are "Running code…"."""
+    fetch = _activities("web_fetch_stream_recorded.txt")
+    assert [(a.state, a.text) for a in fetch] == [
+        (ToolState.STARTED, "Reading en.wikipedia.org…"),
+        (ToolState.DONE, "Reading en.wikipedia.org…"),
+    ]
+    code = _activities("code_execution_20250825_stream_recorded.txt")
+    assert {a.text for a in code} == {"Running code…"}
+    assert [a.state for a in code] == [ToolState.STARTED, ToolState.DONE] * 2
+
+
+def test_an_error_result_block_is_a_failed_call() -> None:
+    """The recorded web_fetch error result ({type: web_fetch_tool_result_error}) and an MCP
+    result with is_error are failures; a result whose call streamed earlier keeps its text."""
+    path = SHARED / "anthropic" / "server-tools" / "web_fetch_error_response_recorded.txt"
+    content = json.loads(path.read_text().split("---- END-OF-HEADER ----\n", 1)[1])["content"]
+    call, result = content[1], content[2]
+    started = call_started(call, json.dumps(call["input"]))
+    assert started is not None
+    assert started.text == "Reading raw.githubusercontent.com…"
+    failed = result_arrived(result, {started.tool_id: started})
+    assert failed is not None
+    assert (failed.state, failed.text, failed.sources) == (ToolState.FAILED, started.text, ())
+    mcp = {"type": "mcp_tool_result", "tool_use_id": "m1", "is_error": True, "content": []}
+    assert result_arrived(mcp, {}) == ToolActivity("m1", "mcp", ToolState.FAILED, "Using mcp…")
+    assert result_arrived({"type": "text", "text": "hi"}, {}) is None

@@ -15,7 +15,15 @@ from bot.conversation.agent import (
     ToolRunner,
     converse,
 )
-from bot.conversation.messages import AnswerDone, ChatRequest, Container, StopReason, Usage
+from bot.conversation.messages import (
+    AnswerDone,
+    ChatRequest,
+    Container,
+    StopReason,
+    ToolActivity,
+    ToolState,
+    Usage,
+)
 from bot.conversation.tools import JsonObject, ToolOutput, ToolSpec
 
 REQUEST = ChatRequest(
@@ -93,13 +101,18 @@ class Clock:
 
 @dataclass
 class Recorder:
-    """Collects progress lines and the finished calls reported to the caller."""
+    """Collects the tool calls reported (started, done, failed) and the finished model calls
+    reported to the caller."""
 
-    progress: list[str] = field(default_factory=list)
+    activities: list[ToolActivity] = field(default_factory=list)
     calls: list[AnswerDone] = field(default_factory=list)
 
-    async def show(self, text: str) -> None:
-        self.progress.append(text)
+    @property
+    def progress(self) -> list[str]:
+        return [a.text for a in self.activities if a.state is ToolState.STARTED]
+
+    async def show(self, activity: ToolActivity) -> None:
+        self.activities.append(activity)
 
     async def on_call(self, done: AnswerDone) -> None:
         self.calls.append(done)
@@ -139,6 +152,10 @@ async def test_a_tool_round_appends_valid_pairs() -> None:
     assert script.requests[1].messages[-2:] == outcome.exchange
     assert len(seen.calls) == 1
     assert seen.progress == ["Echoing a…"]
+    assert [(a.tool_id, a.name, a.state) for a in seen.activities] == [
+        ("t1", "echo", ToolState.STARTED),
+        ("t1", "echo", ToolState.DONE),
+    ]
     assert outcome.tools_used == {"echo": 1}
 
 
@@ -171,6 +188,8 @@ async def test_a_hanging_failing_or_unknown_tool_is_an_error_result() -> None:
     assert "RuntimeError" in texts[1]
     assert "no tool named 'nope'" in texts[2]
     assert outcome.attempt.text == "sorry"
+    ended = {a.tool_id: a.state for a in seen.activities if a.state is not ToolState.STARTED}
+    assert ended == {"1": ToolState.FAILED, "2": ToolState.FAILED, "3": ToolState.FAILED}
 
 
 async def test_a_huge_result_is_truncated_with_a_note() -> None:

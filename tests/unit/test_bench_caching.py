@@ -3,6 +3,7 @@ repository, and how a reported usage is priced."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from bench.caching import Result, Scenario, crossing
 from bench.caching_askcode import generated_files, one_hour_first, ttls_in_order
 from bench.caching_common import COST_GOAL, Turn, turn_of
+from bench.caching_tools import calls_of
 from bot.conversation.messages import Usage
 from testing.fakes.claude_server import RecordedRequest
 
@@ -80,3 +82,24 @@ def test_turn_prices_reads_and_both_write_ttls() -> None:
     assert turn.cost == pytest.approx(0.2 + 4.0 + (10 * 2.0 + 100 * 10.0) / 1e6)
     assert turn.uncached == pytest.approx((2_000_010 * 2.0 + 100 * 10.0) / 1e6)
     assert turn.read_share == pytest.approx(1_000_000 / 2_000_010)
+
+
+def test_tool_bytes_are_compared_call_to_call() -> None:
+    """A call whose `tools` differ from the previous call's, even only in key order, is flagged;
+    the first call of a tool round is labelled with its turn, the next as after the tool."""
+    usage = {
+        "input_tokens": 10,
+        "output_tokens": 1,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+    }
+    same = {"model": "claude-sonnet-5-5", "tools": [{"name": "a", "type": "x"}]}
+    moved = {"model": "claude-sonnet-5-5", "tools": [{"type": "x", "name": "a"}]}
+    requests = [
+        RecordedRequest("/v1/messages", {}, body, 0.0, 200, usage) for body in (same, moved)
+    ]
+    calls = calls_of(requests, "3", json.dumps(same["tools"]))
+    assert [(c.turn, c.same_tools, c.tools) for c in calls] == [
+        ("3", True, ["a"]),
+        ("3 (after the tool)", False, ["a"]),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 from bot.claude.catalog import CATALOG
@@ -54,6 +55,22 @@ def test_long_system_prompt_gets_its_own_breakpoint() -> None:
     call = build_messages_call(_request(_turns(1, 10), system="s" * 20_000), SONNET)
     assert call["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert count_breakpoints(call) == 3
+
+
+def test_tool_definitions_count_towards_the_cacheable_prefix() -> None:
+    """Tools come first in the prompt: a short system prompt and question behind enough tool
+    definitions get the system breakpoint (shared by every thread with the same tools) and one
+    on the question, from the first turn."""
+    tools = tuple(
+        {"name": f"t{n}", "description": "d" * 200, "input_schema": {"type": "object"}}
+        for n in range(15)
+    )
+    request = dataclasses.replace(_request(_turns(0, 10)), tools=tools)
+    call = build_messages_call(request, SONNET)
+    assert call["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert call["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert count_breakpoints(call) == 2
+    assert call["tools"] == list(tools)
 
 
 def _marked(call: dict[str, object]) -> list[str]:

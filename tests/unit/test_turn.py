@@ -23,6 +23,7 @@ from bot.conversation.messages import (
     TextDelta,
     ThreadKey,
     ThreadState,
+    ToolActivity,
     Usage,
 )
 from bot.conversation.throttle import EditPolicy
@@ -93,6 +94,9 @@ class RecordingSink:
 
     async def finish(self, text: str) -> None:
         self.events.append(("finish", text))
+
+    async def activity(self, activity: ToolActivity, text: str) -> bool:
+        return False  # no display of its own: tool calls come as status lines
 
 
 @dataclass

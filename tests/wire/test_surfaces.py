@@ -13,6 +13,7 @@ from bot.config import DEFAULT_PROMPTS, parse_prompts
 from bot.conversation.mentions import WORD_JOINER
 from bot.storage.connect import close_redis, connect_url
 from testing.fakes.claude_server import FakeClaude, TextReply
+from testing.fakes.slack_chunks import stream_text
 from testing.fakes.slack_server import FakeSlack
 from testing.fakes.slack_surfaces import (
     click_feedback,
@@ -90,9 +91,7 @@ async def test_dm_thread_streams_natively_with_status_and_title(
     assert len(starts) == 1
     assert len(stops) == 1
     assert appends
-    pieces = [starts[0].args["markdown_text"]]
-    pieces += [c.args["markdown_text"] for c in appends]
-    pieces.append(stops[0].args.get("markdown_text", ""))
+    pieces = [stream_text(c.args) for c in [*starts, *appends, *stops]]
     assert "".join(pieces) == final
     assert stops[0].args["blocks"][0]["type"] == "context_actions"
     assert not slack.calls_to("chat.update")
@@ -281,9 +280,7 @@ async def test_native_stream_never_carries_a_broadcast(
     appends = slack.calls_to("chat.appendStream")
     stops = slack.calls_to("chat.stopStream")
     assert len(appends) >= 5
-    pieces = [starts[0].args["markdown_text"]]
-    pieces += [c.args["markdown_text"] for c in appends]
-    pieces.append(stops[0].args.get("markdown_text", ""))
+    pieces = [stream_text(c.args) for c in [*starts, *appends, *stops]]
     assert "".join(pieces) == final
     assert not slack.calls_to("chat.update")
     title = slack.calls_to("assistant.threads.setTitle")[0].args["title"]

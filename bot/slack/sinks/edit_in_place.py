@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.mentions import defuse_broadcasts
+from bot.conversation.messages import ToolActivity
 from bot.conversation.ports import Clock
 from bot.conversation.split import balance_fences, split_message
 from bot.slack.api.calls import (
@@ -179,6 +180,11 @@ class SlackReplySink:
         await self._until_landed(text)
         if self._journal is not None:
             await self._journal.closed(self._to.answer_id)
+
+    async def activity(self, activity: ToolActivity, text: str) -> bool:
+        """An edited message has no display of its own for tools: the core shows the call as
+        a status line of the text (one interim edit like any other)."""
+        return False
 
     async def _until_landed(self, text: str) -> str | None:
         """Show text as final, waiting out rate limits; the Slack error when it can't land."""

@@ -8,6 +8,9 @@
   and a new one continues in the same thread (the fence reopened).
 - `finish` stops the stream with only what was not yet appended (stop appends, it never
   replaces), and the feedback buttons under the answer.
+- Tool calls are tasks of the stream (`task_update` chunks, shown between the text as Slack's
+  timeline): in progress when a call starts, complete or error when it ends. Text goes as
+  `markdown_text` chunks, as Slack's own SDK streams it, so every call of a stream uses chunks.
 - Text is defused of broadcast mentions (bot.conversation.mentions) as a whole before the new
   suffix is taken, so a `<!here>` split across two deltas never reaches Slack whole.
 - Edit in place is the fallback: when Slack refuses to start a stream, when one expires
@@ -18,8 +21,8 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -29,6 +32,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.mentions import defuse_broadcasts
+from bot.conversation.messages import ToolActivity, ToolState
 from bot.conversation.ports import Clock
 from bot.conversation.split import FENCE, open_fence
 from bot.slack.api.calls import (
@@ -40,56 +44,20 @@ from bot.slack.api.calls import (
 )
 from bot.slack.sinks.edit_in_place import UNREACHABLE, Journal, SlackReplySink
 from bot.slack.sinks.status import ThreadStatus, plain_status, trailing_status
+from bot.slack.sinks.stream_parts import (
+    Segment,
+    StreamBroken,
+    StreamTarget,
+    cut_point,
+)
+from bot.slack.sinks.tasks import Chunk, task_chunk, task_title, text_chunks
 
 log = structlog.get_logger("bot.slack.stream")
 
+__all__ = ["NativeStreamSink", "StreamBroken", "StreamTarget", "cut_point", "update_finished"]
+
 FENCE_ROOM = 8  # room kept in a message for the fence that closes it
 Block = dict[str, Any]
-
-
-class StreamBroken(Exception):
-    """Slack refused a streaming call (the error code is the message)."""
-
-
-@dataclass(frozen=True)
-class StreamTarget:
-    """Where an answer streams: a thread (Slack requires one), and outside DMs its reader."""
-
-    channel: str
-    thread_ts: str
-    recipient_user: str | None = None
-    recipient_team: str | None = None
-
-    def recipients(self) -> dict[str, str]:
-        """The recipient arguments of chat.startStream (none in a DM)."""
-        if self.recipient_user and self.recipient_team:
-            return {
-                "recipient_user_id": self.recipient_user,
-                "recipient_team_id": self.recipient_team,
-            }
-        return {}
-
-
-@dataclass
-class Segment:
-    """One streamed message: where its text starts in the answer, and what it shows."""
-
-    ts: str
-    start: int
-    prefix: str  # put in front of the answer text (a code fence reopened)
-    text: str
-    streaming: bool = True
-
-
-def cut_point(text: str, window: int, has_content: bool) -> int:
-    """Where to end a message inside the next `window` characters of text: a paragraph, line or
-    word end; 0 (end it before this text) when it already has content and no such end is near."""
-    head = text[:window]
-    for separator in ("\n\n", "\n", " "):
-        at = head.rfind(separator)
-        if at >= window // 2 and at > 0:
-            return at + len(separator)
-    return 0 if has_content else max(window, 1)
 
 
 class NativeStreamSink:
@@ -125,6 +93,8 @@ class NativeStreamSink:
         self._edit_start = 0
         self._edit_prefix = ""
         self._kept: list[Segment] = []  # finished messages the edit sink does not hold
+        self._titles: dict[str, str] = {}  # each task's title, as it was first shown
+        self._lock = asyncio.Lock()  # the coalescer's appends and tool tasks, one at a time
 
     @property
     def shown(self) -> str:
@@ -156,6 +126,10 @@ class NativeStreamSink:
 
     async def show(self, text: str) -> float:
         """Append what is new in the answer; a trailing status line goes to the thread status."""
+        async with self._lock:
+            return await self._show(text)
+
+    async def _show(self, text: str) -> float:
         text = defuse_broadcasts(text)
         self._shown = text
         if self._edit is None:
@@ -170,6 +144,59 @@ class NativeStreamSink:
 
     async def finish(self, text: str) -> None:
         """Stop the stream with what is left of the final text and the feedback buttons."""
+        async with self._lock:
+            await self._finish(text)
+
+    async def activity(self, activity: ToolActivity, text: str) -> bool:
+        """A tool call as a task of the stream, after the answer so far (appended first); False
+        once fallen back to edits, or when Slack could not take it (the core then shows a
+        status line)."""
+        async with self._lock:
+            if self._edit is None:
+                body, _ = trailing_status(defuse_broadcasts(text))
+                if body:
+                    await self._stream(body, final=False)
+            if self._edit is not None:
+                return False
+            title = self._titles.setdefault(activity.tool_id, task_title(activity.text))
+            must_land = activity.state is not ToolState.STARTED  # a task never stays spinning
+            try:
+                return await self._task(task_chunk(activity, title), must_land=must_land)
+            except StreamBroken as broken:
+                self._fall_back(str(broken), replace_all=False)
+                return False
+
+    async def _task(self, chunk: Chunk, *, must_land: bool) -> bool:
+        """Add a task update to the open message, or start one with it; False when skipped."""
+        segment = self._open_segment()
+        if segment is not None:
+            appended = await self._call(
+                self._client.chat_appendStream,
+                must_land=must_land,
+                channel=self._to.channel,
+                ts=segment.ts,
+                chunks=[chunk],
+            )
+            return appended is not None
+        chunks = [*(text_chunks(self._reopen) if self._reopen else []), chunk]
+        response = await self._call(
+            self._client.chat_startStream,
+            must_land=must_land,
+            channel=self._to.channel,
+            thread_ts=self._to.thread_ts,
+            chunks=chunks,
+            **self._to.recipients(),
+        )
+        if response is None:
+            return False
+        segment = Segment(str(response["ts"]), len(self._source), self._reopen, self._reopen)
+        self._segments.append(segment)
+        self._reopen = ""
+        self._status.posted()
+        await self._record(segment)
+        return True
+
+    async def _finish(self, text: str) -> None:
         text = defuse_broadcasts(text)
         self._shown = text
         if self._edit is None:
@@ -226,7 +253,7 @@ class NativeStreamSink:
                 must_land=must_land,
                 channel=self._to.channel,
                 thread_ts=self._to.thread_ts,
-                markdown_text=text,
+                chunks=text_chunks(text),
                 **self._to.recipients(),
             )
             if response is None:
@@ -244,7 +271,7 @@ class NativeStreamSink:
                 must_land=must_land,
                 channel=self._to.channel,
                 ts=segment.ts,
-                markdown_text=chunk,
+                chunks=text_chunks(chunk),
             )
             if response is None:
                 return False
@@ -267,7 +294,7 @@ class NativeStreamSink:
     async def _stop(self, segment: Segment, text: str, blocks: Sequence[Block]) -> None:
         args: dict[str, Any] = {"channel": self._to.channel, "ts": segment.ts}
         if text:
-            args["markdown_text"] = text
+            args["chunks"] = text_chunks(text)
         if blocks:
             args["blocks"] = list(blocks)
         await self._call(self._client.chat_stopStream, must_land=True, **args)
