@@ -175,5 +175,8 @@ async def test_web_searches_are_priced_in_the_ledger(
     (record,) = await recent_ledger_records(redis_url, slack.ids.team_id)
     assert (record["web_searches"], record["web_fetches"]) == ("2", "0")
     usage = claude.message_requests()[0].usage or {}
-    tokens_usd = (usage["input_tokens"] * 2 + usage["output_tokens"] * 10) / 1e6
+    written = usage.get("cache_creation_input_tokens") or 0  # the prefix is cacheable with tools
+    read = usage.get("cache_read_input_tokens") or 0
+    tokens = usage["input_tokens"] * 2 + written * 2.5 + read * 0.2 + usage["output_tokens"] * 10
+    tokens_usd = tokens / 1e6  # Sonnet 5.5's prices per million tokens
     assert int(record["cost_nanos"]) == round((tokens_usd + 0.02) * 1e9)
