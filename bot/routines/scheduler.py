@@ -22,7 +22,6 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-import redis
 import structlog
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
@@ -34,6 +33,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.batch.store import LeaderLock
 from bot.routines.store import Routine
+from bot.storage.connect import SyncRedisClient
 from bot.storage.key_layout import PREFIX
 from bot.tools.slack.since import zone
 
@@ -82,23 +82,28 @@ def trigger(routine: Routine) -> CronTrigger:
     )
 
 
+class ClientJobStore(RedisJobStore):  # type: ignore[misc]  # APScheduler is untyped
+    """APScheduler's Redis job store on a client we made (a single server, a cluster's or a
+    Sentinel group's primary), not one it makes from connection arguments."""
+
+    def __init__(self, client: SyncRedisClient, *, jobs_key: str, run_times_key: str) -> None:
+        super().__init__(jobs_key=jobs_key, run_times_key=run_times_key)
+        self.redis = client
+
+
 class RoutineScheduler:
     """APScheduler over Redis, resumed only on the replica holding the lease."""
 
     def __init__(
         self,
-        redis_url: str,
+        client: SyncRedisClient,
         team: str,
         lease: LeaderLock,
         fire: Fire,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        pool = redis.ConnectionPool.from_url(redis_url)
-        store = RedisJobStore(
-            jobs_key=f"{PREFIX}:routines:{team}:jobs",
-            run_times_key=f"{PREFIX}:routines:{team}:run_times",
-            connection_pool=pool,
-        )
+        tag = f"{PREFIX}:{{routines:{team}}}"  # one hash slot: the store's MULTI spans both
+        store = ClientJobStore(client, jobs_key=f"{tag}:jobs", run_times_key=f"{tag}:run_times")
         self._lease = lease
         self._scheduler = BackgroundScheduler(
             jobstores={"default": store},

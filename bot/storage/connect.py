@@ -24,6 +24,7 @@ from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.sentinel import Sentinel
 
 RedisClient: TypeAlias = redis.Redis | RedisCluster
+SyncRedisClient: TypeAlias = Any  # redis.Redis or redis.cluster.RedisCluster (synchronous)
 """What every part of the bot that talks to Redis is given: commands, pipelines (a transaction's
 keys in one hash slot) and Lua scripts (every key declared, all in one slot) work on both."""
 
@@ -165,3 +166,27 @@ async def close_redis(client: RedisClient) -> None:
 def connect_url(url: str, *, cluster: bool = False, **options: Any) -> RedisClient:
     """parse_redis_url then open_redis: for tools and tests that hold a URL."""
     return open_redis(parse_redis_url(url, cluster=cluster), **options)
+
+
+def open_sync_redis(url: str, *, cluster: bool = False) -> SyncRedisClient:
+    """A synchronous client for the same target (libraries that want one, e.g. the routines'
+    job store, which runs in its own thread)."""
+    import redis as sync
+    from redis.cluster import ClusterNode as SyncNode
+    from redis.cluster import RedisCluster as SyncCluster
+    from redis.sentinel import Sentinel as SyncSentinel
+
+    target = parse_redis_url(url, cluster=cluster)
+    if target.kind == "single":
+        return sync.Redis.from_url(target.url)
+    options = dict(target.options)
+    if target.kind == "cluster":
+        options.pop("db", None)
+        nodes = [SyncNode(h, p) for h, p in target.hosts]  # type: ignore[no-untyped-call]
+        return SyncCluster(startup_nodes=nodes, **options)
+    sentinel_kwargs = {
+        **{k: v for k, v in options.items() if k.startswith(("socket_", "ssl"))},
+        **{key.removeprefix("sentinel_"): value for key, value in target.sentinel_auth.items()},
+    }
+    sentinel = SyncSentinel(list(target.hosts), sentinel_kwargs=sentinel_kwargs, **options)
+    return sentinel.master_for(target.service)
