@@ -36,7 +36,7 @@ async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
 class Privacy:
     """C1 public, C2 private, C9 unknown."""
 
-    async def is_private(self, channel: str) -> bool | None:
+    async def is_private(self, team: str, channel: str) -> bool | None:
         return {"C1": False, "C2": True}.get(channel)
 
 
