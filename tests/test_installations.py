@@ -36,7 +36,7 @@ async def test_a_token_is_stored_encrypted_and_read_back(redis_client: RedisClie
     raw = await redis_client.get(installation_key("E1", "T1"))
     assert raw is not None
     assert TOKEN.encode() not in raw
-    assert b'"T1"' not in raw  # the whole record is sealed, names included (a Fernet token has no quotes)
+    assert b'"T1"' not in raw  # the record is sealed, names too (a Fernet token has no quote)
     found = await store.async_find_installation(enterprise_id="E1", team_id="T1")
     assert found is not None
     assert (found.bot_token, found.bot_user_id, found.bot_scopes) == (

@@ -20,7 +20,7 @@ TEAM = "T1"
 class Privacy:
     """C1 public, C2 private, C9 unknown."""
 
-    async def is_private(self, channel: str) -> bool | None:
+    async def is_private(self, team: str, channel: str) -> bool | None:
         return {"C1": False, "C2": True}.get(channel)
 
 

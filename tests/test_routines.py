@@ -54,7 +54,7 @@ def test_routine_grammar_errors_and_commands() -> None:
 
 
 def make(url: str, team: str, fired: list[tuple[str, str, float]], name: str) -> RoutineScheduler:
-    async def fire(routine_id: str, scheduled: float) -> None:
+    async def fire(routine_id: str, workspace: str, scheduled: float) -> None:
         fired.append((name, routine_id, scheduled))
 
     lease = LeaderLock(redis.Redis.from_url(url), ttl_seconds=2, key=f"test:{team}:leader")

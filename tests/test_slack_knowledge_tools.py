@@ -62,9 +62,9 @@ def _one(web: AsyncWebClient) -> OneWorkspace:
 async def knowledge(slack: FakeSlack, redis_url: str) -> AsyncIterator[SlackKnowledge]:
     client = redis.Redis.from_url(redis_url)
     web = AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
-    directory = SlackDirectory(web, MonotonicClock())
+    directory = SlackDirectory(_one(web), MonotonicClock())
     people = PeopleDirectory(_one(web), RedisMarks(client))
-    yield SlackKnowledge(directory, people, lambda channel: channel != "C0BANNED", team="T0TEAM")
+    yield SlackKnowledge(directory, people, lambda channel: channel != "C0BANNED")
     await client.aclose()
 
 
@@ -169,7 +169,7 @@ async def test_read_channel_pages_up_to_a_cap_and_says_where_it_stopped(
     client = redis.Redis.from_url(redis_url)
     web = AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
     knowledge = SlackKnowledge(
-        SlackDirectory(web, MonotonicClock()),
+        SlackDirectory(_one(web), MonotonicClock()),
         PeopleDirectory(_one(web), RedisMarks(client)),
         lambda channel: True,
         limits=ReadLimits(max_messages=300),

@@ -17,6 +17,7 @@ from bot.conversation.agent import Approval
 from bot.conversation.messages import Question, ThreadKey
 from bot.conversation.throttle import MonotonicClock
 from bot.conversation.tools import ToolSpec
+from bot.slack.api.workspaces import OneWorkspace, Workspace
 from bot.slack.blocks.approval import (
     APPROVE,
     MAX_INPUT_CHARS,
@@ -49,8 +50,10 @@ async def slack() -> AsyncIterator[FakeSlack]:
     assert fake.broadcasts == []
 
 
-def _web(slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
+def _web(slack: FakeSlack) -> OneWorkspace:
+    """The single workspace the bot token serves."""
+    web = AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
+    return OneWorkspace(Workspace(slack.ids.team_id, None, web, slack.ids.bot_user_id))
 
 
 async def _question(slack: FakeSlack) -> Question:

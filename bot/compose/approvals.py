@@ -26,12 +26,13 @@ class ToolApprovals:
 
     @classmethod
     def build(cls, settings: Settings, clients: Clients, clock: Clock) -> ToolApprovals:
-        """On the shared Redis and Slack client; BOT_TOOL_APPROVAL_SECONDS and the admins."""
+        """On the shared Redis and each workspace's Slack client; BOT_TOOL_APPROVAL_SECONDS and
+        the admins."""
         seconds = settings.tool_approval_seconds
         store = RedisApprovals(clients.redis, keep_seconds=seconds + KEEP_AFTER_SECONDS)
         return cls(
-            asking=SlackApprovals(clients.slack, store, clock, seconds),
-            clicks=ApprovalClicks(clients.slack, store, clock, settings.admins, seconds),
+            asking=SlackApprovals(clients.workspaces, store, clock, seconds),
+            clicks=ApprovalClicks(clients.workspaces, store, clock, settings.admins, seconds),
         )
 
     def register(self, app: AsyncApp) -> None:

@@ -50,20 +50,6 @@ class Clients:
     claude: anthropic.AsyncAnthropic  # retries off: the chat adapter retries on its own terms
     installations: RedisInstallationStore | None = None  # OAuth only
     redis_url: str = ""  # where `redis` connects (a synchronous client needs it: routines)
-    single: Workspace | None = None  # SLACK_BOT_TOKEN's workspace (None under OAuth)
-
-    @property
-    def slack(self) -> AsyncWebClient:
-        """The bot token's client with SLACK_BOT_TOKEN (the one workspace); under OAuth the
-        token-less app client: features not yet per workspace use this."""
-        return self.app_client
-
-    @property
-    def identity(self) -> Workspace:
-        """The one workspace's identity (SLACK_BOT_TOKEN); under OAuth a placeholder with no
-        team (features needing it per workspace take it from `workspaces`)."""
-        return self.single or Workspace(team_id="", enterprise_id=None, client=self.app_client,
-                                        bot_user_id="", bot_id="", bot_name="Claude")  # fmt: skip
 
 
 async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
@@ -92,9 +78,7 @@ async def open_clients(settings: Settings, stack: AsyncExitStack) -> Clients:
         bot_name=identity.bot_name,
     )
     log.info("slack.single_workspace", team=identity.team_id, bot_user=identity.bot_user_id)
-    return Clients(
-        redis_client, web, OneWorkspace(workspace), slack, claude, None, redis_url, workspace
-    )
+    return Clients(redis_client, web, OneWorkspace(workspace), slack, claude, None, redis_url)
 
 
 async def installed_clients(

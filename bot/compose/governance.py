@@ -30,15 +30,14 @@ class Governance:
 
     @classmethod
     def build(cls, settings: Settings, clients: Clients) -> Governance:
-        """On the shared Redis, Slack and Anthropic clients."""
+        """On the shared Redis and Anthropic clients and each workspace's Slack client."""
         audit = AuditLog(clients.redis, settings.audit_retention_days * 86_400)
         files = AnthropicFileStore(clients.claude.with_options(max_retries=2))
-        eraser = ThreadForgetter(
-            clients.redis, clients.slack, files, audit, ttl_seconds=settings.history_ttl_seconds
-        )
+        ttl = settings.history_ttl_seconds
+        eraser = ThreadForgetter(clients.redis, clients.workspaces, files, audit, ttl_seconds=ttl)
         redactor = PiiRedactor(settings.pii_region) if settings.pii_redaction else None
         admins = parse_ids(settings.admin_users)
-        export = ExportCommand(clients.slack, clients.redis, admins, audit)
+        export = ExportCommand(clients.workspaces, clients.redis, admins, audit)
         return cls(audit, eraser, redactor, export)
 
     def approvals(self, inner: Approvals) -> Approvals:

@@ -21,9 +21,10 @@ from bot.config import Settings
 from bot.conversation.tools import ToolProvider
 from bot.routines.command import COMMAND, RoutineCommands
 from bot.routines.runner import RoutineRunner
-from bot.routines.scheduler import RoutineScheduler
+from bot.routines.scheduler import ALL_WORKSPACES, RoutineScheduler
 from bot.routines.store import RoutineStore
 from bot.runtime.loops import BackgroundLoops
+from bot.slack.api.workspaces import OneWorkspace, SlackWorkspaces
 from bot.slack.handlers.commands import AnswerStarter
 from bot.slack.handlers.summaries import SHORTCUT_ID, SummaryShortcut
 from bot.storage.connect import open_sync_redis
@@ -46,14 +47,13 @@ class Knowledge:
 
     @classmethod
     def build(cls, settings: Settings, clients: Clients, shared: SlackParts) -> Knowledge:
-        """On the shared Slack client, the allowlists and the people cache."""
-        directory = SlackDirectory(clients.slack, shared.clock)
+        """On each workspace's Slack client, the allowlists and the people cache."""
+        directory = SlackDirectory(clients.workspaces, shared.clock)
         names = settings.slack_tool_names
         provider = SlackKnowledge(
             directory,
             shared.people,
             lambda channel: shared.access.may_read(channel),
-            team=clients.identity.team_id,
             limits=ReadLimits(max_messages=settings.slack_read_max_messages),
             search="search_slack" in names,
             read="read_channel" in names,
@@ -75,23 +75,23 @@ class Knowledge:
         stack: AsyncExitStack,
         loops: BackgroundLoops,
     ) -> None:
-        """Register the shortcut and /claude-routine; start the routine scheduler."""
-        bot_name = clients.identity.bot_name
-        shortcut = SummaryShortcut(shared.access, self.directory, answers, bot_name)
+        """Register the shortcut and /claude-routine; start the routine scheduler (one for
+        every workspace)."""
+        shortcut = SummaryShortcut(shared.access, self.directory, answers)
         app.shortcut(SHORTCUT_ID)(shortcut.on_shortcut)
-        team = clients.identity.team_id
+        scope = routine_scope(clients.workspaces)
         store = RoutineStore(clients.redis)
         runner: list[RoutineRunner] = []
 
-        async def fire(routine_id: str, scheduled: float) -> None:
-            await runner[0].fire(routine_id, scheduled)
+        async def fire(routine_id: str, workspace: str, scheduled: float) -> None:
+            await runner[0].fire(routine_id, workspace, scheduled)
 
         lease = LeaderLock(
-            clients.redis, ttl_seconds=LEASE_SECONDS, key=f"{PREFIX}:routines:{team}:leader"
+            clients.redis, ttl_seconds=LEASE_SECONDS, key=f"{PREFIX}:routines:{scope}:leader"
         )
         scheduler = RoutineScheduler(
             open_sync_redis(clients.redis_url, cluster=settings.redis_cluster),
-            team,
+            scope,
             lease,
             fire,
             asyncio.get_running_loop(),
@@ -103,7 +103,6 @@ class Knowledge:
                 self.slack.access,
                 shared.access,
                 answers,
-                team,
                 scheduler.unschedule,
             )
         )
@@ -119,6 +118,14 @@ class Knowledge:
             settings.routines_per_user,
         )
         app.command(COMMAND)(commands.on_command)
+
+
+def routine_scope(workspaces: SlackWorkspaces) -> str:
+    """Whose routines one scheduler (its job store and lease) holds: with SLACK_BOT_TOKEN the one
+    workspace's team (the keys routines always had), under OAuth every workspace's."""
+    if isinstance(workspaces, OneWorkspace):
+        return workspaces.workspace.team_id
+    return ALL_WORKSPACES
 
 
 def slack_tools(settings: Settings, clients: Clients, shared: SlackParts) -> list[ToolProvider]:

@@ -23,7 +23,8 @@ def memory_provider(settings: Settings, clients: Clients, audit: Auditor) -> Mem
     store = MemoryStore(clients.redis, int(settings.memory_ttl_days * 86_400))
     limits = Limits(settings.memory_file_chars, settings.memory_scope_chars)
     admins = parse_ids(settings.admin_users)
-    return MemoryProvider(store, ChannelPrivacy(clients.slack), limits, admins=admins, audit=audit)
+    privacy = ChannelPrivacy(clients.workspaces)
+    return MemoryProvider(store, privacy, limits, admins=admins, audit=audit)
 
 
 def register_memory_command(

@@ -45,12 +45,13 @@ def server_tools(settings: Settings) -> ServerTools:
 
 def code_files_back(settings: Settings, clients: Clients, clock: Clock) -> ResultFiles:
     """With code execution on: the files it makes, downloaded from Claude's Files API (on the
-    shared client) and posted into the answer's thread, each once."""
+    shared client) and posted into the answer's thread (with its workspace's client), each
+    once."""
     if "code_execution" not in settings.server_tools().names:
         return NoResultFiles()
     return CodeFilesBack(
         AnthropicOutputFiles(clients.claude),
-        SlackThreadUploads(clients.slack, clock),
+        SlackThreadUploads(clients.workspaces, clock),
         RedisMarks(clients.redis),
         max_bytes=settings.code_file_max_bytes,
     )

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.errors import StorageUnavailable
 from bot.conversation.messages import ChatMessage, Question, ThreadKey
 from bot.governance.audit import Auditor
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces
 from bot.slack.handlers.inbound import DM_TOP_LEVEL, message_mark
 from bot.storage.connect import RedisClient
 from bot.storage.inflight import RECORDS
@@ -62,13 +62,13 @@ def _file_ids(value: Any) -> Iterator[str]:
 
 
 class ThreadForgetter:
-    """The core's ThreadEraser over Redis, Slack (which messages are in the thread) and the
-    Files API."""
+    """The core's ThreadEraser over Redis, Slack (which messages are in the thread, asked with
+    the client of the thread's workspace) and the Files API."""
 
     def __init__(
         self,
         client: RedisClient,
-        slack: AsyncWebClient,
+        slack: SlackWorkspaces,
         files: FileDeleter | None,
         audit: Auditor,
         *,
@@ -118,13 +118,14 @@ class ThreadForgetter:
         stamps: list[str] = []
         cursor = None
         try:
+            client = (await self._slack.get(key.team)).client
             for _ in range(MAX_PAGES):
                 if key.thread_ts == DM_TOP_LEVEL:
-                    response = await self._slack.conversations_history(
+                    response = await client.conversations_history(
                         channel=key.channel, limit=PAGE_SIZE, cursor=cursor
                     )
                 else:
-                    response = await self._slack.conversations_replies(
+                    response = await client.conversations_replies(
                         channel=key.channel, ts=key.thread_ts, limit=PAGE_SIZE, cursor=cursor
                     )
                 stamps += [str(m["ts"]) for m in response.get("messages") or [] if m.get("ts")]
@@ -133,6 +134,8 @@ class ThreadForgetter:
                     break
         except SlackApiError as exc:
             log.warning("forget.thread_unreadable", error=exc.response.get("error"))
+        except NotInstalled:
+            log.warning("forget.thread_unreadable", error="not_installed")
         return stamps
 
     async def _drop_thread(self, key: ThreadKey, forget_ts: str) -> None:

@@ -1,4 +1,5 @@
-"""`/claude-routine`: create, list and delete routines (every answer is ephemeral)."""
+"""`/claude-routine`: create, list and delete routines (every answer is ephemeral), each kept
+under the workspace the command came from."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from redis.exceptions import RedisError
 
 from bot.routines.parse import Create, Delete, Listing, parse_routine
 from bot.routines.store import Routine, RoutineStore, new_id
+from bot.slack.api.workspaces import NotInstalled, workspace_of
 from bot.slack.handlers.access import AccessPolicy
 from bot.tools.slack.access import ChannelAccess, Refused
-from bot.tools.slack.directory import SlackDirectory, SlackUnavailable
+from bot.tools.slack.directory import SlackDirectory, SlackUnavailable, WorkspaceDirectory
 from bot.tools.slack.since import zone
 
 log = structlog.get_logger("bot.routines")
@@ -26,6 +28,8 @@ UNAVAILABLE = "I can't reach my routine store right now. Try again in a minute."
 TOO_MANY = "You have {count} routines, the most one person may have. Delete one first."
 NOT_YOURS = "There is no routine `{id}` of yours. `/claude-routine list` shows yours."
 CANNOT_POST = "I'm not in this channel, so a routine could not post here. Invite me first."
+NOT_INSTALLED = "I'm not installed in this workspace any more; ask an admin to add me again."
+ID_TRIES = 8  # a routine id is drawn again while another routine (any workspace's) has it
 
 
 class Jobs(Protocol):
@@ -37,6 +41,10 @@ class Jobs(Protocol):
 
     async def next_run(self, routine_id: str) -> datetime | None:
         """When it runs next."""
+        ...
+
+    async def taken(self, routine_id: str) -> bool:
+        """Whether some routine (of any workspace) already has this id."""
         ...
 
     async def unschedule(self, routine_id: str) -> None:
@@ -75,14 +83,16 @@ class RoutineCommands:
             await ack(response_type="ephemeral", text=parsed)
             return
         await ack()
-        team = str(command.get("team_id") or "")
+        team = workspace_of(command)
         try:
             if isinstance(parsed, Listing):
                 text = await self._list(team, user)
             elif isinstance(parsed, Delete):
                 text = await self._delete(team, user, parsed.routine_id)
             else:
-                text = await self._create(team, user, channel, parsed)
+                text = await self._create(await self.directory.of(team), user, channel, parsed)
+        except NotInstalled:
+            text = NOT_INSTALLED
         except RedisError as exc:
             log.warning("routine.store_unavailable", error=type(exc).__name__)
             text = UNAVAILABLE
@@ -111,21 +121,25 @@ class RoutineCommands:
         log.info("routine.deleted", routine=routine_id)
         return f"Deleted routine `{routine_id}` ({routine.label})."
 
-    async def _create(self, team: str, user: str, channel: str, parsed: Create) -> str:
+    async def _create(
+        self, directory: WorkspaceDirectory, user: str, channel: str, parsed: Create
+    ) -> str:
+        team = directory.key
         if len(await self.store.owned_by(team, user)) >= self.per_user:
             return TOO_MANY.format(count=self.per_user)
         if not channel.startswith("D"):
-            facts = await self.directory.channel(channel)
+            facts = await directory.channel(channel)
             if facts is None or not facts.bot_is_member:
                 return CANNOT_POST
         if parsed.source_channel:
-            verdict = await self.access.check(user, parsed.source_channel, fresh=True)
+            source = parsed.source_channel
+            verdict = await self.access.check(directory, user, source, fresh=True)
             if isinstance(verdict, Refused):
                 return f"I can't summarise that channel for you: {verdict.reason}"
-        person = await self.directory.person(user)
+        person = await directory.person(user)
         schedule = parsed.schedule
         routine = Routine(
-            id=new_id(),
+            id=await self._free_id(),
             team=team,
             owner=user,
             target_channel=channel,
@@ -148,3 +162,11 @@ class RoutineCommands:
             f"{when_text(upcoming, routine.tz)}. It runs with your permissions at the time; "
             f"`/claude-routine delete {routine.id}` stops it."
         )
+
+    async def _free_id(self) -> str:
+        """A routine id no routine of any workspace has (they share one job store)."""
+        for _ in range(ID_TRIES - 1):
+            routine_id = new_id()
+            if not await self.jobs.taken(routine_id):
+                return routine_id
+        return new_id()

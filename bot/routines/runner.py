@@ -1,5 +1,6 @@
 """One occurrence of a routine: claimed once, checked against its owner's permissions as they
-are now, then answered like a question (feature `routine`: the ledger and the budgets apply)."""
+are now, then answered like a question (feature `routine`: the ledger and the budgets apply),
+all in the owner's workspace with that workspace's client."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import Question, ThreadKey
 from bot.routines.store import Routine, RoutineStore
 from bot.slack.api.calls import NO_LINKING
+from bot.slack.api.workspaces import NotInstalled
 from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.commands import AnswerStarter
 from bot.slack.handlers.summaries import SHAPE
 from bot.tools.slack.access import ChannelAccess, Refused
-from bot.tools.slack.directory import SlackDirectory, SlackUnavailable
+from bot.tools.slack.directory import SlackDirectory, SlackUnavailable, WorkspaceDirectory
 from bot.tools.slack.since import zone
 
 log = structlog.get_logger("bot.routines")
@@ -59,34 +61,39 @@ class RoutineRunner:
     access: ChannelAccess
     policy: AccessPolicy
     answers: AnswerStarter
-    team: str
     unschedule: Callable[[str], Awaitable[None]]
 
-    async def fire(self, routine_id: str, scheduled: float) -> None:
-        """Run the occurrence due at `scheduled`, on exactly one replica."""
+    async def fire(self, routine_id: str, workspace: str, scheduled: float) -> None:
+        """Run the occurrence due at `scheduled` of the routine of `workspace`, on exactly one
+        replica."""
         structlog.contextvars.bind_contextvars(routine=routine_id)
-        routine = await self.store.get(self.team, routine_id)
+        routine = await self.store.get(workspace, routine_id)
         if routine is None:
             await self.unschedule(routine_id)
             return
-        if not await self.store.claim(self.team, routine_id, scheduled):
+        if not await self.store.claim(workspace, routine_id, scheduled):
             log.info("routine.already_ran", scheduled=scheduled)
             return
         try:
-            problem = await self.problem(routine)
+            directory = await self.directory.of(routine.team)
+        except NotInstalled:
+            log.warning("routine.not_installed")
+            return
+        try:
+            problem = await self.problem(directory, routine)
         except SlackUnavailable:
             log.warning("routine.check_unavailable")
             return
         if problem is not None:
-            await self.stop(routine, problem)
+            await self.stop(directory, routine, problem)
             return
-        root = await self._post_root(routine)
+        root = await self._post_root(directory, routine)
         if root is None:
             return
         log.info("routine.run", scheduled=scheduled, late_s=round(self._late(scheduled)))
         self.answers.spawn_answer(
             Question(
-                key=ThreadKey(self.team, routine.target_channel, root),
+                key=ThreadKey(routine.team, routine.target_channel, root),
                 user=routine.owner,
                 text=instruction(routine, scheduled),
                 ts=root,
@@ -97,10 +104,10 @@ class RoutineRunner:
         )
         await self.store.ran(routine, scheduled)
 
-    async def problem(self, routine: Routine) -> str | None:
+    async def problem(self, directory: WorkspaceDirectory, routine: Routine) -> str | None:
         """Why the owner may no longer run it (None: they may): their account, the
         allowlists, where it posts, and what it reads — all as they are now."""
-        person = await self.directory.person(routine.owner)
+        person = await directory.person(routine.owner)
         if person is None or person.deleted:
             return INACTIVE
         target = routine.target_channel
@@ -108,24 +115,25 @@ class RoutineRunner:
         if refusal is not None:
             return refusal
         if target[:1] != "D":
-            verdict = await self.access.check(routine.owner, target, fresh=True)
+            verdict = await self.access.check(directory, routine.owner, target, fresh=True)
             if isinstance(verdict, Refused):
                 return verdict.reason
         if routine.source_channel:
-            verdict = await self.access.check(routine.owner, routine.source_channel, fresh=True)
+            source = routine.source_channel
+            verdict = await self.access.check(directory, routine.owner, source, fresh=True)
             if isinstance(verdict, Refused):
                 return verdict.reason
         return None
 
-    async def stop(self, routine: Routine, reason: str) -> None:
+    async def stop(self, directory: WorkspaceDirectory, routine: Routine, reason: str) -> None:
         """Delete the routine and tell its owner why (in their DM with the bot)."""
         log.info("routine.stopped")
-        await self.store.delete(self.team, routine.id)
+        await self.store.delete(routine.team, routine.id)
         await self.unschedule(routine.id)
         text = STOPPED.format(id=routine.id, label=routine.label, reason=reason)
         try:
-            await self.directory.call(
-                self.directory.client.chat_postMessage,
+            await directory.call(
+                directory.client.chat_postMessage,
                 channel=routine.owner,
                 text=defuse_broadcasts(text),
                 **NO_LINKING,
@@ -133,11 +141,11 @@ class RoutineRunner:
         except (SlackApiError, SlackUnavailable) as exc:
             log.warning("routine.owner_not_told", error=str(exc)[:80])
 
-    async def _post_root(self, routine: Routine) -> str | None:
+    async def _post_root(self, directory: WorkspaceDirectory, routine: Routine) -> str | None:
         text = f":alarm_clock: Routine `{routine.id}`: {routine.label}"
         try:
-            posted = await self.directory.call(
-                self.directory.client.chat_postMessage,
+            posted = await directory.call(
+                directory.client.chat_postMessage,
                 channel=routine.target_channel,
                 text=defuse_broadcasts(text),
                 **NO_LINKING,

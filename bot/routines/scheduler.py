@@ -11,6 +11,11 @@ handover overlap run it once.
 
 The scheduler runs in its own thread (RedisJobStore is synchronous) and hands each occurrence to
 the bot's event loop (`LoopExecutor`); adding and removing jobs goes through a worker thread.
+
+One job store serves every workspace: its keys are named by `scope` (the one workspace's team
+with SLACK_BOT_TOKEN, as before; `ALL_WORKSPACES` under OAuth), each job's id is its routine's id
+(unique in the store) and its one argument the routine's workspace id. A job made before jobs
+carried their workspace has none: it belongs to the scope's workspace.
 """
 
 from __future__ import annotations
@@ -39,8 +44,10 @@ from bot.tools.slack.since import zone
 
 log = structlog.get_logger("bot.routines")
 
-Fire = Callable[[str, float], Coroutine[Any, Any, None]]  # routine id, scheduled (epoch s)
+# routine id, its workspace id, scheduled (epoch s)
+Fire = Callable[[str, str, float], Coroutine[Any, Any, None]]
 JOB_FUNC = "bot.routines.scheduler:occurrence"  # the job's callable, as APScheduler stores it
+ALL_WORKSPACES = "all"  # the scope of the job store under OAuth (team ids start with T)
 
 
 def occurrence(*_args: object) -> None:
@@ -50,15 +57,17 @@ def occurrence(*_args: object) -> None:
 class LoopExecutor(BaseExecutor):  # type: ignore[misc]  # BaseExecutor is untyped
     """Runs each due occurrence as a coroutine on the bot's event loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, fire: Fire) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, fire: Fire, scope: str) -> None:
         super().__init__()
         self._loop = loop
         self._fire = fire
+        self._scope = scope
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         scheduled = run_times[-1].timestamp()  # coalesced: the latest missed occurrence
+        workspace = str(job.args[0]) if job.args else self._scope
         future: Future[None] = asyncio.run_coroutine_threadsafe(
-            self._fire(job.id, scheduled), self._loop
+            self._fire(job.id, workspace, scheduled), self._loop
         )
 
         def done(result: Future[None]) -> None:
@@ -97,17 +106,17 @@ class RoutineScheduler:
     def __init__(
         self,
         client: SyncRedisClient,
-        team: str,
+        scope: str,
         lease: LeaderLock,
         fire: Fire,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        tag = f"{PREFIX}:{{routines:{team}}}"  # one hash slot: the store's MULTI spans both
+        tag = f"{PREFIX}:{{routines:{scope}}}"  # one hash slot: the store's MULTI spans both
         store = ClientJobStore(client, jobs_key=f"{tag}:jobs", run_times_key=f"{tag}:run_times")
         self._lease = lease
         self._scheduler = BackgroundScheduler(
             jobstores={"default": store},
-            executors={"default": LoopExecutor(loop, fire)},
+            executors={"default": LoopExecutor(loop, fire, scope)},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone="UTC",
         )
@@ -136,19 +145,33 @@ class RoutineScheduler:
             self._scheduler.pause()
 
     async def schedule(self, routine: Routine) -> datetime | None:
-        """Add (or replace) the routine's job; its next run time."""
-        return await self.schedule_trigger(routine.id, trigger(routine), routine.label)
+        """Add (or replace) the routine's job, carrying its workspace; its next run time."""
+        return await self.schedule_trigger(
+            routine.id, trigger(routine), routine.label, workspace=routine.team
+        )
 
-    async def schedule_trigger(self, job_id: str, when: Any, name: str = "") -> datetime | None:
+    async def schedule_trigger(
+        self, job_id: str, when: Any, name: str = "", *, workspace: str | None = None
+    ) -> datetime | None:
         """Add (or replace) a job with this APScheduler trigger; its next run time."""
+        args = [workspace] if workspace is not None else []
 
         def add() -> Any:
             return self._scheduler.add_job(
-                JOB_FUNC, trigger=when, id=job_id, name=name[:200] or job_id, replace_existing=True
+                JOB_FUNC,
+                trigger=when,
+                args=args,
+                id=job_id,
+                name=name[:200] or job_id,
+                replace_existing=True,
             )
 
         job = await asyncio.to_thread(add)
         return getattr(job, "next_run_time", None)
+
+    async def taken(self, routine_id: str) -> bool:
+        """Whether a job of this id exists (of any workspace: the store is shared)."""
+        return await asyncio.to_thread(self._scheduler.get_job, routine_id) is not None
 
     async def next_run(self, routine_id: str) -> datetime | None:
         """When it runs next (None: no such job)."""

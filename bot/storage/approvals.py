@@ -1,7 +1,8 @@
 """Tool-approval requests in Redis, so a click handled by any replica reaches the answer that
 waits for it.
 
-A request is a hash (`csb:v1:approval:{id}`: who asked, where, what the tool would do) created
+A request is a hash (`csb:v1:approval:{id}`: who asked, where — workspace and channel —, what the
+tool would do) created
 before the Approve / Deny message is posted. A decision — approved or denied by a click, expired
 or canceled by the waiter — is taken by one Lua script: the first one sets `decision` and pushes
 it onto the request's list (`…:decision`); every later one only reads what was decided. The
@@ -45,6 +46,7 @@ class ApprovalRequest:
     shown_input: str  # the input as the message shows it (already made safe and short)
     decision: str = ""
     by: str = ""
+    workspace: str = ""  # the workspace id of the thread ("" in a request stored before it was)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class RedisApprovals:
                     "message_ts": request.message_ts,
                     "label": request.label,
                     "shown_input": request.shown_input,
+                    "workspace": request.workspace,
                 },
             )
             pipe.expire(key, self._keep)
@@ -104,6 +107,7 @@ class RedisApprovals:
             shown_input=fields.get("shown_input", ""),
             decision=fields.get("decision", ""),
             by=fields.get("by", ""),
+            workspace=fields.get("workspace", ""),
         )
 
     async def decide(self, approval_id: str, decision: str, by: str) -> Decided:

@@ -55,8 +55,11 @@ class OutputFileSource(Protocol):
 class ThreadUploads(Protocol):
     """Posts a file into a thread (the chat service's upload)."""
 
-    async def upload(self, channel: str, thread_ts: str | None, file: OutputFile) -> None:
-        """Post the file (thread_ts None: at the channel's top level); FileProblem on failure."""
+    async def upload(
+        self, workspace: str, channel: str, thread_ts: str | None, file: OutputFile
+    ) -> None:
+        """Post the file into the workspace's channel (thread_ts None: at its top level);
+        FileProblem on failure."""
         ...
 
 
@@ -113,7 +116,8 @@ class CodeFilesBack:
         try:
             file = await self._source.fetch(file_id, self._max_bytes)
             name = shown_name(file.name)
-            await self._uploads.upload(question.key.channel, question.reply_thread_ts, file)
+            key = question.key
+            await self._uploads.upload(key.team, key.channel, question.reply_thread_ts, file)
         except FileProblem as problem:
             if isinstance(problem, OutputFileProblem) and problem.name:
                 name = shown_name(problem.name)

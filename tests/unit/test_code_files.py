@@ -30,7 +30,9 @@ class Uploads:
     posted: list[tuple[str, str | None, str]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
 
-    async def upload(self, channel: str, thread_ts: str | None, file: OutputFile) -> None:
+    async def upload(
+        self, workspace: str, channel: str, thread_ts: str | None, file: OutputFile
+    ) -> None:
         if file.name in self.refuse:
             raise FileProblem("Slack refused the upload (not_in_channel).")
         self.posted.append((channel, thread_ts, file.name))

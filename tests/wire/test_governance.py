@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as redis
 
+from bot.storage.inflight import RECORDS
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
 from testing.harness import ROOT, mention, wait_for_final
@@ -64,7 +65,7 @@ async def test_forget_this_thread_removes_what_it_says(
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     left = {"instance": "dead", "channel": CHANNEL, "message_ts": answer_ts, "text": "Blu"}
     other = {**left, "message_ts": "1.000001"}
-    await client.hset("csb:v1:inflight", mapping={"a1": json.dumps(left), "a2": json.dumps(other)})
+    await client.hset(RECORDS, mapping={"a1": json.dumps(left), "a2": json.dumps(other)})
     mark = f"csb:v1:event:msg:{team}:{CHANNEL}:{follow.ts}"
     assert await client.exists(mark)
     calls = len(claude.message_requests())
@@ -80,7 +81,7 @@ async def test_forget_this_thread_removes_what_it_says(
     assert upload.id not in claude.files.files
     assert not await client.exists(mark)
     assert await client.exists(f"csb:v1:event:msg:{team}:{CHANNEL}:{forget.ts}")
-    assert set(await client.hkeys("csb:v1:inflight")) == {"a2"}
+    assert set(await client.hkeys(RECORDS)) == {"a2"}
     events = await client.xrange(f"csb:v1:audit:{{{team}}}")
     await client.aclose()
     assert [(e["action"], e["actor"], e["messages"], e["files"]) for _, e in events] == [

@@ -58,6 +58,11 @@ class OneWorkspace:
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
 
+    @property
+    def workspace(self) -> Workspace:
+        """The one workspace."""
+        return self._workspace
+
     async def get(self, workspace: str) -> Workspace:
         """The one workspace, whatever the id."""
         return self._workspace

@@ -3,7 +3,8 @@
 Only the person who asked (or a bot admin) may decide; anyone else is told so privately and the
 request stays open. The decision is taken atomically in Redis (the first click wins, whichever
 replica handled it); the answer waiting for it, possibly in another process, wakes on it. The
-winning click edits the message to say who decided; a later click is told what was decided.
+winning click edits the message to say who decided (with the client of the request's workspace);
+a later click is told what was decided.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import structlog
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.ports import Clock
 from bot.slack.api.calls import NO_LINKING, RateLimited, call_waiting_out_limits
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, workspace_of
 from bot.slack.blocks.approval import (
     APPROVE,
     APPROVED,
@@ -59,6 +60,7 @@ class Click:
     user: str
     channel: str
     message_ts: str
+    workspace: str = ""  # the workspace id the click came from
 
 
 def parse_click(body: dict[str, Any]) -> Click | None:
@@ -73,6 +75,7 @@ def parse_click(body: dict[str, Any]) -> Click | None:
         user=str((body.get("user") or {}).get("id") or ""),
         channel=str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
         message_ts=str(container.get("message_ts") or ""),
+        workspace=workspace_of(body),
     )
     if not APPROVAL_ID.fullmatch(click.approval_id) or not click.user or not click.channel:
         return None
@@ -94,7 +97,7 @@ def already(decided: Decided) -> str:
 class ApprovalClicks:
     """Handles Approve / Deny clicks."""
 
-    client: AsyncWebClient
+    workspaces: SlackWorkspaces
     store: ApprovalDecisions
     clock: Clock
     admins: frozenset[str]
@@ -136,19 +139,21 @@ class ApprovalClicks:
         return ""
 
     async def _edit(self, request: ApprovalRequest, click: Click) -> None:
-        """The message says who decided, and loses its buttons."""
+        """The message says who decided, and loses its buttons (edited in the request's
+        workspace; a request stored without one: the click's)."""
         outcome = outcome_text(click.decision, click.user, self.seconds)
         try:
+            client = (await self.workspaces.get(request.workspace or click.workspace)).client
             await call_waiting_out_limits(
                 self.clock,
-                self.client.chat_update,
+                client.chat_update,
                 channel=request.channel or click.channel,
                 ts=request.message_ts or click.message_ts,
                 text=outcome,
                 blocks=decided_blocks(request.label, request.shown_input, outcome),
                 **NO_LINKING,
             )
-        except (SlackApiError, RateLimited) as exc:
+        except (SlackApiError, RateLimited, NotInstalled) as exc:
             log.warning("approval.edit_failed", error=type(exc).__name__)
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.errors import StorageUnavailable
 from bot.governance.audit import Auditor
 from bot.governance.export import export_document, find_export, parse_thread_link
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces, workspace_of
 from bot.storage.connect import RedisClient
 
 log = structlog.get_logger("bot.slack.handlers.export")
@@ -40,9 +40,9 @@ Ack = Callable[..., Awaitable[None]]
 
 @dataclass(frozen=True)
 class ExportCommand:
-    """Handles /claude-export."""
+    """Handles /claude-export, in the workspace it was typed in (its threads, its client)."""
 
-    client: AsyncWebClient
+    workspaces: SlackWorkspaces
     redis: RedisClient
     admins: frozenset[str]
     audit: Auditor
@@ -50,7 +50,7 @@ class ExportCommand:
     async def on_export(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         """Check, ack, send the file to the admin's DM, say where it went."""
         user = str(command["user_id"])
-        team = str(command.get("team_id") or "")
+        team = workspace_of(command)  # as the threads' keys carry it
         if user not in self.admins:
             await ack(response_type="ephemeral", text=NOT_ADMIN)
             return
@@ -70,7 +70,7 @@ class ExportCommand:
         key, stored = found
         document = export_document(key, stored, user)
         messages = len(stored["history"])
-        where = await self._send(user, key.channel, key.thread_ts, document, messages)
+        where = await self._send(team, user, key.channel, key.thread_ts, document, messages)
         if where is None:
             text = "I couldn't send you the file. Try again."
             await respond(response_type="ephemeral", text=text)
@@ -85,18 +85,26 @@ class ExportCommand:
         )
 
     async def _send(
-        self, user: str, channel: str, thread_ts: str, document: dict[str, Any], messages: int
+        self,
+        team: str,
+        user: str,
+        channel: str,
+        thread_ts: str,
+        document: dict[str, Any],
+        messages: int,
     ) -> str | None:
-        """Post a line in the admin's DM and the JSON file under it; the DM's id."""
+        """Post a line in the admin's DM and the JSON file under it (with the workspace's
+        client); the DM's id."""
         data = json.dumps(document, ensure_ascii=False, indent=2).encode()
         safe_ts = thread_ts.replace(".", "-")
         try:
-            posted = await self.client.chat_postMessage(
+            client = (await self.workspaces.get(team)).client
+            posted = await client.chat_postMessage(
                 channel=user,
                 text=f"Export of thread `{thread_ts}` in <#{channel}>: {messages} stored messages.",
             )
             dm = str(posted["channel"])
-            await self.client.files_upload_v2(
+            await client.files_upload_v2(
                 channel=dm,
                 thread_ts=str(posted["ts"]),
                 content=data,
@@ -105,6 +113,9 @@ class ExportCommand:
             )
         except SlackApiError as exc:
             log.warning("export.send_failed", error=exc.response.get("error"))
+            return None
+        except NotInstalled:
+            log.warning("export.send_failed", error="not_installed")
             return None
         return dm
 

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 
 from bot.governance.audit import Auditor
+from bot.slack.api.workspaces import workspace_of
 from bot.slack.blocks.memory import (
     FORGET_ACTION,
     Shelf,
@@ -47,7 +48,7 @@ class MemoryCommands:
     async def on_memory(self, ack: Ack, command: dict[str, Any]) -> None:
         """List the notes of this place, ephemeral."""
         user, channel = str(command["user_id"]), str(command["channel_id"])
-        team = str(command.get("team_id") or "")
+        team = workspace_of(command)  # as the memory tool's questions carry it
         is_dm = channel.startswith("D")
         refusal = self.access.refusal(user, channel, is_direct_message=is_dm)
         if refusal is not None:
@@ -78,7 +79,7 @@ class MemoryCommands:
         actions: list[dict[str, Any]] = body.get("actions") or []
         action = next((a for a in actions if a.get("action_id") == FORGET_ACTION), {})
         parsed = parse_button_value(str(action.get("value") or ""))
-        team = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
+        team = workspace_of(body)
         user = str((body.get("user") or {}).get("id") or "")
         scope = Scope.from_token(team, parsed[0]) if parsed else None
         if parsed is None or scope is None or not user:

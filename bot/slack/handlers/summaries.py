@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from bot.conversation.messages import Question, ThreadKey
+from bot.slack.api.workspaces import NotInstalled, workspace_of
 from bot.slack.handlers.access import AccessPolicy
 from bot.slack.handlers.commands import AnswerStarter
 from bot.tools.slack.directory import SlackDirectory
@@ -75,12 +76,12 @@ def with_summary_instruction(question: Question) -> Question:
 
 @dataclass(frozen=True)
 class SummaryShortcut:
-    """The "Summarise thread" message shortcut: a summary posted in that message's thread."""
+    """The "Summarise thread" message shortcut: a summary posted in that message's thread (of
+    the shortcut's workspace)."""
 
     access: AccessPolicy
     directory: SlackDirectory
     answers: AnswerStarter
-    bot_name: str
 
     async def on_shortcut(self, ack: Respond, body: dict[str, Any], respond: Respond) -> None:
         """Ack, check who and where, then answer in the thread."""
@@ -95,11 +96,17 @@ class SummaryShortcut:
         if refusal is not None:
             await respond(response_type="ephemeral", text=refusal)
             return
-        facts = await self.directory.channel(channel)
-        if facts is None or not facts.bot_is_member:
-            await respond(response_type="ephemeral", text=NOT_IN.format(bot=self.bot_name))
+        team = workspace_of(body)
+        try:
+            directory = await self.directory.of(team)
+        except NotInstalled:
+            log.warning("summary.not_installed")
             return
-        team = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
+        facts = await directory.channel(channel)
+        if facts is None or not facts.bot_is_member:
+            bot = directory.workspace.bot_name
+            await respond(response_type="ephemeral", text=NOT_IN.format(bot=bot))
+            return
         log.info("summary.shortcut", channel=channel)
         question = Question(
             key=ThreadKey(team, channel, root),

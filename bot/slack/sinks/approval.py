@@ -5,7 +5,8 @@ The click may reach any replica, so the request and its decision live in Redis (
 bot/storage/approvals.py): the answer blocks on the request's decision list and wakes when any
 replica's click handler decides. Time up, the waiter takes the decision "expired" with the same
 atomic step, so a click in the last instant and the expiry never both win; the message then says
-so. The replica whose click won edits the message; the waiter edits it on expiry.
+so. The replica whose click won edits the message; the waiter edits it on expiry. Every call goes
+with the client of the thread's workspace.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from typing import Protocol
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.agent import Approval, Progress
 from bot.conversation.messages import Question
 from bot.conversation.ports import Clock
 from bot.conversation.tools import JsonObject, ToolSpec
 from bot.slack.api.calls import NO_LINKING, RateLimited, call_waiting_out_limits
+from bot.slack.api.workspaces import NotInstalled, SlackWorkspaces
 from bot.slack.blocks.approval import (
     APPROVED,
     CANCELED,
@@ -64,7 +65,7 @@ class ApprovalStore(Protocol):
 class SlackApprovals:
     """The core's Approvals on Slack: one approver per answer, asking its asker in its thread."""
 
-    client: AsyncWebClient
+    workspaces: SlackWorkspaces
     store: ApprovalStore
     clock: Clock
     seconds: float  # BOT_TOOL_APPROVAL_SECONDS
@@ -114,12 +115,16 @@ class SlackApprover:
         approvals, question = self.approvals, self.question
         approval_id = secrets.token_hex(12)
         label, shown = tool_label(spec.name, description), shown_input(tool_input)
-        request = ApprovalRequest(question.user, question.key.channel, "", label, shown)
+        team = question.key.team
+        request = ApprovalRequest(
+            question.user, question.key.channel, "", label, shown, workspace=team
+        )
         try:
+            client = (await approvals.workspaces.get(team)).client
             await approvals.store.open(approval_id, request)
             posted = await call_waiting_out_limits(
                 approvals.clock,
-                approvals.client.chat_postMessage,
+                client.chat_postMessage,
                 channel=question.key.channel,
                 thread_ts=question.reply_thread_ts,
                 text=request_text(question.user, label),
@@ -128,7 +133,7 @@ class SlackApprover:
             )
             message_ts = str(posted.get("ts") or "")
             await approvals.store.posted(approval_id, message_ts)
-        except (RedisError, SlackApiError, RateLimited) as exc:
+        except (RedisError, SlackApiError, RateLimited, NotInstalled) as exc:
             log.warning("approval.not_asked", tool=spec.name, error=type(exc).__name__)
             return None
         return Asked(approval_id, message_ts, label, shown)
@@ -174,14 +179,15 @@ class SlackApprover:
         approvals = self.approvals
         outcome = outcome_text(decision, "", approvals.seconds)
         try:
+            client = (await approvals.workspaces.get(self.question.key.team)).client
             await call_waiting_out_limits(
                 approvals.clock,
-                approvals.client.chat_update,
+                client.chat_update,
                 channel=self.question.key.channel,
                 ts=asked.message_ts,
                 text=outcome,
                 blocks=decided_blocks(asked.label, asked.shown, outcome),
                 **NO_LINKING,
             )
-        except (SlackApiError, RateLimited) as exc:
+        except (SlackApiError, RateLimited, NotInstalled) as exc:
             log.warning("approval.edit_failed", error=type(exc).__name__)

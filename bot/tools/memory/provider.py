@@ -25,8 +25,9 @@ from bot.tools.memory.tool import MemoryTool, Offered
 class Privacy(Protocol):
     """Tells private conversations from public ones."""
 
-    async def is_private(self, channel: str) -> bool | None:
-        """True (DM, group DM, private channel), False (public), None (unknown)."""
+    async def is_private(self, team: str, channel: str) -> bool | None:
+        """True (DM, group DM, private channel), False (public), None (unknown), for a
+        channel of the workspace `team`."""
         ...
 
 
@@ -46,7 +47,7 @@ async def offered(place: Place, privacy: Privacy, admins: frozenset[str]) -> Off
     if place.is_direct_message or place.channel.startswith("D"):
         you = Scope(place.team, "user", place.user, private=True)
         return Offered({"you": you}, "our DMs and private channels", place.user, admin)
-    private = await privacy.is_private(place.channel)
+    private = await privacy.is_private(place.team, place.channel)
     if private is None:
         return None
     scopes = {

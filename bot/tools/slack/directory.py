@@ -1,5 +1,9 @@
 """What the Slack tools ask Slack about people and channels, cached, and within Slack's rate tiers.
 
+Each workspace is asked with its own client (`SlackDirectory.of(workspace)`: the bot token of
+that workspace); the caches are shared, keyed by workspace, so two workspaces with the same
+channel or user ids never see each other's facts.
+
 Every call goes through `call`: a 429 is waited out (Slack's Retry-After) a few times, never past
 a bound, so a tool answers "Slack is rate-limiting me" rather than hanging. Channel facts
 (conversations.info, Tier 3), memberships (conversations.members, Tier 4) and people
@@ -21,6 +25,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.conversation.ports import Clock
 from bot.slack.api.calls import RateLimited, call_slack
+from bot.slack.api.workspaces import SlackWorkspaces, Workspace
 
 log = structlog.get_logger("bot.tools.slack")
 
@@ -87,20 +92,58 @@ class _TtlCache(Generic[T]):
         return value
 
 
-class SlackDirectory:
-    """People, channels and memberships, as the bot's token sees them."""
+@dataclass
+class _Caches:
+    """What the directory remembers, for every workspace, keyed "<workspace>/<id>"."""
 
-    def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
-        self._client = client
+    channels: _TtlCache[ChannelFacts | None]
+    people: _TtlCache[Person | None]
+    members: _TtlCache[frozenset[str]]
+
+
+class SlackDirectory:
+    """People, channels and memberships of every workspace the bot serves, cached."""
+
+    def __init__(self, workspaces: SlackWorkspaces, clock: Clock) -> None:
+        self._workspaces = workspaces
         self._clock = clock
-        self._channels: _TtlCache[ChannelFacts | None] = _TtlCache(CHANNEL_TTL_S)
-        self._people: _TtlCache[Person | None] = _TtlCache(PERSON_TTL_S)
-        self._members: _TtlCache[frozenset[str]] = _TtlCache(MEMBERS_TTL_S)
+        self._caches = _Caches(
+            _TtlCache(CHANNEL_TTL_S), _TtlCache(PERSON_TTL_S), _TtlCache(MEMBERS_TTL_S)
+        )
+
+    async def of(self, workspace: str) -> WorkspaceDirectory:
+        """The directory of one workspace (a workspace id, as thread keys carry it), asking
+        with that workspace's client; NotInstalled when it has no installation."""
+        found = await self._workspaces.get(workspace)
+        return WorkspaceDirectory(found, workspace, self._clock, self._caches)
+
+
+class WorkspaceDirectory:
+    """People, channels and memberships of one workspace, as the bot's token there sees them."""
+
+    def __init__(self, workspace: Workspace, key: str, clock: Clock, caches: _Caches) -> None:
+        self._workspace = workspace
+        self._client = workspace.client
+        self._key = key
+        self._clock = clock
+        self._channels = caches.channels
+        self._people = caches.people
+        self._members = caches.members
 
     @property
     def client(self) -> AsyncWebClient:
-        """The shared Web API client."""
+        """The workspace's Web API client."""
         return self._client
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace: its team id and who the bot is there."""
+        return self._workspace
+
+    @property
+    def key(self) -> str:
+        """The workspace's id ("T…", or "E…:T…" on Enterprise Grid), as keys carry it."""
+        return self._key
 
     async def call(
         self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
@@ -123,7 +166,7 @@ class SlackDirectory:
     async def channel(self, channel_id: str) -> ChannelFacts | None:
         """The channel's facts; None when the bot cannot see it (not found, or private and
         the bot is not in it)."""
-        cached = self._channels.get(channel_id)
+        cached = self._channels.get(f"{self._key}/{channel_id}")
         if cached is not None:
             return cached
         try:
@@ -142,11 +185,11 @@ class SlackDirectory:
             im_user=raw.get("user") if isinstance(raw.get("user"), str) else None,
             is_archived=bool(raw.get("is_archived")),
         )
-        return self._channels.put(channel_id, facts)
+        return self._channels.put(f"{self._key}/{channel_id}", facts)
 
     async def person(self, user_id: str) -> Person | None:
         """users.info for a person; None when Slack does not know them."""
-        cached = self._people.get(user_id)
+        cached = self._people.get(f"{self._key}/{user_id}")
         if cached is not None:
             return cached
         try:
@@ -164,13 +207,14 @@ class SlackDirectory:
             guest=bool(raw.get("is_restricted") or raw.get("is_ultra_restricted")),
             team=str(raw.get("team_id") or profile.get("team") or ""),
         )
-        return self._people.put(user_id, person)
+        return self._people.put(f"{self._key}/{user_id}", person)
 
     async def is_member(self, channel_id: str, user_id: str, *, fresh: bool = False) -> bool:
         """Whether the person is in the conversation (conversations.members, all pages)."""
-        members = None if fresh else self._members.get(channel_id)
+        key = f"{self._key}/{channel_id}"
+        members = None if fresh else self._members.get(key)
         if members is None:
-            members = self._members.put(channel_id, await self._all_members(channel_id))
+            members = self._members.put(key, await self._all_members(channel_id))
         return user_id in members
 
     async def _all_members(self, channel_id: str) -> frozenset[str]:

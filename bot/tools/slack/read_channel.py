@@ -17,7 +17,7 @@ from bot.conversation.messages import Question
 from bot.conversation.tools import JsonObject, ToolOutput, ToolSpec
 from bot.slack.api.people import PeopleDirectory
 from bot.tools.slack.access import ChannelAccess, Refused
-from bot.tools.slack.directory import ChannelFacts, SlackDirectory, SlackUnavailable
+from bot.tools.slack.directory import ChannelFacts, SlackUnavailable, WorkspaceDirectory
 from bot.tools.slack.since import BadSince, parse_since, zone
 
 log = structlog.get_logger("bot.tools.slack")
@@ -101,7 +101,7 @@ class ReadChannelTool:
     def __init__(
         self,
         question: Question,
-        directory: SlackDirectory,
+        directory: WorkspaceDirectory,
         access: ChannelAccess,
         people: PeopleDirectory,
         limits: ReadLimits,
@@ -131,7 +131,7 @@ class ReadChannelTool:
                 "Give the channel as Slack writes it (<#C0123ABCD|name>) or its id. If the "
                 "person typed a plain name, ask them to pick the channel with #."
             )
-        verdict = await self._access.check(self._question.user, ref)
+        verdict = await self._access.check(self._directory, self._question.user, ref)
         if isinstance(verdict, Refused):
             log.info("slack.read_refused", channel=ref)
             return ToolOutput.error(verdict.reason)

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.conversation.messages import Question
 from bot.conversation.tools import JsonObject, ToolOutput, ToolSpec
-from bot.tools.slack.directory import SlackDirectory, SlackUnavailable
+from bot.tools.slack.directory import SlackUnavailable, WorkspaceDirectory
 from bot.tools.slack.since import BadSince, parse_since, zone
 
 log = structlog.get_logger("bot.tools.slack")
@@ -72,7 +72,7 @@ class SearchSlackTool:
         self,
         question: Question,
         action_token: str,
-        directory: SlackDirectory,
+        directory: WorkspaceDirectory,
         allowed: Callable[[str], bool],
     ) -> None:
         self._question = question
