@@ -63,7 +63,11 @@ async def start_assistant_thread(
     _, root = post_as_user(_ws(slack), dm, user, "New chat", None, None)
     context: JsonDict = {}
     if viewing is not None:
-        context = {"channel_id": viewing, "team_id": slack.ids.team_id, "enterprise_id": None}
+        context = {
+            "channel_id": viewing,
+            "team_id": slack.ids.team_id,
+            "enterprise_id": slack.ids.enterprise_id,
+        }
     thread = {"user_id": user, "context": context, "channel_id": dm, "thread_ts": root.ts}
     await app_event(slack, {"type": "assistant_thread_started", "assistant_thread": thread})
     return root.ts
@@ -224,7 +228,7 @@ async def message_shortcut(
         },
         "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
         "is_enterprise_install": False,
-        "enterprise": None,
+        "enterprise": {"id": slack.ids.enterprise_id} if slack.ids.enterprise_id else None,
         "callback_id": callback_id,
         "trigger_id": trigger_id,
         "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
@@ -288,6 +292,6 @@ async def click_ephemeral_button(
         "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
         "actions": [action],
         "is_enterprise_install": False,
-        "enterprise": None,
+        "enterprise": {"id": slack.ids.enterprise_id} if slack.ids.enterprise_id else None,
     }
     return await slack.send_envelope("interactive", payload)

@@ -17,9 +17,11 @@ import pytest
 import redis.asyncio as redis
 from cryptography.fernet import Fernet
 
+from testing.fakes.claude_script_tools import CallTool, ToolTurn
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
 from testing.fakes.slack_specs import HTTP_MANIFEST_PATH
+from testing.fakes.slack_surfaces import message_shortcut
 from testing.harness import BotProcess, free_port, mention, wait_for_final
 from tests.wire.conftest import CHANNEL, USER, BotFactory
 
@@ -250,3 +252,30 @@ async def test_a_bot_token_about_to_expire_is_rotated(
     renewed = json.loads(cipher.decrypt(await stored(redis_url, slack) or b""))
     assert renewed["bot_token"] in posted_with
     await bot.wait_for_log("oauth.token_rotated")
+
+
+async def test_a_shortcut_in_one_workspace_reads_that_workspace_only(
+    bot_factory: BotFactory, slack: FakeSlack, other: FakeSlack, claude: FakeClaude
+) -> None:
+    """The Summarise thread shortcut in workspace B (same channel and thread ids as A) reads B's
+    thread with B's token through read_channel and answers in B; A's thread is neither read nor
+    answered."""
+    bot = await oauth_bot(bot_factory, slack)
+    await install(bot, slack)
+    await install(bot, other)
+    roots: dict[str, str] = {}
+    for team, plan in ((slack, "Plan of A: ship Monday"), (other, "Plan of B: ship Friday")):
+        roots[team.ids.team_id] = team.post_as(CHANNEL, USER, plan)
+    root = roots[other.ids.team_id]
+    claude.enqueue(
+        ToolTurn([CallTool("read_channel", {"channel": CHANNEL, "thread_ts": root})]),
+        TextReply("*Summary* B ships Friday."),
+    )
+    await message_shortcut(other, "summarise_thread", CHANNEL, root, USER)
+    await wait_for_final(other, CHANNEL, root, "*Summary* B ships Friday.")
+    sent = json.dumps([r.body for r in claude.message_requests()])
+    assert "Plan of B: ship Friday" in sent
+    assert "Plan of A: ship Monday" not in sent
+    assert slack.bot_replies(CHANNEL, roots[slack.ids.team_id]) == []
+    assert set(calls_of(slack, other, "conversations.replies")) == {other.ids.bot_token}
+    assert calls_of(slack, slack, "conversations.replies") == []
