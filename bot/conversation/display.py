@@ -126,9 +126,39 @@ def _link_title(title: str, url: str) -> str:
     return shown.replace("[", "(").replace("]", ")")[:120]
 
 
+def fetched_pages(content: list[dict[str, object]]) -> list[tuple[str, str]]:
+    """(url, title) of each page web fetch read in this answer, in order."""
+    pages = []
+    for block in content:
+        result = block.get("content") if block.get("type") == "web_fetch_tool_result" else None
+        if not isinstance(result, dict) or result.get("type") != "web_fetch_result":
+            continue
+        document = result.get("content")
+        title = document.get("title") if isinstance(document, dict) else None
+        pages.append((str(result.get("url") or ""), str(title or "")))
+    return pages
+
+
+def cited_page(citation: dict[str, object], pages: list[tuple[str, str]]) -> tuple[str, str]:
+    """The (url, title) a citation points at: a search result's own URL, or for a passage of a
+    fetched page (char_location, page_location) the page with its title, else its index."""
+    if citation.get("url"):
+        return str(citation["url"]), str(citation.get("title") or "")
+    title = citation.get("document_title")
+    for url, page_title in pages:
+        if title and page_title == title:
+            return url, page_title
+    index = citation.get("document_index")
+    if isinstance(index, int) and 0 <= index < len(pages):
+        return pages[index]
+    return "", ""
+
+
 def with_sources(answer: str, content: list[dict[str, object]]) -> str:
-    """An answer that cites web pages, rebuilt from its text blocks with a numbered reference
-    after each cited passage, and a sources list of links; the answer as it was otherwise."""
+    """An answer that cites web pages (searched or fetched), rebuilt from its text blocks with a
+    numbered reference after each cited passage, and a sources list of links; the answer as it
+    was otherwise."""
+    pages = fetched_pages(content)
     refs: dict[str, tuple[int, str]] = {}
     parts: list[str] = []
     after_tool = False  # a tool call since the last text block: its text is a new paragraph
@@ -143,11 +173,11 @@ def with_sources(answer: str, content: list[dict[str, object]]) -> str:
         numbers = []
         citations = block.get("citations")
         for citation in citations if isinstance(citations, list) else []:
-            url = str(citation.get("url") or "")
+            url, title = cited_page(citation, pages)
             if not url.startswith(("https://", "http://")):
                 continue
             if url not in refs and len(refs) < MAX_SOURCES:
-                refs[url] = (len(refs) + 1, str(citation.get("title") or ""))
+                refs[url] = (len(refs) + 1, title)
             if url in refs and refs[url][0] not in numbers:
                 numbers.append(refs[url][0])
         marks = "".join(f"[{n}]" for n in sorted(numbers))

@@ -72,6 +72,35 @@ def test_cited_passages_are_numbered_and_listed_once() -> None:
     assert shown.endswith(f"*Sources*\n1. [Bolt (Python)]({url})\n2. [docs.slack.dev]({other})")
 
 
+def test_passages_of_fetched_pages_link_the_page() -> None:
+    """A char_location citation of a page web fetch read is listed as that page's link: by its
+    document title, else by its index among the fetched pages; one it can't place is left out."""
+    first, second = "https://docs.example.com/a", "https://docs.example.com/b"
+
+    def fetched(url: str, title: str) -> dict[str, object]:
+        document = {"type": "document", "title": title, "source": {"type": "text", "data": "x"}}
+        return {
+            "type": "web_fetch_tool_result",
+            "tool_use_id": "s",
+            "content": {"type": "web_fetch_result", "url": url, "content": document},
+        }
+
+    content: list[dict[str, object]] = [
+        fetched(first, "Page A"), fetched(second, "Page B"),
+        {"type": "text", "text": "B says so", "citations": [
+            {"type": "char_location", "document_index": 0, "document_title": "Page B",
+             "cited_text": "so", "start_char_index": 0, "end_char_index": 2}]},
+        {"type": "text", "text": ", A too", "citations": [
+            {"type": "char_location", "document_index": 0, "cited_text": "too",
+             "start_char_index": 0, "end_char_index": 3},
+            {"type": "char_location", "document_index": 7, "cited_text": "?",
+             "start_char_index": 0, "end_char_index": 1}]},
+    ]  # fmt: skip
+    shown = with_sources("ignored", content)
+    assert shown.startswith("B says so [1], A too [2]")
+    assert shown.endswith(f"*Sources*\n1. [Page B]({second})\n2. [Page A]({first})")
+
+
 def test_an_answer_without_citations_is_unchanged() -> None:
     """No citation: the streamed answer is the answer."""
     assert with_sources("plain", [{"type": "text", "text": "plain"}]) == "plain"

@@ -8,7 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from testing.fakes.claude_script_tools import CallTool, Cite, Hit, Say, ToolTurn, WebSearch
+from testing.fakes.claude_script_tools import (
+    CallTool,
+    Cite,
+    DocCite,
+    Hit,
+    Say,
+    ToolTurn,
+    WebFetch,
+    WebSearch,
+)
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
 from testing.harness import mention, wait_for_final
@@ -88,3 +97,30 @@ async def test_web_search_streams_cites_and_counts(
     kinds = [b["type"] for m in history if isinstance(m["content"], list) for b in m["content"]]
     assert "server_tool_use" in kinds
     assert "web_search_tool_result" in kinds
+
+
+async def test_web_fetch_reads_the_page_the_user_gave_and_links_it(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With BOT_TOOLS=web_fetch Claude reads the URL the user wrote (the API's rule: only URLs
+    already in the conversation), cites a passage of it, and the answer lists that page as a
+    source link and counts the page read in its footer."""
+    await bot_factory(BOT_TOOLS="web_fetch").start()
+    url = "https://docs.example.com/release-notes"
+    claude.enqueue(
+        ToolTurn(
+            [
+                WebFetch(url, text="Version 4 drops Python 3.8.", title="Release notes"),
+                Say(
+                    "Version 4 drops Python 3.8.",
+                    cite=[DocCite("Version 4 drops Python 3.8.", document_title="Release notes")],
+                ),
+            ]
+        )
+    )
+    delivery = await mention(slack, CHANNEL, USER, f"what changed? <{url}>")
+    final = await wait_for_final(slack, CHANNEL, delivery.ts, "Version 4 drops Python 3.8.")
+    tool = next(t for t in claude.message_requests()[0].body["tools"] if t["name"] == "web_fetch")
+    assert tool["type"] == "web_fetch_20260318"
+    assert f"1. [Release notes]({url})" in final.split("Sources")[-1]
+    assert "1 page read" in final.splitlines()[-1]
