@@ -84,7 +84,7 @@ class BotProcess:
 
     async def start(self) -> None:
         """Start the process and wait until it is connected over Socket Mode (HTTP mode: until
-        its /healthz answers)."""
+        its /healthz answers, on BOT_METRICS_PORT when set)."""
         before = self.slack.connection_count
         await self.launch()
         assert self.process is not None
@@ -99,10 +99,12 @@ class BotProcess:
     async def _ready(self, connections_before: int) -> bool:
         if self.http_url is None:
             return self.slack.connection_count > connections_before
+        monitor = self.extra_env.get("BOT_METRICS_PORT")
+        health = f"http://127.0.0.1:{monitor}" if monitor else self.http_url
         try:
             async with (
                 aiohttp.ClientSession() as session,
-                session.get(f"{self.http_url}/healthz") as response,
+                session.get(f"{health}/healthz") as response,
             ):
                 return response.status == 200
         except aiohttp.ClientError:

@@ -5,8 +5,8 @@ Bolt app either way: same listeners, same exactly-once marks.
 HTTP mode is Bolt's own aiohttp server (`AsyncSlackAppServer`): Bolt checks each request's
 signature with SLACK_SIGNING_SECRET (a bad or missing one, or a timestamp more than five minutes
 off, is refused with 401), answers `url_verification`, acks within Slack's three seconds and runs
-the listener after the ack. The OAuth install pages (/slack/install, /slack/oauth_redirect) and
-/healthz and /metrics are served by the same server.
+the listener after the ack. The OAuth install pages (/slack/install, /slack/oauth_redirect) are
+served by the same server; /healthz and /metrics too, unless BOT_METRICS_PORT gives them their own.
 """
 
 from __future__ import annotations
@@ -79,29 +79,43 @@ class SocketTransport:
 
 
 class HttpTransport:
-    """The Events API over HTTP on PORT (Bolt's aiohttp server), monitoring on the same port."""
+    """The Events API over HTTP on PORT (Bolt's aiohttp server); /healthz and /metrics on
+    BOT_METRICS_PORT when it is set (kept off the port the load balancer exposes), else on PORT."""
 
-    def __init__(self, app: AsyncApp, host: str, port: int) -> None:
+    def __init__(
+        self, app: AsyncApp, host: str, port: int, monitor_host: str, monitor_port: int | None
+    ) -> None:
         self._server = AsyncSlackAppServer(port=port, path=EVENTS_PATH, app=app, host=host)
+        self._monitor_at = (monitor_host, monitor_port)
         self._runner: web.AppRunner | None = None
+        self._monitor: web.AppRunner | None = None
 
     async def start(self, monitoring: Mount) -> None:
-        """Serve /slack/events (and the install pages under OAuth), /healthz and /metrics."""
-        monitoring(self._server.web_app)
+        """Serve /slack/events (and the install pages under OAuth), then /healthz and /metrics."""
+        host, port = self._monitor_at
+        if port is None:
+            monitoring(self._server.web_app)
         self._runner = await start_server(
             self._server.web_app, self._server.host, self._server.port
         )
         log.info("slack.http_serving", port=self._server.port, path=EVENTS_PATH)
+        if port is not None:
+            app = web.Application()
+            monitoring(app)
+            self._monitor = await start_server(app, host, port)
 
     async def stop(self) -> None:
-        """Stop serving: the load balancer sends Slack's requests to the other replicas."""
+        """Stop serving Slack: the load balancer sends its requests to the other replicas."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
     async def close(self) -> None:
-        """Nothing more than stop()."""
+        """Stop serving Slack and the monitoring routes."""
         await self.stop()
+        if self._monitor is not None:
+            await self._monitor.cleanup()
+            self._monitor = None
 
     async def connected(self) -> bool:
         """Serving."""
@@ -111,7 +125,13 @@ class HttpTransport:
 def transport(settings: Settings, app: AsyncApp) -> Transport:
     """The transport BOT_MODE names."""
     if settings.bot_mode == "http":
-        return HttpTransport(app, settings.http_host, settings.http_port)
+        return HttpTransport(
+            app,
+            settings.http_host,
+            settings.http_port,
+            settings.metrics_host,
+            settings.metrics_port,
+        )
     return SocketTransport(
         app,
         required(settings.slack_app_token, "SLACK_APP_TOKEN"),

@@ -169,3 +169,24 @@ async def test_slash_commands_and_their_acks_work_over_http(
     await slack.wait_for(lambda: bool(slack.messages(CHANNEL)))
     root = slack.messages(CHANNEL)[0]
     await wait_for_final(slack, CHANNEL, root.ts, "Haiku, over HTTP.")
+
+
+async def test_with_a_metrics_port_monitoring_stays_off_the_public_port(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With BOT_METRICS_PORT set (as the Helm chart does, its probes on that port), /healthz and
+    /metrics are served there and not on PORT, which the ingress exposes to the internet."""
+    monitor = free_port()
+    bot = await started(http_bot(bot_factory, BOT_METRICS_PORT=str(monitor)), slack)
+    claude.enqueue(TextReply("Still answering."))
+    delivery = await mention(slack, CHANNEL, USER, "and now?")
+    await wait_for_final(slack, CHANNEL, delivery.ts, "Still answering.")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{monitor}/healthz") as health:
+            assert health.status == 200
+            assert (await health.json())["checks"]["slack"] is True
+        async with session.get(f"http://127.0.0.1:{monitor}/metrics") as metrics:
+            assert "csb_" in await metrics.text()
+        for path in ("/healthz", "/metrics"):
+            async with session.get(f"{bot.http_url}{path}") as public:
+                assert public.status == 404
