@@ -16,9 +16,11 @@ from typing import Any
 
 import aiohttp
 
+from bot.conversation.messages import Usage
 from bot.storage.connect import close_redis, connect_url
 from bot.usage.ledger import RedisLedger
 from bot.usage.ledger_keys import last_days
+from bot.usage.records import CallRecord, to_nanos
 from testing.fakes.claude_server import FakeClaude
 from testing.fakes.slack_models import StoredMessage
 from testing.fakes.slack_server import FakeSlack
@@ -207,3 +209,42 @@ async def recent_ledger_records(redis_url: str, team: str) -> list[dict[str, str
         return [r for day in days for r in await ledger.records(team, day)]
     finally:
         await close_redis(client)
+
+
+async def seed_spend(
+    redis_url: str, team: str, channel: str, user: str, usd: float, model: str
+) -> None:
+    """An earlier call of `usd` by `user` in `channel` today, put in the usage ledger."""
+    record = CallRecord(
+        team=team,
+        channel=channel,
+        user=user,
+        feature="mention",
+        model=model,
+        usage=Usage(1000, 100),
+        cost_nanos=to_nanos(usd),
+        uncached_nanos=to_nanos(usd),
+        priced=True,
+        at=datetime.now(UTC),
+    )
+    client = connect_url(redis_url)
+    try:
+        await RedisLedger(client).add(record)
+    finally:
+        await close_redis(client)
+
+
+async def run_to_exit(env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
+    """Run `python -m bot` with `env` until it exits (e.g. refusing to start): its exit code
+    and everything it printed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=str(ROOT),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode or 0, output.decode()

@@ -5,30 +5,15 @@ whole conversation set also runs on a cluster with CSB_TEST_REDIS=cluster (see .
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from bot.storage.embedded import PasswordedServer
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
-from testing.harness import ROOT, mention, recent_ledger_records, wait_for_final
+from testing.harness import mention, recent_ledger_records, run_to_exit, wait_for_final
 from testing.redis_servers import free_port, redis_cluster, sentinel_group
 from testing.tls_proxy import make_certificates, tls_proxy
 from tests.wire.conftest import CHANNEL, USER, BotFactory
-
-
-async def _run_to_exit(env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=str(ROOT),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, output.decode()
 
 
 async def _two_turns(slack: FakeSlack, claude: FakeClaude, first: str, second: str) -> None:
@@ -95,7 +80,7 @@ async def test_rediss_talks_tls_and_checks_the_certificate(
         with tls_proxy(server.port, certificates) as proxy:
             base = f"rediss://:tls-only-pass@localhost:{proxy.port}/0"
             untrusted = bot_factory(REDIS_URL=base).environment()
-            code, output = await _run_to_exit(untrusted)
+            code, output = await run_to_exit(untrusted)
             assert code != 0
             assert output.strip().splitlines()[-1] == (
                 "claude-slack-bot: Redis is not reachable (ConnectionError); check REDIS_URL."
@@ -116,7 +101,7 @@ async def test_a_cluster_node_that_may_evict_keys_is_refused(
     """A cluster whose primaries would evict keys under memory pressure stops the bot at start,
     naming each node's policy and the setting that allows it anyway."""
     with redis_cluster(tmp_path / "lru", **{"maxmemory-policy": "allkeys-lru"}) as cluster:
-        code, output = await _run_to_exit(bot_factory(REDIS_URL=cluster.url).environment())
+        code, output = await run_to_exit(bot_factory(REDIS_URL=cluster.url).environment())
     last = output.strip().splitlines()[-1]
     assert code != 0
     assert last.startswith("claude-slack-bot: Redis may evict the bot's keys (maxmemory-policy ")

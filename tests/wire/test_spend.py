@@ -5,19 +5,15 @@ estimate and at submit — the real bot process, the fake Slack and Claude, a re
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 
-from bot.conversation.messages import Usage
-from bot.storage.connect import close_redis, connect_url
-from bot.usage.ledger import RedisLedger
-from bot.usage.records import CallRecord, to_nanos
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_models import SlackRateLimits
 from testing.fakes.slack_server import FakeSlack
 from testing.fakes.slack_surfaces import click_button
 from testing.harness import mention, wait_for_final
+from testing.harness import seed_spend as harness_seed_spend
 from tests.wire.conftest import CHANNEL, OTHER_USER, USER, BotFactory
 from tests.wire.test_batch import FAST, run_command, share_csv, shown, wait_reply
 
@@ -29,24 +25,7 @@ BUSY = "you already have 3 answers on the way"
 
 async def seed_spend(redis_url: str, team: str, usd: float) -> None:
     """An earlier call of `usd` by USER today, in the ledger."""
-    client = connect_url(redis_url)
-    try:
-        await RedisLedger(client).add(
-            CallRecord(
-                team=team,
-                channel=CHANNEL,
-                user=USER,
-                feature="mention",
-                model=SONNET,
-                usage=Usage(1000, 100),
-                cost_nanos=to_nanos(usd),
-                uncached_nanos=to_nanos(usd),
-                priced=True,
-                at=datetime.now(UTC),
-            )
-        )
-    finally:
-        await close_redis(client)
+    await harness_seed_spend(redis_url, team, CHANNEL, USER, usd, SONNET)
 
 
 def replies_with(slack: FakeSlack, roots: list[str], text: str) -> list[str]:

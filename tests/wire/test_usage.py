@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -17,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.claude.catalog import CATALOG
 from bot.claude.cost import call_cost_usd
 from bot.conversation.messages import Usage
-from bot.storage.connect import RedisClient, close_redis, connect_url
+from bot.storage.connect import RedisClient, connect_url
 from bot.usage.ledger import RedisLedger
-from bot.usage.records import CallRecord, to_nanos
+from bot.usage.records import to_nanos
 from bot.usage.spend_limits import money
 from testing.fakes.claude_server import FakeClaude, TextReply
 from testing.fakes.slack_server import FakeSlack, SlackRateLimits
@@ -28,6 +27,7 @@ from testing.harness import (
     BotProcess,
     mention,
     recent_ledger_records,
+    seed_spend,
     wait_for_final,
 )
 from tests.wire.conftest import CHANNEL, DM, OTHER_USER, USER, BotFactory
@@ -49,23 +49,7 @@ async def _records(redis_url: str, team: str) -> list[dict[str, str]]:
 
 async def _seed_spend(redis_url: str, team: str, user: str, usd: float) -> None:
     """Put an earlier call of `usd` by `user` in the general channel into today's ledger."""
-    client, ledger = await _ledger(redis_url)
-    record = CallRecord(
-        team=team,
-        channel=CHANNEL,
-        user=user,
-        feature="mention",
-        model=SONNET,
-        usage=Usage(1000, 100),
-        cost_nanos=to_nanos(usd),
-        uncached_nanos=to_nanos(usd),
-        priced=True,
-        at=datetime.now(UTC),
-    )
-    try:
-        await ledger.add(record)
-    finally:
-        await close_redis(client)
+    await seed_spend(redis_url, team, CHANNEL, user, usd, SONNET)
 
 
 def _fake_usage(reported: dict[str, Any]) -> Usage:
