@@ -14,7 +14,7 @@ from bot.claude.request import build_messages_call
 from bot.conversation.errors import ChatFailure, FailureKind
 from bot.conversation.messages import AnswerDone, ChatRequest, TextDelta, ThinkingDelta
 from testing.fakes.claude_script_tools import Bash, Say, ToolTurn
-from testing.fakes.claude_server import FakeClaude, Stall, TextReply, ToolUseReply
+from testing.fakes.claude_server import FakeClaude, MidStreamError, Stall, TextReply, ToolUseReply
 
 MODEL = "claude-opus-4-7"
 QUESTION = [{"role": "user", "content": [{"type": "text", "text": "Hi there"}]}]
@@ -120,3 +120,24 @@ async def test_a_container_the_api_no_longer_has_is_dropped_and_the_call_opened_
     assert (first.status, first.body["container"]) == (400, "container_gone")
     assert second.status == 200
     assert "container" not in second.body
+
+
+async def test_an_error_event_mid_stream_is_the_sdks_error_after_the_text_so_far(
+    fake: FakeClaude, client: AsyncAnthropic
+) -> None:
+    """An `error` event after some text (Claude overloaded mid-answer) ends the stream as an
+    INTERRUPTED failure carrying the error's type and message, after the text that arrived."""
+    fake.enqueue(MidStreamError("The first half", "overloaded_error", "Overloaded"))
+    model = AnthropicChatModel(client, {}, max_retries=0)
+    seen: list[str] = []
+
+    async def read() -> None:
+        async for event in model.stream(request()):
+            if isinstance(event, TextDelta):
+                seen.append(event.text)
+
+    with pytest.raises(ChatFailure) as failure:
+        await read()
+    assert "".join(seen) == "The first half"
+    assert failure.value.kind is FailureKind.INTERRUPTED
+    assert "overloaded_error: Overloaded" in str(failure.value)
