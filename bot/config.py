@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     turn_deadline_seconds: float = Field(600, gt=0, alias="BOT_TURN_DEADLINE_SECONDS")
     claude_stall_seconds: float = Field(90, gt=0, alias="BOT_CLAUDE_STALL_SECONDS")
     edit_interval_seconds: float = Field(1.0, ge=0, alias="BOT_EDIT_INTERVAL_SECONDS")
+    first_words_interval_seconds: float = Field(
+        0.25, ge=0, alias="BOT_FIRST_WORDS_INTERVAL_SECONDS"
+    )
     placeholder_delay_seconds: float = Field(1.0, ge=0, alias="BOT_PLACEHOLDER_DELAY_SECONDS")
     edit_policy: Literal["time", "every_delta", "every_20_deltas"] = Field(
         "time", alias="BOT_EDIT_POLICY"

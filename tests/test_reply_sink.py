@@ -21,9 +21,12 @@ class EmptyBudget:
     def __init__(self) -> None:
         self.asked = 0
 
-    async def try_take(self, team: str) -> float:
+    async def try_take(self, team: str, *, young: bool = False) -> float:
         self.asked += 1
         return 0.4
+
+    async def low(self, team: str) -> bool:
+        return True
 
     async def take(self, team: str) -> None:
         return None

@@ -177,7 +177,10 @@ class EventHandler:
                 question, destination, edit, workspace.client
             )
         if sink is edit and not question.files:  # files: "Reading…" shows at once
-            sink = deferred = DeferredPlaceholder(edit, self.clock, self.placeholder_delay)
+            team, budget = question.key.team, self.budget
+            sink = deferred = DeferredPlaceholder(
+                edit, self.clock, self.placeholder_delay, busy=lambda: budget.low(team)
+            )
         else:
             deferred = None
         try:

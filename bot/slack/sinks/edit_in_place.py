@@ -23,6 +23,7 @@ from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import ToolActivity
 from bot.conversation.ports import Clock
 from bot.conversation.split import balance_fences, split_message
+from bot.conversation.throttle import is_young
 from bot.slack.api.calls import (
     DEFAULT_RETRY_AFTER,
     FINAL_ATTEMPTS,
@@ -44,8 +45,13 @@ GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_close
 class EditBudget(Protocol):
     """The workspace's shared chat.update budget."""
 
-    async def try_take(self, team: str) -> float:
-        """A token for an interim edit if one is free (0), else the seconds until one is due."""
+    async def try_take(self, team: str, *, young: bool = False) -> float:
+        """A token for an interim edit if one is free (0), else the seconds until one is due;
+        young answers (first words not yet shown) come first."""
+        ...
+
+    async def low(self, team: str) -> bool:
+        """Whether the budget is drained (an older answer's edit would wait)."""
         ...
 
     async def take(self, team: str) -> None:
@@ -74,9 +80,13 @@ class Journal(Protocol):
 class Unlimited:
     """An EditBudget that never limits (tests, baselines)."""
 
-    async def try_take(self, team: str) -> float:
+    async def try_take(self, team: str, *, young: bool = False) -> float:
         """Always a token."""
         return 0.0
+
+    async def low(self, team: str) -> bool:
+        """Never drained."""
+        return False
 
     async def take(self, team: str) -> None:
         """Always a token."""
@@ -219,7 +229,7 @@ class SlackReplySink:
         shown = self._messages
         edits = [i for i, part in enumerate(parts[: len(shown)]) if shown[i][1] != part]
         if edits and not final:
-            wait = await self._budget.try_take(self._to.team)
+            wait = await self._budget.try_take(self._to.team, young=self._young())
             if wait > 0:
                 return wait
         for index, part in enumerate(parts):
@@ -231,6 +241,10 @@ class SlackReplySink:
             elif index >= len(self._messages):
                 self._messages.append((await self._post(part), part))
         return 0.0
+
+    def _young(self) -> bool:
+        """The answer's first words are not shown yet (its edits come first)."""
+        return is_young(self._messages[0][1] if self._messages else "")
 
     async def _record_intent(self, text: str) -> None:
         """Journal the text before the edit that shows it, so a crash right after the edit
