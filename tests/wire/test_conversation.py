@@ -280,7 +280,7 @@ async def test_a_first_message_carries_the_first_words_when_edits_are_scarce(
     words = " ".join(f"word{i}" for i in range(40))
     answers = []
     for question in ("first", "second"):
-        claude.enqueue(TextReply(words, tokens_per_second=40))
+        claude.enqueue(TextReply(words, tokens_per_second=80))
         delivery = await mention(slack, CHANNEL, USER, question)
         final = await wait_for_final(slack, CHANNEL, delivery.ts, "word39", timeout=30)
         assert final.startswith(words + "\n\n_")
