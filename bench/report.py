@@ -171,6 +171,20 @@ def headline_rows(plan: Plan) -> list[Row]:
             digits=2,
         ),
         Row(
+            "First 10 words shown after Claude wrote them p50 / max (s), one answer",
+            _pick("single", 1, lambda r: (r.first_words_s.p50, r.first_words_s.max)),
+            digits=2,
+            goal="≤ 0.5 s",
+            met=_bounded({0: 0.5}),
+        ),
+        Row(
+            f"First 10 words shown after Claude wrote them p50 / max (s), {n3} at once (Tier 3)",
+            _pick("tier3", n3, lambda r: (r.first_words_s.p50, r.first_words_s.max)),
+            digits=2,
+            goal="p50 ≤ 2 s at 20" if n3 == 20 else "",
+            met=_bounded({0: 2.0}) if n3 == 20 else None,
+        ),
+        Row(
             f"Bot CPU s per 1,000 streamed tokens, {top} in flight",
             _pick("latency", top, lambda r: (r.resources.cpu_s_per_1k_tokens,)),
             digits=3,
@@ -345,6 +359,8 @@ DEFINITIONS = """\
   the fake Claude → shown in Slack.
 - **Staleness**: for every delta, the fake Claude writing it → the first Slack write showing it
   (p50/p95/max over all deltas of the measured answers; text never shown is counted apart).
+- **First 10 words**: the fake Claude writing the delta that completes an answer's tenth word →
+  the first Slack write showing them (p50/max over the measured answers).
 - **Slack calls per answer**: every Web API call from the first question on (429s included),
   divided by the answers; **429s**: calls Slack refused with HTTP 429.
 - **Resources**: the bot process's user+system CPU (from /proc) while the load ran, per 1,000
