@@ -131,16 +131,19 @@ async def test_the_edit_budget_is_shared_and_backs_off(client: RedisClient) -> N
 
 async def test_young_answers_edit_before_older_ones(client: RedisClient) -> None:
     """An older answer's interim edit leaves a token for answers whose first words are not
-    shown yet: once older ones have drained the bucket to it, a young one still edits, and the
-    budget then reads as low (a first message is worth holding for more words)."""
+    shown yet: once older ones have drained the bucket to it, a young one still edits. The
+    budget reads as low (a first message is worth holding for its first words) when it cannot
+    give one more young answer an edit after those already waiting."""
     budget = SharedEditBudget(client, per_minute=6, burst=4, reserve=1)
-    assert not await budget.low("T1")
+    assert not await budget.low("T1", waiting=2)
     older = [await budget.try_take("T1") for _ in range(3)]
     assert older[:2] == [0.0, 0.0]
     assert older[2] > 0
-    assert await budget.low("T1")
+    assert not await budget.low("T1")
+    assert await budget.low("T1", waiting=1)
     assert await budget.try_take("T1", young=True) == 0.0
     assert await budget.try_take("T1", young=True) > 0
+    assert await budget.low("T1")
 
 
 async def test_marks_and_surface_state(client: RedisClient) -> None:

@@ -67,11 +67,15 @@ class EditPolicy:
 
 
 def is_young(text: str, words: int = FIRST_WORDS) -> bool:
-    """Whether the text shows fewer than `words` words of answer, i.e. the answer is young (a
-    status alone shows none; pure, and cheap: it stops counting at `words`)."""
+    """Whether the text shows fewer than `words` whole words of answer, i.e. the answer is young
+    (a status alone shows none; the last word counts once whitespace follows it, as a streamed
+    word may still be growing; pure, and cheap: it stops counting at `words`)."""
     if is_status(text):
         return True
-    return len(text.split(None, words)) < words
+    parts = text.split(None, words)
+    if len(parts) > words:
+        return False
+    return len(parts) < words or not text[-1:].isspace()
 
 
 def next_publish_at(last_published: float | None, interval: float, retry_at: float | None) -> float:

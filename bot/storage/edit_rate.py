@@ -88,14 +88,15 @@ class SharedEditBudget:
         until one is due."""
         return await self._wait_for(team, self._reserve + (0 if young else YOUNG_PRIORITY))
 
-    async def low(self, team: str) -> bool:
-        """Whether an older answer's interim edit would have to wait now (the budget is
-        drained): then a first message is worth holding for more words."""
+    async def low(self, team: str, *, waiting: int = 0) -> bool:
+        """Whether the tokens free above the finals' reserve cannot give one more young answer
+        an edit now, after the `waiting` ones: then a first message is worth holding for its
+        first words (the edit that would show them may be long in coming)."""
         try:
             raw = await self._level_script(keys=[_bucket(team)], args=[self._rate, self._burst])
         except RedisError:
             return False
-        return float(raw) - 1 < self._reserve + YOUNG_PRIORITY
+        return float(raw) - self._reserve < waiting + 1
 
     async def take(self, team: str) -> None:
         """A token for a final edit, waiting for one (bounded: the edit goes out regardless)."""

@@ -91,10 +91,10 @@ async def test_an_unreachable_channel_found_late_is_logged_not_raised() -> None:
 
 
 async def test_a_busy_budget_holds_the_first_message_for_the_first_words() -> None:
-    """With the edit budget low, the first message waits for ten words (asking again shortly)
+    """With the edit budget low, the first message waits for ten whole words (asking again soon)
     rather than going out with one and leaving the rest to an edit that may be long in
     coming; with the budget not low, the first text goes out at once."""
-    ten = "one two three four five six seven eight nine ten"
+    ten = "one two three four five six seven eight nine ten e"
 
     async def busy() -> bool:
         return True

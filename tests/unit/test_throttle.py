@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.conversation.errors import ReplyUnavailable
-from bot.conversation.throttle import Coalescer, EditPolicy, next_publish_at
+from bot.conversation.throttle import Coalescer, EditPolicy, is_young, next_publish_at
 
 
 class FakeClock:
@@ -204,3 +204,14 @@ async def test_a_rendered_text_is_made_only_when_published() -> None:
     await coalescer.close()
     assert coalescer.published_text == "text 49"
     assert len(renders) <= 2
+
+
+def test_an_answer_is_young_until_its_tenth_word_is_whole() -> None:
+    """Ten words shown make an answer old only once the tenth is followed by whitespace (a
+    streamed word may be cut mid-way); a status alone shows no words."""
+    nine = " ".join(f"w{n}" for n in range(1, 10))
+    assert is_young(nine + " wo")
+    assert is_young(nine + " w10")
+    assert not is_young(nine + " w10 ")
+    assert not is_young(nine + " w10 w")
+    assert is_young("_Thinking… 3 s_")

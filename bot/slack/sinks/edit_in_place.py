@@ -50,8 +50,9 @@ class EditBudget(Protocol):
         young answers (first words not yet shown) come first."""
         ...
 
-    async def low(self, team: str) -> bool:
-        """Whether the budget is drained (an older answer's edit would wait)."""
+    async def low(self, team: str, *, waiting: int = 0) -> bool:
+        """Whether the budget cannot give one more young answer an edit now, after the
+        `waiting` young answers already posted (a first message is then worth holding)."""
         ...
 
     async def take(self, team: str) -> None:
@@ -84,7 +85,7 @@ class Unlimited:
         """Always a token."""
         return 0.0
 
-    async def low(self, team: str) -> bool:
+    async def low(self, team: str, *, waiting: int = 0) -> bool:
         """Never drained."""
         return False
 
@@ -93,6 +94,30 @@ class Unlimited:
 
     async def back_off(self, team: str, seconds: float) -> None:
         """Nothing to share."""
+
+
+class YoungAnswers:
+    """This process's answers edited in place, per workspace, to count those whose first
+    message went out before its first words (each waits for an edit from the shared budget)."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, set[SlackReplySink]] = {}
+
+    def add(self, team: str, sink: SlackReplySink) -> None:
+        """An answer starts."""
+        self._live.setdefault(team, set()).add(sink)
+
+    def discard(self, team: str, sink: SlackReplySink) -> None:
+        """An answer is over."""
+        live = self._live.get(team)
+        if live is not None:
+            live.discard(sink)
+            if not live:
+                del self._live[team]
+
+    def waiting(self, team: str) -> int:
+        """How many of the workspace's answers wait for an edit to show their first words."""
+        return sum(1 for sink in self._live.get(team, ()) if sink.waiting_for_words)
 
 
 @dataclass(frozen=True)
@@ -245,6 +270,12 @@ class SlackReplySink:
     def _young(self) -> bool:
         """The answer's first words are not shown yet (its edits come first)."""
         return is_young(self._messages[0][1] if self._messages else "")
+
+    @property
+    def waiting_for_words(self) -> bool:
+        """The first message is posted but shows fewer than its first words: the answer waits
+        for an edit from the shared budget."""
+        return bool(self._messages) and is_young(self._messages[0][1])
 
     async def _record_intent(self, text: str) -> None:
         """Journal the text before the edit that shows it, so a crash right after the edit
