@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
     claude_max_retries: int = Field(2, ge=0, le=10, alias="BOT_CLAUDE_MAX_RETRIES")
     claude_timeout_seconds: float = Field(120.0, gt=0, alias="BOT_CLAUDE_TIMEOUT_SECONDS")
+    claude_transport: Literal["aiohttp", "httpx"] = Field("aiohttp", alias="BOT_CLAUDE_TRANSPORT")
 
     # CLAUDE_MODEL_<TIER> and BOT_THINKING_<TIER> for each row of the tier table (TierSource)
     tier_models: dict[str, str] = Field(
