@@ -121,6 +121,14 @@ def first_words(
     return max(0.0, shown - written)
 
 
+def staleness_floor(answers: int, edits_per_minute: float) -> tuple[float, float]:
+    """The staleness p50 and p95 no edit policy can beat (seconds) when `answers` messages
+    stream at once and share one edit budget: at best each is edited every answers/rate
+    seconds, evenly, so a delta waits uniformly between 0 and that (bursts ignored)."""
+    period = answers / (edits_per_minute / 60.0)
+    return period / 2, period * 0.95
+
+
 def delta_positions(deltas: Sequence[Delta]) -> list[int]:
     """For each delta, the non-whitespace answer characters up to and including it."""
     positions: list[int] = []

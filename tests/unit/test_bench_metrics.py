@@ -12,6 +12,7 @@ from bench.metrics import (
     squeeze,
     staleness,
     staleness_curve,
+    staleness_floor,
     summarize,
     visibility_timeline,
 )
@@ -90,3 +91,11 @@ def test_first_words_counts_from_the_delta_completing_them_to_the_write_showing_
     timeline = [(0.5, squeezed[0]), (9.2, squeezed[8]), (10.25, squeezed[10])]
     assert first_words(deltas, timeline, answer) == 1.25
     assert first_words(deltas, timeline[:2], answer) is None
+
+
+def test_the_staleness_floor_spreads_the_edit_budget_evenly() -> None:
+    """20 answers sharing 50 edits a minute: each edited every 24 s at best, so a delta waits
+    12 s at the median and 22.8 s at p95."""
+    p50, p95 = staleness_floor(20, 50.0)
+    assert p50 == pytest.approx(12.0)
+    assert p95 == pytest.approx(22.8)
