@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--replicas", type=int, default=1, help="bot processes per run, sharing the load"
     )
     parser.add_argument(
+        "--tier3-answers", type=int, help="answers at once in the tier3 scenario (default: 50)"
+    )
+    parser.add_argument(
         "--policies",
         default=",".join(POLICIES),
         help=f"comma-separated edit policies, from: {', '.join(POLICIES)} (default: all)",
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = dataclasses.replace(
         plan,
         replicas=args.replicas,
+        tier3_concurrency=args.tier3_answers or plan.tier3_concurrency,
         policies=tuple(p for p in plan.policies if p in chosen),
         ramp_policies=tuple(p for p in plan.ramp_policies if p in chosen),
     )

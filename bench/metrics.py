@@ -96,6 +96,39 @@ def first_visible(timeline: Sequence[tuple[float, int]]) -> float | None:
     return next((at for at, shown in timeline if shown > 0), None)
 
 
+def first_words(
+    deltas: Sequence[Delta],
+    timeline: Sequence[tuple[float, int]],
+    answer: str,
+    words: int = 10,
+) -> float | None:
+    """Seconds from the fake Claude writing the answer's first `words` words (the delta that
+    completes them) to Slack first showing them; None when either never happened."""
+    needed = len(squeeze(" ".join(answer.split()[:words])))
+    if needed == 0:
+        return None
+    written = next(
+        (
+            at
+            for (at, _), at_chars in zip(deltas, delta_positions(deltas), strict=True)
+            if at_chars >= needed
+        ),
+        None,
+    )
+    shown = next((at for at, chars in timeline if chars >= needed), None)
+    if written is None or shown is None:
+        return None
+    return max(0.0, shown - written)
+
+
+def staleness_floor(answers: int, edits_per_minute: float) -> tuple[float, float]:
+    """The staleness p50 and p95 no edit policy can beat (seconds) when `answers` messages
+    stream at once and share one edit budget: at best each is edited every answers/rate
+    seconds, evenly, so a delta waits uniformly between 0 and that (bursts ignored)."""
+    period = answers / (edits_per_minute / 60.0)
+    return period / 2, period * 0.95
+
+
 def delta_positions(deltas: Sequence[Delta]) -> list[int]:
     """For each delta, the non-whitespace answer characters up to and including it."""
     positions: list[int] = []

@@ -9,6 +9,7 @@ from bench.metrics import (
     Delta,
     Edit,
     first_visible,
+    first_words,
     squeeze,
     staleness,
     visibility_timeline,
@@ -50,6 +51,7 @@ class AnswerRecord:
     first_delta_at: float | None  # the fake Claude sent the first text
     first_visible_at: float | None  # Slack first showed answer text
     complete: bool  # the whole answer ended up visible
+    first_words_s: float | None = None  # Claude wrote its first 10 words -> Slack showed them
     staleness_s: list[float] = field(default_factory=list)
     unseen_deltas: int = 0
     calls: Counter[str] = field(default_factory=Counter)  # chat.* calls in its channel
@@ -110,6 +112,7 @@ def observe_answers(
             first_visible_at=first_visible(timeline),
             complete=bool(answer) and shown >= len(squeeze(answer)),
             staleness_s=delays,
+            first_words_s=first_words(deltas, timeline, answer),
             unseen_deltas=unseen,
             calls=calls.get(question.channel, Counter()),
             rate_limited=limited.get(question.channel, Counter()),

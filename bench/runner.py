@@ -111,6 +111,8 @@ class RunResult:
     log_events: dict[str, int]
     violations: list[str]
     traces: list[Trace] = field(default_factory=list, repr=False)
+    first_words_s: Summary = field(default_factory=lambda: summarize([]))
+    # Claude wrote an answer's first 10 words -> Slack showed them, over the measured answers
 
 
 async def redis_snapshot(client: redis.Redis) -> tuple[Counter[str], float]:
@@ -416,6 +418,9 @@ def assemble(
         log_events={name: measured.events[name] for name in NOTEWORTHY if measured.events[name]},
         violations=slack.violations[:5],
         traces=[r.trace for r in records if r.trace is not None],
+        first_words_s=summarize(
+            [r.first_words_s for r in records[spec.warmup :] if r.first_words_s is not None]
+        ),
     )
 
 

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
     claude_max_retries: int = Field(2, ge=0, le=10, alias="BOT_CLAUDE_MAX_RETRIES")
     claude_timeout_seconds: float = Field(120.0, gt=0, alias="BOT_CLAUDE_TIMEOUT_SECONDS")
+    claude_transport: Literal["aiohttp", "httpx"] = Field("aiohttp", alias="BOT_CLAUDE_TRANSPORT")
 
     # CLAUDE_MODEL_<TIER> and BOT_THINKING_<TIER> for each row of the tier table (TierSource)
     tier_models: dict[str, str] = Field(
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
     turn_deadline_seconds: float = Field(600, gt=0, alias="BOT_TURN_DEADLINE_SECONDS")
     claude_stall_seconds: float = Field(90, gt=0, alias="BOT_CLAUDE_STALL_SECONDS")
     edit_interval_seconds: float = Field(1.0, ge=0, alias="BOT_EDIT_INTERVAL_SECONDS")
+    first_words_interval_seconds: float = Field(
+        0.25, ge=0, alias="BOT_FIRST_WORDS_INTERVAL_SECONDS"
+    )
     placeholder_delay_seconds: float = Field(1.0, ge=0, alias="BOT_PLACEHOLDER_DELAY_SECONDS")
     edit_policy: Literal["time", "every_delta", "every_20_deltas"] = Field(
         "time", alias="BOT_EDIT_POLICY"

@@ -3,8 +3,12 @@ the fake Claude, checked against what the SDK's own MessageStream makes of the s
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anthropic
 import pytest
 from anthropic import AsyncAnthropic
 
@@ -14,11 +18,22 @@ from bot.claude.request import build_messages_call
 from bot.conversation.errors import ChatFailure, FailureKind
 from bot.conversation.messages import AnswerDone, ChatRequest, TextDelta, ThinkingDelta
 from testing.fakes.claude_script_tools import Bash, Say, ToolTurn
-from testing.fakes.claude_server import FakeClaude, Stall, TextReply, ToolUseReply
+from testing.fakes.claude_server import FakeClaude, MidStreamError, Stall, TextReply, ToolUseReply
 
 MODEL = "claude-opus-4-7"
 QUESTION = [{"role": "user", "content": [{"type": "text", "text": "Hi there"}]}]
 CODE = {"type": "code_execution_20260521", "name": "code_execution"}
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def client(fake: FakeClaude, request: pytest.FixtureRequest) -> AsyncIterator[AsyncAnthropic]:
+    """The real SDK pointed at the fake, without retries, over each transport the bot offers
+    (BOT_CLAUDE_TRANSPORT)."""
+    http = anthropic.DefaultAioHttpClient() if request.param == "aiohttp" else None
+    async with AsyncAnthropic(
+        base_url=fake.url, api_key=fake.api_key, max_retries=0, http_client=http
+    ) as sdk:
+        yield sdk
 
 
 def request(**extra: Any) -> ChatRequest:
@@ -120,3 +135,73 @@ async def test_a_container_the_api_no_longer_has_is_dropped_and_the_call_opened_
     assert (first.status, first.body["container"]) == (400, "container_gone")
     assert second.status == 200
     assert "container" not in second.body
+
+
+async def test_an_error_event_mid_stream_is_the_sdks_error_after_the_text_so_far(
+    fake: FakeClaude, client: AsyncAnthropic
+) -> None:
+    """An `error` event after some text (Claude overloaded mid-answer) ends the stream as an
+    INTERRUPTED failure carrying the error's type and message, after the text that arrived."""
+    fake.enqueue(MidStreamError("The first half", "overloaded_error", "Overloaded"))
+    model = AnthropicChatModel(client, {}, max_retries=0)
+    seen: list[str] = []
+
+    async def read() -> None:
+        async for event in model.stream(request()):
+            if isinstance(event, TextDelta):
+                seen.append(event.text)
+
+    with pytest.raises(ChatFailure) as failure:
+        await read()
+    assert "".join(seen) == "The first half"
+    assert failure.value.kind is FailureKind.INTERRUPTED
+    assert "overloaded_error: Overloaded" in str(failure.value)
+
+
+EVENTS = [
+    {"type": "message_start", "message": {"id": "m1", "type": "message", "role": "assistant",
+     "model": MODEL, "content": [], "stop_reason": None, "usage": {"input_tokens": 3,
+     "output_tokens": 1}}},
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Half"}},
+]  # fmt: skip
+
+
+async def _cut_off(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A server that starts a streamed answer, then drops the connection mid-body."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    for event in EVENTS:
+        data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+        writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+    await writer.drain()
+    writer.transport.abort()
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_a_connection_dropped_mid_stream_is_a_connection_failure(transport: str) -> None:
+    """A stream whose connection drops mid-body (over either transport) ends as a CONNECTION
+    failure after the text that arrived, never as an unexpected exception."""
+    server = await asyncio.start_server(_cut_off, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    http = anthropic.DefaultAioHttpClient() if transport == "aiohttp" else None
+    seen: list[str] = []
+    async with (
+        server,
+        AsyncAnthropic(
+            base_url=f"http://127.0.0.1:{port}", api_key="k", max_retries=0, http_client=http
+        ) as sdk,
+    ):
+        model = AnthropicChatModel(sdk, {}, max_retries=0)
+
+        async def read() -> None:
+            async for event in model.stream(request()):
+                if isinstance(event, TextDelta):
+                    seen.append(event.text)
+
+        with pytest.raises(ChatFailure) as failure:
+            await read()
+    assert seen == ["Half"]
+    assert failure.value.kind is FailureKind.CONNECTION

@@ -122,11 +122,28 @@ async def test_a_forgotten_replica_is_swept_at_once(client: RedisClient) -> None
 async def test_the_edit_budget_is_shared_and_backs_off(client: RedisClient) -> None:
     """The chat.update bucket hands out its burst, then asks to wait; a 429 blocks everyone."""
     budget = SharedEditBudget(client, per_minute=60, burst=3, reserve=0)
-    waits = [await budget.try_take("T1") for _ in range(4)]
+    waits = [await budget.try_take("T1", young=True) for _ in range(4)]
     assert waits[:3] == [0.0, 0.0, 0.0]
     assert waits[3] > 0
     await budget.back_off("T2", 5)
     assert await budget.try_take("T2") > 4
+
+
+async def test_young_answers_edit_before_older_ones(client: RedisClient) -> None:
+    """An older answer's interim edit leaves a token for answers whose first words are not
+    shown yet: once older ones have drained the bucket to it, a young one still edits. The
+    budget reads as low (a first message is worth holding for its first words) when it cannot
+    give one more young answer an edit after those already waiting."""
+    budget = SharedEditBudget(client, per_minute=6, burst=4, reserve=1)
+    assert not await budget.low("T1", waiting=2)
+    older = [await budget.try_take("T1") for _ in range(3)]
+    assert older[:2] == [0.0, 0.0]
+    assert older[2] > 0
+    assert not await budget.low("T1")
+    assert await budget.low("T1", waiting=1)
+    assert await budget.try_take("T1", young=True) == 0.0
+    assert await budget.try_take("T1", young=True) > 0
+    assert await budget.low("T1")
 
 
 async def test_marks_and_surface_state(client: RedisClient) -> None:

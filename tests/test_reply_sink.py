@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.throttle import MonotonicClock
-from bot.slack.sinks.edit_in_place import Destination, SlackReplySink
+from bot.slack.sinks.edit_in_place import Destination, SlackReplySink, YoungAnswers
 from testing.fakes.slack_server import FakeSlack
 
 USER, CHANNEL = "U0ANA", "C0GENERAL"
@@ -21,9 +21,12 @@ class EmptyBudget:
     def __init__(self) -> None:
         self.asked = 0
 
-    async def try_take(self, team: str) -> float:
+    async def try_take(self, team: str, *, young: bool = False) -> float:
         self.asked += 1
         return 0.4
+
+    async def low(self, team: str, *, waiting: int = 0) -> bool:
+        return True
 
     async def take(self, team: str) -> None:
         return None
@@ -64,3 +67,31 @@ async def test_an_edit_out_of_budget_is_skipped_and_says_when_a_token_is_due(
     await sink.finish("First words and more, all of them.")
     (reply,) = slack.bot_replies(CHANNEL, root)
     assert reply.visible_text == "First words and more, all of them."
+
+
+async def test_answers_whose_first_message_lacks_its_first_words_are_counted(
+    slack: FakeSlack,
+) -> None:
+    """An answer counts as waiting for its first words from its first post with fewer than ten
+    whole words until an edit shows them; answers over, or not yet posted, do not count."""
+    root = (await slack.user_message(CHANNEL, USER, "a question")).ts
+    client = AsyncWebClient(token=slack.ids.bot_token, base_url=slack.api_url)
+    young = YoungAnswers()
+    sinks = [
+        SlackReplySink(
+            client,
+            Destination(slack.ids.team_id, CHANNEL, root, f"a{n}"),
+            message_chars=3500,
+            clock=MonotonicClock(),
+        )
+        for n in range(3)
+    ]
+    for sink in sinks:
+        young.add(slack.ids.team_id, sink)
+    assert young.waiting(slack.ids.team_id) == 0
+    await sinks[0].show("One")
+    await sinks[1].show("One two")
+    assert young.waiting(slack.ids.team_id) == 2
+    await sinks[0].show(" ".join(f"w{n}" for n in range(11)))
+    young.discard(slack.ids.team_id, sinks[1])
+    assert young.waiting(slack.ids.team_id) == 0

@@ -2,8 +2,9 @@
 
 The SDK's MessageStream does this too, but it also builds a second, typed event with a text
 snapshot for every delta; at a token per delta and hundreds of answers in flight that doubles
-the per-delta work. Here each raw event is read once and the parts we keep are plain dicts, the
-form the API accepts back in a later turn (thinking signatures included).
+the per-delta work. Here each event is the JSON object Claude sent (bot/claude/sse.py parses it
+once, no typed model is built) and the parts we keep are plain dicts, the form the API accepts
+back in a later turn (thinking signatures included).
 """
 
 from __future__ import annotations
@@ -39,33 +40,35 @@ class _Block:
 class StreamedAnswer:
     """What the stream said so far: content blocks, stop reason and usage."""
 
-    message_start_usage: Any = None
-    final_usage: Any = None
+    message_start_usage: dict[str, Any] | None = None
+    final_usage: dict[str, Any] | None = None
     stop_reason: str | None = None
     container: dict[str, Any] | None = None  # code execution's container (id, expires_at)
     _blocks: dict[int, _Block] = field(default_factory=dict)
     _calls: dict[str, ToolActivity] = field(default_factory=dict)  # server tool calls by id
 
-    def add(self, event: Any) -> Shown | None:
-        """Take one raw event; what it shows, if anything: a text or thinking delta, or a
-        server tool call starting (its block complete) or ending (its result block)."""
-        kind = event.type
+    def add(self, event: dict[str, Any]) -> Shown | None:
+        """Take one event (its JSON object); what it shows, if anything: a text or thinking
+        delta, or a server tool call starting (its block complete) or ending (its result
+        block)."""
+        kind = event.get("type")
         if kind == "content_block_delta":
-            return self._delta(event.index, event.delta)
+            return self._delta(event["index"], event["delta"])
         if kind == "content_block_start":
-            block = event.content_block
-            self._blocks[event.index] = _Block(block.type, block.to_dict())
-            return result_arrived(self._blocks[event.index].start, self._calls)
+            start = event["content_block"]
+            self._blocks[event["index"]] = _Block(start["type"], start)
+            return result_arrived(start, self._calls)
         if kind == "content_block_stop":
-            return self._stopped(event.index)
+            return self._stopped(event["index"])
         if kind == "message_start":
-            self.message_start_usage = event.message.usage
+            self.message_start_usage = event["message"].get("usage")
         elif kind == "message_delta":
-            self.stop_reason = event.delta.stop_reason
-            self.final_usage = event.usage
-            container = getattr(event.delta, "container", None)
+            delta = event.get("delta") or {}
+            self.stop_reason = delta.get("stop_reason")
+            self.final_usage = event.get("usage")
+            container = delta.get("container")
             if container is not None:
-                self.container = container.to_dict(mode="json")
+                self.container = container
         return None
 
     def _stopped(self, index: int) -> ToolActivity | None:
@@ -77,23 +80,25 @@ class StreamedAnswer:
             self._calls[started.tool_id] = started
         return started
 
-    def _delta(self, index: int, delta: Any) -> Shown | None:
+    def _delta(self, index: int, delta: dict[str, Any]) -> Shown | None:
         block = self._blocks.get(index)
         if block is None:
             return None
-        kind = delta.type
+        kind = delta.get("type")
         if kind == "text_delta":
-            block.parts.append(delta.text)
-            return TextDelta(delta.text) if delta.text else None
+            text = delta["text"]
+            block.parts.append(text)
+            return TextDelta(text) if text else None
         if kind == "thinking_delta":
-            block.parts.append(delta.thinking)
-            return ThinkingDelta(delta.thinking) if delta.thinking else None
+            thinking = delta["thinking"]
+            block.parts.append(thinking)
+            return ThinkingDelta(thinking) if thinking else None
         if kind == "input_json_delta":
-            block.parts.append(delta.partial_json)
+            block.parts.append(delta["partial_json"])
         elif kind == "signature_delta":
-            block.signature = delta.signature
+            block.signature = delta["signature"]
         elif kind == "citations_delta":
-            block.citations.append(delta.citation.to_dict())
+            block.citations.append(delta["citation"])
         return None
 
     def content(self) -> list[ChatMessage]:
@@ -141,25 +146,26 @@ def _storable(block: _Block) -> ChatMessage | None:
 
 def merged_usage(start: Any, end: Any) -> Usage:
     """The call's usage: message_start's, overwritten by message_delta's cumulative counts;
-    server tools' per-use counts (`server_tool_use`) from the latest that has them."""
+    server tools' per-use counts (`server_tool_use`) from the latest that has them. Each is
+    the usage object as sent (a dict) or the SDK's typed one (a batch result's)."""
 
     def count(name: str) -> int:
-        late = getattr(end, name, None) if end is not None else None
-        value = late if late is not None else getattr(start, name, None)
+        late = _field(end, name)
+        value = late if late is not None else _field(start, name)
         return int(value or 0)
 
     def tool_uses(name: str) -> int:
         for usage in (end, start):
-            server = getattr(usage, "server_tool_use", None) if usage is not None else None
+            server = _field(usage, "server_tool_use")
             if server is not None:
-                return int(getattr(server, name, 0) or 0)
+                return int(_field(server, name) or 0)
         return 0
 
     write_5m = write_1h = 0
-    creation = getattr(start, "cache_creation", None)
+    creation = _field(start, "cache_creation")
     if creation is not None:
-        write_5m = creation.ephemeral_5m_input_tokens or 0
-        write_1h = creation.ephemeral_1h_input_tokens or 0
+        write_5m = int(_field(creation, "ephemeral_5m_input_tokens") or 0)
+        write_1h = int(_field(creation, "ephemeral_1h_input_tokens") or 0)
     else:
         write_5m = count("cache_creation_input_tokens")
     return Usage(
@@ -171,3 +177,12 @@ def merged_usage(start: Any, end: Any) -> Usage:
         web_search_requests=tool_uses("web_search_requests"),
         web_fetch_requests=tool_uses("web_fetch_requests"),
     )
+
+
+def _field(value: Any, name: str) -> Any:
+    """A field of a JSON object or of the SDK's typed model (None when absent)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)

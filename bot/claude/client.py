@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -19,6 +20,7 @@ from bot.claude.catalog import Tier, lookup
 from bot.claude.cost import call_cost_usd
 from bot.claude.request import build_messages_call
 from bot.claude.retry import is_spend_limit, retry_policy
+from bot.claude.sse import SseSplitter
 from bot.conversation.errors import ChatFailure, FailureKind
 from bot.conversation.messages import (
     AnswerDone,
@@ -69,7 +71,7 @@ class AnthropicChatModel:
         try:
             stream = await self._open_container_or_new(call)
             async with stream:
-                async for event in stream:
+                async for event in read_events(stream.response):
                     shown = answer.add(event)
                     if shown is None:
                         continue
@@ -124,6 +126,55 @@ class AnthropicChatModel:
                 opened = await self._client.messages.create(**call, stream=True, timeout=timeout)
                 return cast(AsyncStream[RawMessageStreamEvent], opened)
         raise AssertionError("unreachable: tenacity reraises the last failure")
+
+
+async def read_events(response: httpx2.Response) -> AsyncGenerator[dict[str, Any], None]:
+    """The stream's events as the JSON objects Claude sent, read once from the response bytes
+    (the SDK opened the stream: its status, retries and errors are the SDK's); an `error` event
+    raises the SDK's own APIStatusError, as its stream reader would."""
+    splitter = SseSplitter()
+    async for chunk in _body(response):
+        for name, data in splitter.feed(chunk):
+            event = _event(name, data, response)
+            if event is not None:
+                yield event
+    for name, data in splitter.close():
+        event = _event(name, data, response)
+        if event is not None:
+            yield event
+
+
+async def _body(response: httpx2.Response) -> AsyncGenerator[bytes, None]:
+    """The body's chunks; a failure to read it is a connection error (a timeout stays one),
+    as the SDK's reader makes it."""
+    chunks = response.aiter_bytes()
+    while True:
+        try:
+            chunk = await anext(chunks, None)
+        except httpx2.TimeoutException:
+            raise
+        except httpx2.HTTPError as err:
+            raise anthropic.APIConnectionError(request=response.request) from err
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _event(name: str, data: bytes, response: httpx2.Response) -> dict[str, Any] | None:
+    """One event's JSON object; None for pings and nameless or empty events."""
+    if name == "error":
+        try:
+            body: object = json.loads(data)
+            message = f"{body}"
+        except ValueError:
+            body, message = data.decode(errors="replace"), data.decode(errors="replace")
+        raise anthropic.APIStatusError(
+            message or f"Error code: {response.status_code}", response=response, body=body
+        )
+    if not name or name == "ping" or not data:
+        return None
+    event = json.loads(data)
+    return event if isinstance(event, dict) else None
 
 
 def _log_call(

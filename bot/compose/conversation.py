@@ -80,7 +80,11 @@ def turn_settings(settings: Settings) -> TurnSettings:
         max_tokens=settings.max_tokens,
         models_by_tier=settings.models_by_tier,
         model_variables=variables,
-        edit_policy=EditPolicy.from_setting(settings.edit_policy, settings.edit_interval_seconds),
+        edit_policy=EditPolicy.from_setting(
+            settings.edit_policy,
+            settings.edit_interval_seconds,
+            settings.first_words_interval_seconds,
+        ),
         thinking_by_tier=settings.thinking_by_tier,
         display_names={
             name: lookup(model_id, name)[0].display_name

@@ -77,14 +77,15 @@ class Live:
 
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
-        self.coalescer = Coalescer(caller.sink.show, caller.clock, caller.edit_policy)
+        self.coalescer = Coalescer(
+            caller.sink.show, caller.clock, caller.edit_policy, render=self._render
+        )
         self.before = ""  # the text of the answer's earlier calls
         self.lead = ""  # the text of the calls before the last tool round
         self.attempt = Attempt()  # the call streaming now
         self.line = ""  # the tool call running now, as a status line ("" when none shows)
         self.after_tool = False  # a server tool ran since this call's last text
         self.last_stop: StopReason | None = None
-        self._pushed = ""
 
     def begin(self) -> Attempt:
         """A model call starts (after a tool round, the text so far is the lead)."""
@@ -133,11 +134,12 @@ class Live:
         answer = joined(body, line) if body else ""
         return live_text(answer, attempt.thinking, status, caller.show_thinking)
 
+    def _render(self) -> str:
+        """What the message shows now (made only when an edit goes out, not on every delta)."""
+        return self._shown(self.line)
+
     async def _push(self) -> None:
-        shown = self._shown(self.line)
-        if shown != self._pushed:  # e.g. a call ended with its line already showing
-            self._pushed = shown
-            await self.coalescer.push(shown)
+        await self.coalescer.changed()
 
 
 async def stream_call(request: ChatRequest, caller: Caller, live: Live) -> Attempt:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 import structlog
 
 from bot.conversation.errors import ReplyUnavailable
 from bot.conversation.messages import ToolActivity
 from bot.conversation.ports import Clock, ReplySink
+from bot.conversation.throttle import is_young
 
 log = structlog.get_logger("bot.turn")
+
+HOLD_POLL_SECONDS = 0.05  # a held first message looks at the newest text this often
 
 
 class SinkDecorator:
@@ -63,16 +67,28 @@ class DeferredPlaceholder(SinkDecorator):
     turning a placeholder into text; otherwise the placeholder appears after `delay`.
 
     Edits are the scarce call (one budget for the whole workspace); posting a message is not.
+    So when the edit budget is low (`busy`), the first message also waits, up to `delay` after
+    the first text, for the answer's first words (FIRST_WORDS): the next edit may be long in
+    coming, and the first message should carry what there is to read.
     `settle()` must be awaited when the answer is over (it drops a placeholder not yet shown).
     """
 
-    def __init__(self, sink: ReplySink, clock: Clock, delay: float) -> None:
+    def __init__(
+        self,
+        sink: ReplySink,
+        clock: Clock,
+        delay: float,
+        *,
+        busy: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         super().__init__(sink)
         self._clock = clock
         self._delay = delay
+        self._busy = busy
         self._status = ""
         self._later: asyncio.Task[None] | None = None
         self._posting = False
+        self._hold_until: float | None = None  # set at the first text: held until then
 
     @property
     def shown(self) -> str:
@@ -93,9 +109,25 @@ class DeferredPlaceholder(SinkDecorator):
         self._later = asyncio.create_task(self._post_later(), name="placeholder")
 
     async def show(self, text: str) -> float:
-        """Show the answer so far (the first time, instead of the placeholder)."""
+        """Show the answer so far (the first time, instead of the placeholder); while the
+        first message is held for more words, the seconds until it is worth asking again."""
         await self.settle()
+        if self._hold_until is None:
+            self._hold_until = await self._first_hold(text)
+        wait = self._hold_until - self._clock.now()
+        if wait > 0 and is_young(text):
+            return min(wait, HOLD_POLL_SECONDS)
+        self._hold_until = float("-inf")
         return await self._sink.show(text)
+
+    async def _first_hold(self, text: str) -> float:
+        """Until when the first message waits for more words: not at all when something is
+        shown already or the edit budget is not low."""
+        if self._busy is None or self._delay <= 0 or self._sink.shown:
+            return float("-inf")
+        if not is_young(text) or not await self._busy():
+            return float("-inf")
+        return self._clock.now() + self._delay
 
     async def finish(self, text: str) -> None:
         """Show the final text (the first message, if no placeholder was shown yet)."""

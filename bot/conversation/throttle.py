@@ -9,7 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.conversation.display import is_status
 from bot.conversation.ports import Clock
+
+FIRST_WORDS = 10  # an answer showing fewer words is young: its edits come sooner, and first
 
 # Shows text; returns 0 when shown, else the seconds until the text could be shown.
 Publish = Callable[[str], Awaitable[float]]
@@ -33,21 +36,46 @@ class EditPolicy:
 
     "time": at most one publish per interval, the latest text, the first one at once; a publish
     the sink had to skip (out of budget) is retried as soon as the sink says it could go out.
+    While fewer than `young_words` words are shown (a young answer) the interval is
+    `young_interval`, so the first words follow the first post quickly; the sink's budget
+    still decides whether such an edit can go out.
     "every_n": inline after every n-th delta, in order (the naive baselines).
     """
 
     kind: Literal["time", "every_n"]
     interval: float = 1.0
     every: int = 1
+    young_interval: float | None = None  # None: the interval throughout
+    young_words: int = FIRST_WORDS
 
     @classmethod
-    def from_setting(cls, name: str, interval: float) -> EditPolicy:
+    def from_setting(
+        cls, name: str, interval: float, young_interval: float | None = None
+    ) -> EditPolicy:
         """The policy a BOT_EDIT_POLICY value names."""
         if name == "every_delta":
             return cls("every_n", every=1)
         if name == "every_20_deltas":
             return cls("every_n", every=20)
-        return cls("time", interval=interval)
+        return cls("time", interval=interval, young_interval=young_interval)
+
+    def interval_after(self, shown: str) -> float:
+        """The interval after publishing `shown`: short while it has few words (pure)."""
+        if self.young_interval is None or self.young_interval >= self.interval:
+            return self.interval
+        return self.young_interval if is_young(shown, self.young_words) else self.interval
+
+
+def is_young(text: str, words: int = FIRST_WORDS) -> bool:
+    """Whether the text shows fewer than `words` whole words of answer, i.e. the answer is young
+    (a status alone shows none; the last word counts once whitespace follows it, as a streamed
+    word may still be growing; pure, and cheap: it stops counting at `words`)."""
+    if is_status(text):
+        return True
+    parts = text.split(None, words)
+    if len(parts) > words:
+        return False
+    return len(parts) < words or not text[-1:].isspace()
 
 
 def next_publish_at(last_published: float | None, interval: float, retry_at: float | None) -> float:
@@ -58,16 +86,27 @@ def next_publish_at(last_published: float | None, interval: float, retry_at: flo
 
 
 class Coalescer:
-    """Publishes the latest text of a stream per the policy, never two publishes at once."""
+    """Publishes the latest text of a stream per the policy, never two publishes at once.
 
-    def __init__(self, publish: Publish, clock: Clock, policy: EditPolicy) -> None:
+    The text is either pushed whole (`push`) or, to spare building it on every delta, made by
+    `render` only when a publish goes out (`changed` says there is something new)."""
+
+    def __init__(
+        self,
+        publish: Publish,
+        clock: Clock,
+        policy: EditPolicy,
+        render: Callable[[], str] | None = None,
+    ) -> None:
         self._publish = publish
         self._clock = clock
         self._policy = policy
+        self._render = render
         self._latest = ""
         self._published = ""
         self._deltas = 0
         self._last_at: float | None = None  # when text was last shown
+        self._interval = policy.interval_after("")
         self._retry_at: float | None = None  # a skipped publish may go out again from then
         self._dirty = asyncio.Event()
         self._closing = False
@@ -82,20 +121,29 @@ class Coalescer:
     async def push(self, text: str) -> None:
         """Take the full text so far (called on every delta); raises what stopped publishing
         (the sink's ReplyUnavailable: nothing can be shown, so the stream should end)."""
+        self._latest = text
+        await self.changed()
+
+    async def changed(self) -> None:
+        """The text changed (with `render`: it is made when published); raises like push."""
         worker = self._worker
         if worker is not None and worker.done() and not worker.cancelled():
             failure = worker.exception()
             if failure is not None:
                 raise failure
-        self._latest = text
         self._deltas += 1
         if self._policy.kind == "every_n":
             if self._deltas % self._policy.every == 0:
-                await self._send(text)
+                text = self._text()
+                if text != self._published:
+                    await self._send(text)
             return
         if self._worker is None:
             self._worker = asyncio.create_task(self._run(), name="coalescer")
         self._dirty.set()
+
+    def _text(self) -> str:
+        return self._render() if self._render is not None else self._latest
 
     async def close(self) -> None:
         """Stop publishing interim text; waits for an edit in flight, drops a pending one."""
@@ -114,13 +162,14 @@ class Coalescer:
             await self._dirty.wait()
             if self._closing:
                 return
-            due = next_publish_at(self._last_at, self._policy.interval, self._retry_at)
+            due = next_publish_at(self._last_at, self._interval, self._retry_at)
             wait = due - self._clock.now()
             if wait > 0:
                 await self._clock.sleep(wait)
             self._dirty.clear()
-            if self._latest != self._published:
-                await self._send(self._latest)
+            text = self._text()
+            if text != self._published:
+                await self._send(text)
 
     async def _send(self, text: str) -> None:
         started = self._clock.now()
@@ -136,3 +185,4 @@ class Coalescer:
         self._last_at = started
         self._retry_at = None
         self._published = text
+        self._interval = self._policy.interval_after(text)

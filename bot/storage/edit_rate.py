@@ -3,7 +3,9 @@
 Slack's chat.update is Tier 3: about 50 calls a minute per workspace for the whole app. A token
 bucket in Redis keeps all concurrent answers inside it: interim edits only spend tokens above a
 reserve (they are skipped otherwise, and the next edit carries the newer text), final edits wait
-for a token. After a 429 every replica backs off until Slack's Retry-After has passed.
+for a token. Young answers (their first words not yet shown) come first: an older answer's
+interim edit leaves one more token for them. After a 429 every replica backs off until Slack's
+Retry-After has passed.
 """
 
 from __future__ import annotations
@@ -41,6 +43,19 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], 3600)
 return tostring(wait)
 """
+# KEYS: bucket. ARGV: rate per second, capacity. Returns the tokens there are now (read only).
+_LEVEL = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'blocked')
+local tokens = tonumber(b[1]) or capacity
+local ts = tonumber(b[2]) or now
+if now < (tonumber(b[3]) or 0) then
+  return '0'
+end
+return tostring(math.min(capacity, tokens + (now - ts) * rate))
+"""
 # KEYS: bucket. ARGV: seconds to block everyone.
 _BLOCK = """
 local t = redis.call('TIME')
@@ -51,6 +66,7 @@ return 1
 """
 
 FINAL_WAIT_LIMIT_SECONDS = 120.0  # past this a final edit goes out anyway (and may meet a 429)
+YOUNG_PRIORITY = 1  # tokens an older answer's interim edit leaves for young answers
 
 
 class SharedEditBudget:
@@ -60,15 +76,27 @@ class SharedEditBudget:
         self, client: RedisClient, *, per_minute: float, burst: int, reserve: int = 2
     ) -> None:
         self._rate = per_minute / 60.0
-        self._burst = max(burst, reserve + 1)
+        self._burst = max(burst, reserve + YOUNG_PRIORITY + 1)
         self._reserve = reserve
         self._take_script = client.register_script(_TAKE)
         self._block_script = client.register_script(_BLOCK)
+        self._level_script = client.register_script(_LEVEL)
 
-    async def try_take(self, team: str) -> float:
-        """A token for an interim edit, only if one is free above the finals' reserve (0);
-        else the seconds until one is due."""
-        return await self._wait_for(team, self._reserve)
+    async def try_take(self, team: str, *, young: bool = False) -> float:
+        """A token for an interim edit, only if one is free above the finals' reserve (and,
+        unless the answer is young, above the young answers' priority): 0; else the seconds
+        until one is due."""
+        return await self._wait_for(team, self._reserve + (0 if young else YOUNG_PRIORITY))
+
+    async def low(self, team: str, *, waiting: int = 0) -> bool:
+        """Whether the tokens free above the finals' reserve cannot give one more young answer
+        an edit now, after the `waiting` ones: then a first message is worth holding for its
+        first words (the edit that would show them may be long in coming)."""
+        try:
+            raw = await self._level_script(keys=[_bucket(team)], args=[self._rate, self._burst])
+        except RedisError:
+            return False
+        return float(raw) - self._reserve < waiting + 1
 
     async def take(self, team: str) -> None:
         """A token for a final edit, waiting for one (bounded: the edit goes out regardless)."""

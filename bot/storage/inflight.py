@@ -110,9 +110,15 @@ class InflightJournal:
         self, answer_id: str, channel: str, message_ts: str, text: str, *, workspace: str = ""
     ) -> None:
         """Record what the answer's last message shows (best effort)."""
-        record = InflightAnswer(self.instance, channel, message_ts, text, workspace)
+        record = {
+            "instance": self.instance,
+            "channel": channel,
+            "message_ts": message_ts,
+            "text": text,
+            "workspace": workspace,
+        }  # InflightAnswer's fields (asdict is slow, and this runs on every edit)
         try:
-            await self._redis.hset(RECORDS, answer_id, json.dumps(asdict(record)))
+            await self._redis.hset(RECORDS, answer_id, json.dumps(record))
         except RedisError:
             return
 

@@ -46,7 +46,7 @@ class RedisLedger:
     async def add(self, record: CallRecord) -> None:
         """Append the record and add it to every total it counts in (one round trip)."""
         team, day, month = record.team, day_of(record.at), month_of(record.at)
-        increments = Totals.of(record).as_increments()
+        increments = nonzero(Totals.of(record).as_increments())
         idents = _idents(record)
         async with self._redis.pipeline(transaction=True) as pipe:
             stream = calls_key(team, day)
@@ -105,6 +105,12 @@ class RedisLedger:
         """One day's call records, oldest first (for tests and audits)."""
         entries: list[Any] = await self._redis.xrange(calls_key(team, day)) or []
         return [{_text(k): _text(v) for k, v in fields.items()} for _, fields in entries]
+
+
+def nonzero(increments: dict[str, int]) -> dict[str, int]:
+    """The increments that change a total (a missing field reads as 0); the call count always,
+    so every total a call counts in exists."""
+    return {field: n for field, n in increments.items() if n or field == "calls"}
 
 
 def _text(value: bytes | str) -> str:

@@ -21,14 +21,17 @@ from testing.paths import SHARED
 RECORDED = sorted((SHARED / "anthropic" / "server-tools").glob("*_stream_recorded.txt"))
 
 
-def _events(path: Path) -> list[Any]:
+def _payloads(path: Path) -> list[dict[str, Any]]:
+    """The recorded events as Claude sent them (what the adapter's reader hands on)."""
     body = path.read_text().split("---- END-OF-HEADER ----\n", 1)[1]
     payloads = [json.loads(line) for line in body.splitlines() if line.strip()]
+    return [payload for payload in payloads if payload["type"] not in {"ping", "error"}]
+
+
+def _events(path: Path) -> list[Any]:
     # as the SDK's stream reader builds them (construct_type: no validation, unknown shapes kept)
     return [
-        construct_type(type_=RawMessageStreamEvent, value=payload)
-        for payload in payloads
-        if payload["type"] not in {"ping", "error"}
+        construct_type(type_=RawMessageStreamEvent, value=payload) for payload in _payloads(path)
     ]
 
 
@@ -50,11 +53,10 @@ def _sdk_content(events: list[Any]) -> list[dict[str, Any]]:
 def test_recorded_stream_content_matches_the_sdk(path: Path) -> None:
     """Every block of a recorded server-tool stream (server_tool_use with its streamed input,
     result blocks, text with citations) comes out as the SDK's own accumulator builds it."""
-    events = _events(path)
     answer = StreamedAnswer()
-    for event in events:
-        answer.add(event)
-    ours, sdk = answer.content(), _sdk_content(events)
+    for payload in _payloads(path):
+        answer.add(payload)
+    ours, sdk = answer.content(), _sdk_content(_events(path))
     for block in (*ours, *sdk):  # the SDK's GA accumulator leaves a (beta) mcp_tool_use's input {}
         if block["type"] == "mcp_tool_use":
             block.pop("input")
@@ -65,7 +67,7 @@ def test_recorded_stream_content_matches_the_sdk(path: Path) -> None:
 def test_an_mcp_connector_calls_input_is_parsed_from_its_deltas() -> None:
     """mcp_tool_use's input streams as JSON deltas like tool_use's, and is kept parsed."""
     answer = StreamedAnswer()
-    for event in _events(SHARED / "anthropic" / "server-tools" / "mcp_stream_recorded.txt"):
+    for event in _payloads(SHARED / "anthropic" / "server-tools" / "mcp_stream_recorded.txt"):
         answer.add(event)
     calls = [block for block in answer.content() if block["type"] == "mcp_tool_use"]
     assert [call["input"] for call in calls] == [{"message": "hello world"}]
@@ -76,7 +78,7 @@ def test_citations_are_kept_on_their_text_block() -> None:
     sending the turn back to Claude)."""
     path = SHARED / "anthropic" / "server-tools" / "web_search_stream_recorded.txt"
     answer = StreamedAnswer()
-    for event in _events(path):
+    for event in _payloads(path):
         answer.add(event)
     content = answer.content()
     kinds = [block["type"] for block in content]
@@ -91,7 +93,7 @@ def test_a_recorded_search_is_counted_in_the_calls_usage() -> None:
     Usage, where it is priced."""
     path = SHARED / "anthropic" / "server-tools" / "web_search_stream_recorded.txt"
     answer = StreamedAnswer()
-    for event in _events(path):
+    for event in _payloads(path):
         answer.add(event)
     usage = merged_usage(answer.message_start_usage, answer.final_usage)
     assert (usage.web_search_requests, usage.web_fetch_requests) == (1, 0)
@@ -103,7 +105,7 @@ def test_a_recorded_code_runs_container_is_kept_with_its_expiry() -> None:
     Container: its id and its expiry in seconds since the epoch."""
     path = SHARED / "anthropic" / "server-tools" / "code_execution_20260120_stream_recorded.txt"
     answer = StreamedAnswer()
-    for event in _events(path):
+    for event in _payloads(path):
         answer.add(event)
     container = container_from(answer.container)
     assert container is not None
@@ -113,7 +115,7 @@ def test_a_recorded_code_runs_container_is_kept_with_its_expiry() -> None:
 
 def _activities(name: str) -> list[ToolActivity]:
     answer = StreamedAnswer()
-    shown = [answer.add(event) for event in _events(SHARED / "anthropic" / "server-tools" / name)]
+    shown = [answer.add(event) for event in _payloads(SHARED / "anthropic" / "server-tools" / name)]
     return [event for event in shown if isinstance(event, ToolActivity)]
 
 

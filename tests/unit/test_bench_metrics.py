@@ -6,10 +6,13 @@ import pytest
 
 from bench.bot_lag import added, summarize_lag
 from bench.metrics import (
+    first_words,
     percentile,
     ratio,
+    squeeze,
     staleness,
     staleness_curve,
+    staleness_floor,
     summarize,
     visibility_timeline,
 )
@@ -77,3 +80,22 @@ def test_bot_lag_from_histogram_deltas_and_logged_stalls() -> None:
     stalled = summarize_lag(windows, [412.0, 380.0])
     assert (stalled.worst_ms, stalled.worst_exact, stalled.stalls) == (412.0, True, 2)
     assert summarize_lag([{}], []).samples == 0
+
+
+def test_first_words_counts_from_the_delta_completing_them_to_the_write_showing_them() -> None:
+    """The first-10-words time runs from the delta that completes the tenth word to the first
+    Slack write showing that much; None when they never showed."""
+    answer = " ".join(f"w{i}" for i in range(12))
+    deltas = [(float(i), f"w{i} ") for i in range(12)]  # w9 (the tenth word) leaves at 9.0
+    squeezed = [len(squeeze(" ".join(answer.split()[: n + 1]))) for n in range(12)]
+    timeline = [(0.5, squeezed[0]), (9.2, squeezed[8]), (10.25, squeezed[10])]
+    assert first_words(deltas, timeline, answer) == 1.25
+    assert first_words(deltas, timeline[:2], answer) is None
+
+
+def test_the_staleness_floor_spreads_the_edit_budget_evenly() -> None:
+    """20 answers sharing 50 edits a minute: each edited every 24 s at best, so a delta waits
+    12 s at the median and 22.8 s at p95."""
+    p50, p95 = staleness_floor(20, 50.0)
+    assert p50 == pytest.approx(12.0)
+    assert p95 == pytest.approx(22.8)

@@ -88,3 +88,47 @@ async def test_an_unreachable_channel_found_late_is_logged_not_raised() -> None:
     await clock.advance(1.0)
     await sink.settle()
     assert inner.events == []
+
+
+async def test_a_busy_budget_holds_the_first_message_for_the_first_words() -> None:
+    """With the edit budget low, the first message waits for ten whole words (asking again soon)
+    rather than going out with one and leaving the rest to an edit that may be long in
+    coming; with the budget not low, the first text goes out at once."""
+    ten = "one two three four five six seven eight nine ten e"
+
+    async def busy() -> bool:
+        return True
+
+    async def idle() -> bool:
+        return False
+
+    inner, clock = RecordingSink(), ManualClock()
+    sink = DeferredPlaceholder(inner, clock, 1.0, busy=busy)
+    await sink.start("_Thinking…_")
+    assert await sink.show("one") > 0
+    assert await sink.show("one two three") > 0
+    assert await sink.show(ten) == 0
+    assert inner.events == [("show", ten)]
+
+    inner, clock = RecordingSink(), ManualClock()
+    sink = DeferredPlaceholder(inner, clock, 1.0, busy=idle)
+    await sink.start("_Thinking…_")
+    assert await sink.show("one") == 0
+    assert inner.events == [("show", "one")]
+
+
+async def test_a_held_first_message_goes_out_when_the_delay_has_passed() -> None:
+    """A slow answer is held no longer than the placeholder delay: then what there is shows."""
+
+    async def busy() -> bool:
+        return True
+
+    inner, clock = RecordingSink(), ManualClock()
+    sink = DeferredPlaceholder(inner, clock, 1.0, busy=busy)
+    await sink.start("_Thinking…_")
+    assert await sink.show("one") > 0
+    await clock.advance(1.0)
+    assert await sink.show("one two") == 0
+    await sink.finish("one two three.")
+    await sink.settle()
+    assert inner.events == [("show", "one two"), ("finish", "one two three.")]

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.conversation.errors import ReplyUnavailable
-from bot.conversation.throttle import Coalescer, EditPolicy, next_publish_at
+from bot.conversation.throttle import Coalescer, EditPolicy, is_young, next_publish_at
 
 
 class FakeClock:
@@ -157,3 +157,61 @@ async def test_a_publish_that_cannot_ever_show_stops_the_stream() -> None:
     await _settle()
     with pytest.raises(ReplyUnavailable):
         await coalescer.push("ab")
+
+
+async def test_a_young_answer_is_edited_sooner_until_its_first_words_show() -> None:
+    """While fewer than ten words are shown the interval is the short one; after that the
+    usual one (so the first words follow the first post quickly, for an edit or two more)."""
+    clock = FakeClock()
+    published: list[tuple[float, str]] = []
+
+    async def publish(text: str) -> float:
+        published.append((clock.now(), text))
+        return 0.0
+
+    policy = EditPolicy("time", interval=1.0, young_interval=0.25)
+    coalescer = Coalescer(publish, clock, policy)
+    words: list[str] = []
+    for n in range(1, 16):
+        words.append(f"w{n}")
+        await coalescer.push(" ".join(words))
+        await _settle()
+    await coalescer.close()
+    times = [at for at, _ in published]
+    assert times[:3] == [0.0, 0.25, 0.5], published
+    assert policy.interval_after("_Thinking… 3 s_") == 0.25
+    assert policy.interval_after(" ".join(words)) == 1.0
+
+
+async def test_a_rendered_text_is_made_only_when_published() -> None:
+    """With `render`, deltas only mark the text changed: it is built once per publish."""
+    clock = FakeClock()
+    renders: list[int] = []
+    state = {"n": 0}
+
+    def render() -> str:
+        renders.append(state["n"])
+        return f"text {state['n']}"
+
+    async def publish(text: str) -> float:
+        return 0.0
+
+    coalescer = Coalescer(publish, clock, EditPolicy("time", interval=1.0), render=render)
+    for n in range(50):
+        state["n"] = n
+        await coalescer.changed()
+    await _settle()
+    await coalescer.close()
+    assert coalescer.published_text == "text 49"
+    assert len(renders) <= 2
+
+
+def test_an_answer_is_young_until_its_tenth_word_is_whole() -> None:
+    """Ten words shown make an answer old only once the tenth is followed by whitespace (a
+    streamed word may be cut mid-way); a status alone shows no words."""
+    nine = " ".join(f"w{n}" for n in range(1, 10))
+    assert is_young(nine + " wo")
+    assert is_young(nine + " w10")
+    assert not is_young(nine + " w10 ")
+    assert not is_young(nine + " w10 w")
+    assert is_young("_Thinking… 3 s_")

@@ -267,3 +267,29 @@ async def test_model_output_never_broadcasts_to_the_channel(
     for call in writes:
         assert call.args["parse"] == "none"
         assert call.args["link_names"] in (False, "0", "false")
+
+
+async def test_a_first_message_carries_the_first_words_when_edits_are_scarce(
+    bot_factory: BotFactory, slack: FakeSlack, claude: FakeClaude
+) -> None:
+    """With the workspace's chat.update budget drained (by an earlier answer's edits), a new
+    answer's first message waits, within the placeholder delay, for its first ten words rather
+    than going out with one word and leaving the rest to an edit that may be a minute away."""
+    process = bot_factory(BOT_SLACK_UPDATES_PER_MINUTE="1", BOT_SLACK_UPDATE_BURST="1")
+    await process.start()
+    words = " ".join(f"word{i}" for i in range(40))
+    answers = []
+    for question in ("first", "second"):
+        claude.enqueue(TextReply(words, tokens_per_second=80))
+        delivery = await mention(slack, CHANNEL, USER, question)
+        final = await wait_for_final(slack, CHANNEL, delivery.ts, "word39", timeout=30)
+        assert final.startswith(words + "\n\n_")
+        answers.append(delivery.ts)
+    posts = [
+        call
+        for call in slack.calls_to("chat.postMessage")
+        if call.args.get("thread_ts") == answers[1]
+    ]
+    first = str(posts[0].args.get("markdown_text") or posts[0].args.get("text"))
+    assert len(first.split()) >= 10, first
+    assert not slack.rate_limited

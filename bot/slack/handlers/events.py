@@ -30,7 +30,13 @@ from bot.slack.handlers.inbound import (
 )
 from bot.slack.handlers.summaries import with_summary_instruction
 from bot.slack.sinks.choice import AnswerSurfaces
-from bot.slack.sinks.edit_in_place import Destination, EditBudget, Journal, SlackReplySink
+from bot.slack.sinks.edit_in_place import (
+    Destination,
+    EditBudget,
+    Journal,
+    SlackReplySink,
+    YoungAnswers,
+)
 
 log = structlog.get_logger("bot.slack.events")
 
@@ -91,6 +97,7 @@ class EventHandler:
     access: AccessPolicy = field(default_factory=AccessPolicy)
     surfaces: AnswerSurfaces | None = None  # None: every answer is edited in place
     placeholder_delay: float = 0.0  # an edited-in-place answer's placeholder waits this long
+    young: YoungAnswers = field(default_factory=YoungAnswers)  # first words not shown yet
 
     async def on_event(self, body: dict[str, Any]) -> None:
         """Bolt listener for app_mention and message events (Bolt has already acked)."""
@@ -177,9 +184,16 @@ class EventHandler:
                 question, destination, edit, workspace.client
             )
         if sink is edit and not question.files:  # files: "Reading…" shows at once
-            sink = deferred = DeferredPlaceholder(edit, self.clock, self.placeholder_delay)
+            team, budget, young = question.key.team, self.budget, self.young
+            sink = deferred = DeferredPlaceholder(
+                edit,
+                self.clock,
+                self.placeholder_delay,
+                busy=lambda: budget.low(team, waiting=young.waiting(team)),
+            )
         else:
             deferred = None
+        self.young.add(destination.team, edit)
         try:
             author = await self.people.author(question.key.team, question.user)
             outcome = await answer_in_order(
@@ -201,6 +215,7 @@ class EventHandler:
             log.exception("turn.crashed")
             await sink.finish(":warning: Something went wrong on my side. Try again in a moment.")
         finally:
+            self.young.discard(destination.team, edit)
             if deferred is not None:
                 await deferred.settle()
 

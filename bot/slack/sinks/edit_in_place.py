@@ -23,6 +23,7 @@ from bot.conversation.mentions import defuse_broadcasts
 from bot.conversation.messages import ToolActivity
 from bot.conversation.ports import Clock
 from bot.conversation.split import balance_fences, split_message
+from bot.conversation.throttle import is_young
 from bot.slack.api.calls import (
     DEFAULT_RETRY_AFTER,
     FINAL_ATTEMPTS,
@@ -44,8 +45,14 @@ GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_close
 class EditBudget(Protocol):
     """The workspace's shared chat.update budget."""
 
-    async def try_take(self, team: str) -> float:
-        """A token for an interim edit if one is free (0), else the seconds until one is due."""
+    async def try_take(self, team: str, *, young: bool = False) -> float:
+        """A token for an interim edit if one is free (0), else the seconds until one is due;
+        young answers (first words not yet shown) come first."""
+        ...
+
+    async def low(self, team: str, *, waiting: int = 0) -> bool:
+        """Whether the budget cannot give one more young answer an edit now, after the
+        `waiting` young answers already posted (a first message is then worth holding)."""
         ...
 
     async def take(self, team: str) -> None:
@@ -74,15 +81,43 @@ class Journal(Protocol):
 class Unlimited:
     """An EditBudget that never limits (tests, baselines)."""
 
-    async def try_take(self, team: str) -> float:
+    async def try_take(self, team: str, *, young: bool = False) -> float:
         """Always a token."""
         return 0.0
+
+    async def low(self, team: str, *, waiting: int = 0) -> bool:
+        """Never drained."""
+        return False
 
     async def take(self, team: str) -> None:
         """Always a token."""
 
     async def back_off(self, team: str, seconds: float) -> None:
         """Nothing to share."""
+
+
+class YoungAnswers:
+    """This process's answers edited in place, per workspace, to count those whose first
+    message went out before its first words (each waits for an edit from the shared budget)."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, set[SlackReplySink]] = {}
+
+    def add(self, team: str, sink: SlackReplySink) -> None:
+        """An answer starts."""
+        self._live.setdefault(team, set()).add(sink)
+
+    def discard(self, team: str, sink: SlackReplySink) -> None:
+        """An answer is over."""
+        live = self._live.get(team)
+        if live is not None:
+            live.discard(sink)
+            if not live:
+                del self._live[team]
+
+    def waiting(self, team: str) -> int:
+        """How many of the workspace's answers wait for an edit to show their first words."""
+        return sum(1 for sink in self._live.get(team, ()) if sink.waiting_for_words)
 
 
 @dataclass(frozen=True)
@@ -219,7 +254,7 @@ class SlackReplySink:
         shown = self._messages
         edits = [i for i, part in enumerate(parts[: len(shown)]) if shown[i][1] != part]
         if edits and not final:
-            wait = await self._budget.try_take(self._to.team)
+            wait = await self._budget.try_take(self._to.team, young=self._young())
             if wait > 0:
                 return wait
         for index, part in enumerate(parts):
@@ -231,6 +266,16 @@ class SlackReplySink:
             elif index >= len(self._messages):
                 self._messages.append((await self._post(part), part))
         return 0.0
+
+    def _young(self) -> bool:
+        """The answer's first words are not shown yet (its edits come first)."""
+        return is_young(self._messages[0][1] if self._messages else "")
+
+    @property
+    def waiting_for_words(self) -> bool:
+        """The first message is posted but shows fewer than its first words: the answer waits
+        for an edit from the shared budget."""
+        return bool(self._messages) and is_young(self._messages[0][1])
 
     async def _record_intent(self, text: str) -> None:
         """Journal the text before the edit that shows it, so a crash right after the edit
