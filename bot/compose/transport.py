@@ -47,6 +47,13 @@ class Transport(Protocol):
         ...
 
 
+async def serve_monitoring(monitoring: Mount, host: str, port: int) -> web.AppRunner:
+    """/healthz and /metrics on a server of their own (BOT_METRICS_PORT)."""
+    app = web.Application()
+    monitoring(app)
+    return await start_server(app, host, port)
+
+
 class SocketTransport:
     """Socket Mode with the app-level token; /healthz and /metrics on BOT_METRICS_PORT if set."""
 
@@ -59,9 +66,7 @@ class SocketTransport:
         """Connect, then start the monitoring server."""
         await self._handler.connect_async()  # type: ignore[no-untyped-call]
         if self._port is not None:
-            app = web.Application()
-            monitoring(app)
-            self._monitor = await start_server(app, self._host, self._port)
+            self._monitor = await serve_monitoring(monitoring, self._host, self._port)
 
     async def stop(self) -> None:
         """Disconnect: Slack sends new events to the other replicas."""
@@ -100,9 +105,7 @@ class HttpTransport:
         )
         log.info("slack.http_serving", port=self._server.port, path=EVENTS_PATH)
         if port is not None:
-            app = web.Application()
-            monitoring(app)
-            self._monitor = await start_server(app, host, port)
+            self._monitor = await serve_monitoring(monitoring, host, port)
 
     async def stop(self) -> None:
         """Stop serving Slack: the load balancer sends its requests to the other replicas."""

@@ -24,6 +24,21 @@ def _ws(slack: FakeSlack) -> Any:
     return slack._ws  # the fakes package shares its workspace
 
 
+def _interaction(slack: FakeSlack, kind: str, user: str, channel: str) -> tuple[str, str]:
+    """A live trigger_id and the response_url of one interaction (Slack's shapes for both)."""
+    ws = _ws(slack)
+    trigger_id = f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}"
+    ws.triggers[trigger_id] = time.monotonic()
+    key = uuid.uuid4().hex[:24]
+    ws.hooks[key] = CommandHook(kind, user, channel)
+    return trigger_id, f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}"
+
+
+def _enterprise(slack: FakeSlack) -> JsonDict | None:
+    """The payload's `enterprise`: the workspace's Enterprise Grid organisation, if any."""
+    return {"id": slack.ids.enterprise_id} if slack.ids.enterprise_id else None
+
+
 async def app_event(slack: FakeSlack, event: JsonDict) -> str:
     """Push an Events API event the app subscribed to; returns the envelope id."""
     name = str(event["type"])
@@ -166,10 +181,7 @@ async def _block_actions(
     }
     if stored.thread_ts is not None:
         container["thread_ts"] = stored.thread_ts
-    trigger_id = f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}"
-    ws.triggers[trigger_id] = time.monotonic()
-    key = uuid.uuid4().hex[:24]
-    ws.hooks[key] = CommandHook("block_actions", member.id, conv.id)
+    trigger_id, response_url = _interaction(slack, "block_actions", member.id, conv.id)
     payload = {
         "type": "block_actions",
         "token": slack.verification_token,
@@ -190,10 +202,10 @@ async def _block_actions(
         "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
         "message": message_json(ws, stored, conv),
         "state": {"values": {}},
-        "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
+        "response_url": response_url,
         "actions": [action],
         "is_enterprise_install": False,
-        "enterprise": {"id": slack.ids.enterprise_id} if slack.ids.enterprise_id else None,
+        "enterprise": _enterprise(slack),
     }
     return await slack.send_envelope("interactive", payload, connection=connection)
 
@@ -211,10 +223,7 @@ async def message_shortcut(
     if not ws.can_see(member.id, conv):
         raise ValueError(f"{user} cannot see {channel}, so has no message to pick a shortcut on")
     stored = conv.by_ts[message_ts]
-    trigger_id = f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}"
-    ws.triggers[trigger_id] = time.monotonic()
-    key = uuid.uuid4().hex[:24]
-    ws.hooks[key] = CommandHook("message_action", member.id, conv.id)
+    trigger_id, response_url = _interaction(slack, "message_action", member.id, conv.id)
     payload = {
         "type": "message_action",
         "token": slack.verification_token,
@@ -228,10 +237,10 @@ async def message_shortcut(
         },
         "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
         "is_enterprise_install": False,
-        "enterprise": {"id": slack.ids.enterprise_id} if slack.ids.enterprise_id else None,
+        "enterprise": _enterprise(slack),
         "callback_id": callback_id,
         "trigger_id": trigger_id,
-        "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
+        "response_url": response_url,
         "message_ts": message_ts,
         "message": message_json(ws, stored, conv),
     }
@@ -270,10 +279,7 @@ async def click_ephemeral_button(
         "value": button.get("value", ""),
         "action_ts": f"{time.time():.6f}",
     }
-    trigger_id = f"{uuid.uuid4().int % 10**10}.{random_id('', 8)}"
-    ws.triggers[trigger_id] = time.monotonic()
-    key = uuid.uuid4().hex[:24]
-    ws.hooks[key] = CommandHook("block_actions", member.id, conv.id)
+    trigger_id, response_url = _interaction(slack, "block_actions", member.id, conv.id)
     payload = {
         "type": "block_actions",
         "token": slack.verification_token,
@@ -289,9 +295,9 @@ async def click_ephemeral_button(
         "trigger_id": trigger_id,
         "channel": {"id": channel, "name": "directmessage" if conv.is_im else conv.name},
         "state": {"values": {}},
-        "response_url": f"{ws.base_url}/actions/{slack.ids.team_id}/{trigger_id[:10]}/{key}",
+        "response_url": response_url,
         "actions": [action],
         "is_enterprise_install": False,
-        "enterprise": {"id": slack.ids.enterprise_id} if slack.ids.enterprise_id else None,
+        "enterprise": _enterprise(slack),
     }
     return await slack.send_envelope("interactive", payload)
